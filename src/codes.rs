@@ -1,0 +1,154 @@
+//! Coded concepts kerma looks for, identified by (code value, coding scheme) and never by
+//! meaning (DOMAIN.md 4.2). Names are for messages only.
+
+use std::fmt;
+
+/// A coded concept kerma knows: its code value, coding scheme designator and a display name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Concept {
+    /// Code Value (0008,0100).
+    pub code: &'static str,
+    /// Coding Scheme Designator (0008,0102).
+    pub scheme: &'static str,
+    /// Display name (kerma's, not the file's Code Meaning).
+    pub name: &'static str,
+}
+
+impl fmt::Display for Concept {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({}, {})", self.name, self.code, self.scheme)
+    }
+}
+
+macro_rules! concepts {
+    ($($id:ident = $code:literal, $scheme:literal, $name:literal;)*) => {
+        $(pub(crate) const $id: Concept = Concept { code: $code, scheme: $scheme, name: $name };)*
+    };
+}
+
+concepts! {
+    XRAY_DOSE_REPORT = "113701", "DCM", "X-Ray Radiation Dose Report";
+    PROCEDURE_REPORTED = "121058", "DCM", "Procedure reported";
+    PROJECTION_XRAY = "113704", "DCM", "Projection X-Ray";
+    HAS_INTENT = "363703001", "SCT", "Has Intent";
+    HAS_INTENT_SRT = "G-C0E8", "SRT", "Has Intent";
+    ACQUISITION_DEVICE_TYPE = "122142", "DCM", "Acquisition Device Type";
+    FLUORO_GUIDED_DEVICE = "113957", "DCM", "Fluoroscopy-Guided Projection Radiography System";
+    INTEGRATED_PROJECTION_DEVICE = "113958", "DCM", "Integrated Projection Radiography System";
+    SCOPE_OF_ACCUMULATION = "113705", "DCM", "Scope of Accumulation";
+    STUDY_INSTANCE_UID = "110180", "DCM", "Study Instance UID";
+    SERIES_INSTANCE_UID = "112002", "DCM", "Series Instance UID";
+    PPS_INSTANCE_UID = "121126", "DCM", "Performed Procedure Step SOP Instance UID";
+    DEVICE_OBSERVER_UID = "121012", "DCM", "Device Observer UID";
+    DEVICE_OBSERVER_NAME = "121013", "DCM", "Device Observer Name";
+    DEVICE_OBSERVER_MANUFACTURER = "121014", "DCM", "Device Observer Manufacturer";
+    DEVICE_OBSERVER_MODEL = "121015", "DCM", "Device Observer Model Name";
+    DEVICE_OBSERVER_SERIAL = "121016", "DCM", "Device Observer Serial Number";
+    SOURCE_OF_DOSE_INFORMATION = "113854", "DCM", "Source of Dose Information";
+    START_OF_IRRADIATION = "113809", "DCM", "Start of X-Ray Irradiation";
+    END_OF_IRRADIATION = "113810", "DCM", "End of X-Ray Irradiation";
+    ACCUMULATED_DOSE_DATA = "113702", "DCM", "Accumulated X-Ray Dose Data";
+    IRRADIATION_EVENT_DATA = "113706", "DCM", "Irradiation Event X-Ray Data";
+    ACQUISITION_PLANE = "113764", "DCM", "Acquisition Plane";
+    SINGLE_PLANE = "113622", "DCM", "Single Plane";
+    PLANE_A = "113620", "DCM", "Plane A";
+    PLANE_B = "113621", "DCM", "Plane B";
+    ALL_PLANES = "113890", "DCM", "All Planes";
+    CALIBRATION = "122505", "DCM", "Calibration";
+    DAP_TOTAL = "113722", "DCM", "Dose Area Product Total";
+    DOSE_RP_TOTAL = "113725", "DCM", "Dose (RP) Total";
+    FLUORO_DAP_TOTAL = "113726", "DCM", "Fluoro Dose Area Product Total";
+    ACQUISITION_DAP_TOTAL = "113727", "DCM", "Acquisition Dose Area Product Total";
+    FLUORO_DOSE_RP_TOTAL = "113728", "DCM", "Fluoro Dose (RP) Total";
+    ACQUISITION_DOSE_RP_TOTAL = "113729", "DCM", "Acquisition Dose (RP) Total";
+    TOTAL_FLUORO_TIME = "113730", "DCM", "Total Fluoro Time";
+    TOTAL_ACQUISITION_TIME = "113855", "DCM", "Total Acquisition Time";
+    TOTAL_FRAMES = "113731", "DCM", "Total Number of Radiographic Frames";
+    REFERENCE_POINT_DEFINITION = "113780", "DCM", "Reference Point Definition";
+    DISTANCE_SOURCE_TO_RP = "113737", "DCM", "Distance Source to Reference Point";
+    IRRADIATION_EVENT_UID = "113769", "DCM", "Irradiation Event UID";
+    IRRADIATION_EVENT_UID_RETIRED = "113853", "DCM", "Irradiation Event UID (retired code)";
+    DATETIME_STARTED = "111526", "DCM", "DateTime Started";
+    IRRADIATION_EVENT_TYPE = "113721", "DCM", "Irradiation Event Type";
+    ACQUISITION_PROTOCOL = "125203", "DCM", "Acquisition Protocol";
+    TARGET_REGION = "123014", "DCM", "Target Region";
+    DAP = "122130", "DCM", "Dose Area Product";
+    DOSE_RP = "113738", "DCM", "Dose (RP)";
+    IRRADIATION_DURATION = "113742", "DCM", "Irradiation Duration";
+    NUMBER_OF_PULSES = "113768", "DCM", "Number of Pulses";
+    PULSE_RATE = "113791", "DCM", "Pulse Rate";
+    PULSE_WIDTH = "113793", "DCM", "Pulse Width";
+    KVP = "113733", "DCM", "KVP";
+    TUBE_CURRENT = "113734", "DCM", "X-Ray Tube Current";
+    EXPOSURE_TIME = "113824", "DCM", "Exposure Time";
+    EXPOSURE_TIME_RETIRED = "113735", "DCM", "Exposure Time (retired code)";
+    EXPOSURE = "113736", "DCM", "Exposure";
+    PRIMARY_ANGLE = "112011", "DCM", "Positioner Primary Angle";
+    SECONDARY_ANGLE = "112012", "DCM", "Positioner Secondary Angle";
+    DISTANCE_SOURCE_TO_DETECTOR = "113750", "DCM", "Distance Source to Detector";
+    DISTANCE_SOURCE_TO_ISOCENTER = "113748", "DCM", "Distance Source to Isocenter";
+    COLLIMATED_FIELD_AREA = "113790", "DCM", "Collimated Field Area";
+    XRAY_FILTERS = "113771", "DCM", "X-Ray Filters";
+    XRAY_FILTER_TYPE = "113772", "DCM", "X-Ray Filter Type";
+    XRAY_FILTER_MATERIAL = "113757", "DCM", "X-Ray Filter Material";
+    XRAY_FILTER_THICKNESS_MIN = "113758", "DCM", "X-Ray Filter Thickness Minimum";
+    XRAY_FILTER_THICKNESS_MAX = "113773", "DCM", "X-Ray Filter Thickness Maximum";
+    FLUORO_MODE = "113732", "DCM", "Fluoro Mode";
+    STATIONARY_ACQUISITION = "113611", "DCM", "Stationary Acquisition";
+    STEPPING_ACQUISITION = "113612", "DCM", "Stepping Acquisition";
+    ROTATIONAL_ACQUISITION = "113613", "DCM", "Rotational Acquisition";
+    FLUOROSCOPY = "44491008", "SCT", "Fluoroscopy";
+    FLUOROSCOPY_SRT = "P5-06000", "SRT", "Fluoroscopy";
+    FLUOROSCOPY_SNM3 = "P5-06000", "SNM3", "Fluoroscopy";
+    MAMMOGRAPHY = "71651007", "SCT", "Mammography";
+    MAMMOGRAPHY_SRT = "P5-40010", "SRT", "Mammography";
+    CT_XRAY_SRT = "P5-08000", "SRT", "Computed Tomography X-Ray";
+    CT_ACCUMULATED = "113811", "DCM", "CT Accumulated Dose Data";
+    CT_ACQUISITION = "113819", "DCM", "CT Acquisition";
+    PATIENT_ORIENTATION = "113743", "DCM", "Patient Orientation";
+    PATIENT_ORIENTATION_MODIFIER = "113744", "DCM", "Patient Orientation Modifier";
+    SIEMENS_RADSUM = "C-10", "99SMS_RADSUM", "Radiation Summary Report";
+    SIEMENS_EXPOSURES = "C-200", "99SMS_RADSUM", "Number of exposures";
+    SIEMENS_FLUORO_TIME = "C-202", "99SMS_RADSUM", "Cumulative fluoroscopy time";
+    SIEMENS_DAP = "C-204", "99SMS_RADSUM", "Cumulative dose area product";
+    SIEMENS_AIR_KERMA = "C-210", "99SMS_RADSUM", "Cumulative air kerma";
+}
+
+/// SOP Class UIDs kerma classifies (DOMAIN.md section 2).
+pub(crate) mod sop {
+    pub const XRAY_RDSR: &str = "1.2.840.10008.5.1.4.1.1.88.67";
+    pub const ENHANCED_XRAY_RDSR: &str = "1.2.840.10008.5.1.4.1.1.88.76";
+    pub const ENHANCED_SR: &str = "1.2.840.10008.5.1.4.1.1.88.22";
+    pub const COMPREHENSIVE_SR: &str = "1.2.840.10008.5.1.4.1.1.88.33";
+    pub const COMPREHENSIVE_3D_SR: &str = "1.2.840.10008.5.1.4.1.1.88.34";
+    pub const BASIC_TEXT_SR: &str = "1.2.840.10008.5.1.4.1.1.88.11";
+    pub const XA: &str = "1.2.840.10008.5.1.4.1.1.12.1";
+    pub const ENHANCED_XA: &str = "1.2.840.10008.5.1.4.1.1.12.1.1";
+    pub const RF: &str = "1.2.840.10008.5.1.4.1.1.12.2";
+    pub const ENHANCED_XRF: &str = "1.2.840.10008.5.1.4.1.1.12.2.1";
+    pub const XA_BIPLANE_RETIRED: &str = "1.2.840.10008.5.1.4.1.1.12.3";
+}
+
+/// A code as written in a file: value, scheme and meaning (display text, never matched on).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize)]
+pub struct Code {
+    /// Code Value (0008,0100), or Long / URN Code Value.
+    pub value: String,
+    /// Coding Scheme Designator (0008,0102).
+    pub scheme: String,
+    /// Code Meaning (0008,0104).
+    pub meaning: String,
+}
+
+impl Code {
+    /// Whether this is the given concept (by value and scheme).
+    pub fn is(&self, c: Concept) -> bool {
+        self.value == c.code && self.scheme == c.scheme
+    }
+}
+
+impl fmt::Display for Code {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "({}, {}, {:?})", self.value, self.scheme, self.meaning)
+    }
+}

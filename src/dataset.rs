@@ -1,0 +1,624 @@
+//! Stage 1: bytes → DICOM elements.
+//!
+//! A bounded, zero-copy element scanner for the little-endian transfer syntaxes. It borrows
+//! every value from the input slice (so it never allocates on the word of a length field),
+//! builds the nested sequence/item structure, and stops at Pixel Data. Element counts, nesting
+//! depth and value lengths are checked against [`Limits`] and against the bytes actually
+//! present.
+
+use std::fmt;
+
+use crate::error::ParseError;
+
+/// A tag as `(group << 16) | element`.
+pub(crate) type Tag = u32;
+
+pub(crate) const PIXEL_DATA_GROUP_START: Tag = 0x7FE0_0008;
+const ITEM: Tag = 0xFFFE_E000;
+const ITEM_DELIMITATION: Tag = 0xFFFE_E00D;
+const SEQUENCE_DELIMITATION: Tag = 0xFFFE_E0DD;
+const UNDEFINED: u32 = 0xFFFF_FFFF;
+
+/// Resource limits applied while reading one file.
+///
+/// The defaults pass every real file seen so far with a wide margin; lower them for a service
+/// that receives files from the network.
+///
+/// ```
+/// let limits = kerma::Limits { max_depth: 32, ..kerma::Limits::default() };
+/// assert!(limits.max_elements > 0);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Deepest sequence nesting accepted (real RDSRs nest about 10 sequences deep).
+    pub max_depth: usize,
+    /// Most data elements (at every level) accepted in one file.
+    pub max_elements: usize,
+    /// Most header bytes read before Pixel Data (bounds memory for a reader or a path).
+    pub max_header_bytes: u64,
+    /// Most irradiation events accepted in one dose report.
+    pub max_events: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_depth: 64,
+            max_elements: 20_000_000,
+            max_header_bytes: 1 << 30,
+            max_events: 1_000_000,
+        }
+    }
+}
+
+/// A value representation, as its two ASCII letters.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Vr(pub [u8; 2]);
+
+impl Vr {
+    pub const SQ: Vr = Vr(*b"SQ");
+    pub const UN: Vr = Vr(*b"UN");
+    fn has_long_length(self) -> bool {
+        matches!(
+            &self.0,
+            b"OB" | b"OW" | b"OF" | b"SQ" | b"UT" | b"UN" | b"UC" | b"UR" | b"OD" | b"OL" | b"OV"
+                | b"SV" | b"UV"
+        )
+    }
+}
+
+impl fmt::Debug for Vr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}{}", self.0[0] as char, self.0[1] as char)
+    }
+}
+
+/// One data element: a value borrowed from the input, or a sequence of items.
+#[derive(Debug)]
+pub(crate) struct Element<'a> {
+    pub tag: Tag,
+    pub vr: Vr,
+    pub value: Value<'a>,
+}
+
+#[derive(Debug)]
+pub(crate) enum Value<'a> {
+    Bytes(&'a [u8]),
+    Items(Vec<Item<'a>>),
+}
+
+/// A dataset or sequence item: its elements in file order.
+#[derive(Debug, Default)]
+pub(crate) struct Item<'a> {
+    pub elements: Vec<Element<'a>>,
+}
+
+impl<'a> Item<'a> {
+    pub fn get(&self, tag: Tag) -> Option<&Element<'a>> {
+        // Items are small and in ascending tag order; a linear scan is cheapest here.
+        self.elements.iter().find(|e| e.tag == tag)
+    }
+    /// The raw bytes of a non-sequence element.
+    pub fn bytes(&self, tag: Tag) -> Option<&'a [u8]> {
+        match self.get(tag)?.value {
+            Value::Bytes(b) => Some(b),
+            Value::Items(_) => None,
+        }
+    }
+    /// The items of a sequence element (empty if absent or not a sequence).
+    pub fn items(&self, tag: Tag) -> &[Item<'a>] {
+        match self.get(tag).map(|e| &e.value) {
+            Some(Value::Items(items)) => items,
+            _ => &[],
+        }
+    }
+    /// An ASCII value (codes, UIDs, CS, DA, TM, numbers) with padding removed; `None` when
+    /// absent, empty or not ASCII.
+    pub fn ascii(&self, tag: Tag) -> Option<&'a str> {
+        ascii_value(self.bytes(tag)?)
+    }
+}
+
+/// Trims DICOM padding (spaces, NULs) from both ends and checks the value is ASCII.
+pub(crate) fn ascii_value(b: &[u8]) -> Option<&str> {
+    let s = trim_padding(b);
+    if s.is_empty() || !s.is_ascii() {
+        return None;
+    }
+    std::str::from_utf8(s).ok()
+}
+
+pub(crate) fn trim_padding(mut b: &[u8]) -> &[u8] {
+    while let [first, rest @ ..] = b {
+        if *first == b' ' || *first == 0 {
+            b = rest;
+        } else {
+            break;
+        }
+    }
+    while let [rest @ .., last] = b {
+        if *last == b' ' || *last == 0 {
+            b = rest;
+        } else {
+            break;
+        }
+    }
+    b
+}
+
+/// How the dataset is encoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Syntax {
+    ImplicitLittle,
+    ExplicitLittle,
+}
+
+/// The result of scanning one file's bytes.
+#[derive(Debug)]
+pub(crate) struct Parsed<'a> {
+    pub transfer_syntax: Option<&'a str>,
+    pub media_sop_class: Option<&'a str>,
+    pub dataset: Item<'a>,
+    /// Byte offset where Pixel Data (or a later element) starts, if reading stopped there.
+    pub pixel_data_at: Option<usize>,
+    /// Whether the root Content Sequence had undefined length (informational).
+    pub syntax: Syntax,
+}
+
+/// Classifies a transfer syntax UID.
+fn syntax_of(uid: &str) -> Result<Syntax, ParseError> {
+    match uid {
+        "1.2.840.10008.1.2" => Ok(Syntax::ImplicitLittle),
+        "1.2.840.10008.1.2.1" | "1.2.840.10008.1.2.1.98" => Ok(Syntax::ExplicitLittle),
+        "1.2.840.10008.1.2.1.99" | "1.2.840.10008.1.2.2" => Err(
+            ParseError::UnsupportedTransferSyntax {
+                uid: uid.to_owned(),
+            },
+        ),
+        // Encapsulated (compressed pixel data) syntaxes: the dataset is explicit VR LE.
+        _ if uid.starts_with("1.2.840.10008.1.2.4.")
+            || uid == "1.2.840.10008.1.2.5"
+            || uid.starts_with("1.2.840.10008.1.2.6.")
+            || uid.starts_with("1.2.840.10008.1.2.7")
+            || uid.starts_with("1.2.840.10008.1.2.8.") =>
+        {
+            Ok(Syntax::ExplicitLittle)
+        }
+        _ => Err(ParseError::UnknownTransferSyntax {
+            uid: uid.to_owned(),
+        }),
+    }
+}
+
+/// Scans a whole DICOM file (with or without preamble and file meta group) up to Pixel Data.
+pub(crate) fn parse<'a>(buf: &'a [u8], limits: &Limits) -> Result<Parsed<'a>, ParseError> {
+    let mut p = Parser {
+        buf,
+        pos: 0,
+        syntax: Syntax::ExplicitLittle,
+        limits,
+        elements: 0,
+        pixel_data_at: None,
+    };
+    let mut transfer_syntax = None;
+    let mut media_sop_class = None;
+    let has_preamble = buf.len() >= 132 && &buf[128..132] == b"DICM";
+    if has_preamble || looks_like_meta(buf) {
+        p.pos = if has_preamble { 132 } else { 0 };
+        let meta = p.read_meta()?;
+        transfer_syntax = meta.bytes(0x0002_0010).and_then(ascii_value);
+        media_sop_class = meta.bytes(0x0002_0002).and_then(ascii_value);
+        p.syntax = match transfer_syntax {
+            Some(uid) => syntax_of(uid)?,
+            None => p.guess_syntax()?,
+        };
+    } else {
+        // A raw dataset without preamble or meta group: accept it only when it starts like one.
+        p.syntax = p.guess_syntax()?;
+    }
+    let start = p.pos;
+    let dataset = p.read_dataset(None, 0, true)?;
+    if dataset.elements.is_empty() && p.pixel_data_at.is_none() && start == buf.len() {
+        return Err(ParseError::Truncated {
+            offset: start,
+            needed: None,
+        });
+    }
+    Ok(Parsed {
+        transfer_syntax,
+        media_sop_class,
+        dataset,
+        pixel_data_at: p.pixel_data_at,
+        syntax: p.syntax,
+    })
+}
+
+fn looks_like_meta(buf: &[u8]) -> bool {
+    buf.len() >= 8 && buf[0] == 0x02 && buf[1] == 0x00 && buf[4].is_ascii_uppercase()
+}
+
+struct Parser<'a, 'l> {
+    buf: &'a [u8],
+    pos: usize,
+    syntax: Syntax,
+    limits: &'l Limits,
+    elements: usize,
+    pixel_data_at: Option<usize>,
+}
+
+struct Header {
+    tag: Tag,
+    vr: Vr,
+    len: u32,
+}
+
+impl<'a> Parser<'a, '_> {
+    fn truncated(&self, needed: Option<usize>) -> ParseError {
+        ParseError::Truncated {
+            offset: self.pos,
+            needed,
+        }
+    }
+
+    fn u16_at(&self, at: usize) -> Result<u16, ParseError> {
+        match self.buf.get(at..at + 2) {
+            Some(b) => Ok(u16::from_le_bytes([b[0], b[1]])),
+            None => Err(self.truncated(Some(at + 2))),
+        }
+    }
+
+    fn u32_at(&self, at: usize) -> Result<u32, ParseError> {
+        match self.buf.get(at..at + 4) {
+            Some(b) => Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]])),
+            None => Err(self.truncated(Some(at + 4))),
+        }
+    }
+
+    fn tag_at(&self, at: usize) -> Result<Tag, ParseError> {
+        Ok((u32::from(self.u16_at(at)?) << 16) | u32::from(self.u16_at(at + 2)?))
+    }
+
+    /// Decides explicit or implicit VR from the first element, for data without a usable
+    /// transfer syntax; rejects bytes that do not look like DICOM at all.
+    fn guess_syntax(&self) -> Result<Syntax, ParseError> {
+        let at = self.pos;
+        if self.buf.len() < at + 8 {
+            return Err(ParseError::NotDicom);
+        }
+        let group = self.u16_at(at)?;
+        // A dataset starts with a low, even group (0002, 0008, 0010...).
+        if group == 0 || group > 0x0010 || group % 2 == 1 {
+            return Err(ParseError::NotDicom);
+        }
+        let vr = [self.buf[at + 4], self.buf[at + 5]];
+        if vr[0].is_ascii_uppercase() && vr[1].is_ascii_uppercase() {
+            Ok(Syntax::ExplicitLittle)
+        } else {
+            Ok(Syntax::ImplicitLittle)
+        }
+    }
+
+    /// Reads the group 0002 elements (always explicit VR little endian).
+    fn read_meta(&mut self) -> Result<Item<'a>, ParseError> {
+        let mut meta = Item::default();
+        let saved = self.syntax;
+        self.syntax = Syntax::ExplicitLittle;
+        while self.pos + 4 <= self.buf.len() && self.u16_at(self.pos)? == 0x0002 {
+            let h = self.header()?;
+            let value = self.take(h.len)?;
+            meta.elements.push(Element {
+                tag: h.tag,
+                vr: h.vr,
+                value: Value::Bytes(value),
+            });
+        }
+        self.syntax = saved;
+        if meta.elements.is_empty() {
+            return Err(ParseError::NotDicom);
+        }
+        Ok(meta)
+    }
+
+    fn header(&mut self) -> Result<Header, ParseError> {
+        let at = self.pos;
+        let tag = self.tag_at(at)?;
+        if tag >> 16 == 0xFFFE {
+            let len = self.u32_at(at + 4)?;
+            self.pos = at + 8;
+            return Ok(Header {
+                tag,
+                vr: Vr(*b"  "),
+                len,
+            });
+        }
+        match self.syntax {
+            Syntax::ExplicitLittle => {
+                let vr_bytes = match self.buf.get(at + 4..at + 6) {
+                    Some(b) => [b[0], b[1]],
+                    None => return Err(self.truncated(Some(at + 6))),
+                };
+                if !(vr_bytes[0].is_ascii_uppercase() && vr_bytes[1].is_ascii_uppercase()) {
+                    return Err(ParseError::Malformed {
+                        offset: at,
+                        reason: "invalid value representation in explicit VR data",
+                    });
+                }
+                let vr = Vr(vr_bytes);
+                if vr.has_long_length() {
+                    let len = self.u32_at(at + 8)?;
+                    self.pos = at + 12;
+                    Ok(Header { tag, vr, len })
+                } else {
+                    let len = u32::from(self.u16_at(at + 6)?);
+                    self.pos = at + 8;
+                    Ok(Header { tag, vr, len })
+                }
+            }
+            Syntax::ImplicitLittle => {
+                let len = self.u32_at(at + 4)?;
+                self.pos = at + 8;
+                Ok(Header {
+                    tag,
+                    vr: implicit_vr(tag),
+                    len,
+                })
+            }
+        }
+    }
+
+    /// Borrows `len` bytes of value; a length beyond the input is truncation, never an
+    /// allocation.
+    fn take(&mut self, len: u32) -> Result<&'a [u8], ParseError> {
+        if len == UNDEFINED {
+            return Err(ParseError::Malformed {
+                offset: self.pos,
+                reason: "undefined length on a value that is not a sequence",
+            });
+        }
+        let end = self.pos.checked_add(len as usize);
+        match end.and_then(|end| self.buf.get(self.pos..end)) {
+            Some(v) => {
+                self.pos += len as usize;
+                Ok(v)
+            }
+            None => Err(self.truncated(end)),
+        }
+    }
+
+    fn count(&mut self) -> Result<(), ParseError> {
+        self.elements += 1;
+        if self.elements > self.limits.max_elements {
+            return Err(ParseError::LimitExceeded {
+                what: "data elements",
+                limit: self.limits.max_elements as u64,
+            });
+        }
+        Ok(())
+    }
+
+    /// Reads elements until `end` (defined length), an Item Delimitation (undefined-length
+    /// item), or the end of input / Pixel Data (top level).
+    fn read_dataset(
+        &mut self,
+        end: Option<usize>,
+        depth: usize,
+        top: bool,
+    ) -> Result<Item<'a>, ParseError> {
+        let mut item = Item::default();
+        loop {
+            match end {
+                Some(end) if self.pos == end => return Ok(item),
+                Some(end) if self.pos > end => {
+                    return Err(ParseError::Malformed {
+                        offset: self.pos,
+                        reason: "element runs past the end of its item",
+                    });
+                }
+                None if self.pos == self.buf.len() => {
+                    return if top {
+                        Ok(item)
+                    } else {
+                        Err(self.truncated(None))
+                    };
+                }
+                _ => {}
+            }
+            let tag = self.tag_at(self.pos)?;
+            if top && tag >= PIXEL_DATA_GROUP_START {
+                self.pixel_data_at = Some(self.pos);
+                return Ok(item);
+            }
+            if tag == ITEM_DELIMITATION {
+                self.header()?;
+                if end.is_some() || top {
+                    return Err(ParseError::Malformed {
+                        offset: self.pos,
+                        reason: "item delimiter outside an undefined-length item",
+                    });
+                }
+                return Ok(item);
+            }
+            if tag >> 16 == 0xFFFE {
+                return Err(ParseError::Malformed {
+                    offset: self.pos,
+                    reason: "item or delimiter where a data element was expected",
+                });
+            }
+            self.count()?;
+            let h = self.header()?;
+            let is_sequence = h.vr == Vr::SQ || (h.len == UNDEFINED && h.vr == Vr::UN);
+            let value = if is_sequence {
+                // An undefined-length UN is an implicit VR sequence (PS3.5 6.2.2).
+                let saved = self.syntax;
+                if h.vr == Vr::UN {
+                    self.syntax = Syntax::ImplicitLittle;
+                }
+                let items = self.read_sequence(h.len, depth + 1);
+                self.syntax = saved;
+                Value::Items(items?)
+            } else {
+                Value::Bytes(self.take(h.len)?)
+            };
+            item.elements.push(Element {
+                tag: h.tag,
+                vr: h.vr,
+                value,
+            });
+        }
+    }
+
+    fn read_sequence(&mut self, len: u32, depth: usize) -> Result<Vec<Item<'a>>, ParseError> {
+        if depth > self.limits.max_depth {
+            return Err(ParseError::LimitExceeded {
+                what: "sequence nesting depth",
+                limit: self.limits.max_depth as u64,
+            });
+        }
+        let end = if len == UNDEFINED {
+            None
+        } else {
+            let end = self.pos.checked_add(len as usize);
+            match end {
+                Some(e) if e <= self.buf.len() => Some(e),
+                _ => return Err(self.truncated(end)),
+            }
+        };
+        let mut items = Vec::new();
+        loop {
+            if let Some(end) = end {
+                if self.pos == end {
+                    return Ok(items);
+                }
+                if self.pos > end {
+                    return Err(ParseError::Malformed {
+                        offset: self.pos,
+                        reason: "item runs past the end of its sequence",
+                    });
+                }
+            }
+            let h = self.header()?;
+            match h.tag {
+                SEQUENCE_DELIMITATION if end.is_none() => return Ok(items),
+                ITEM => {
+                    self.count()?;
+                    let item_end = if h.len == UNDEFINED {
+                        None
+                    } else {
+                        let e = self.pos.checked_add(h.len as usize);
+                        match (e, end) {
+                            (Some(e), Some(end)) if e > end => {
+                                return Err(ParseError::Malformed {
+                                    offset: self.pos,
+                                    reason: "item runs past the end of its sequence",
+                                });
+                            }
+                            (Some(e), _) if e <= self.buf.len() => Some(e),
+                            _ => return Err(self.truncated(e)),
+                        }
+                    };
+                    items.push(self.read_dataset(item_end, depth, false)?);
+                }
+                _ => {
+                    return Err(ParseError::Malformed {
+                        offset: self.pos,
+                        reason: "sequence holds something other than items",
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// The VR of a tag in implicit VR data: the sequences kerma walks are known here, the rest
+/// come from the standard data dictionary; private and unknown tags are `UN` (opaque bytes).
+fn implicit_vr(tag: Tag) -> Vr {
+    match tag {
+        // SR content tree and code sequences, the hot path of every implicit VR RDSR.
+        0x0040_A730 | 0x0040_A043 | 0x0040_A300 | 0x0040_08EA | 0x0040_A168 | 0x0040_A504
+        | 0x0008_1199 | 0x0008_1115 | 0x0008_1111 | 0x0008_1032 | 0x0040_A375 | 0x0040_A385
+        | 0x0040_A301 | 0x0040_A073 | 0x0040_A078 | 0x5200_9229 | 0x5200_9230 => Vr::SQ,
+        0x0040_A010 | 0x0040_A040 | 0x0008_0102 => Vr(*b"CS"),
+        0x0008_0100 => Vr(*b"SH"),
+        0x0008_0104 => Vr(*b"LO"),
+        0x0040_A30A => Vr(*b"DS"),
+        0x0040_A160 => Vr(*b"UT"),
+        0x0040_A124 => Vr(*b"UI"),
+        0x0040_A120 => Vr(*b"DT"),
+        _ if (tag >> 16) % 2 == 1 => Vr::UN,
+        _ => dictionary_vr(tag),
+    }
+}
+
+fn dictionary_vr(tag: Tag) -> Vr {
+    use dicom_core::dictionary::{DataDictionary, DataDictionaryEntry, VirtualVr};
+    use dicom_dictionary_std::StandardDataDictionary;
+    let t = dicom_core::Tag((tag >> 16) as u16, (tag & 0xFFFF) as u16);
+    match StandardDataDictionary.by_tag(t).map(|e| e.vr()) {
+        Some(VirtualVr::Exact(vr)) => {
+            let s = vr.to_string();
+            let b = s.as_bytes();
+            if b.len() == 2 { Vr([b[0], b[1]]) } else { Vr::UN }
+        }
+        Some(_) => Vr(*b"OW"),
+        None => Vr::UN,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn el(tag: Tag, vr: &[u8; 2], value: &[u8]) -> Vec<u8> {
+        let mut v = Vec::new();
+        v.extend_from_slice(&((tag >> 16) as u16).to_le_bytes());
+        v.extend_from_slice(&((tag & 0xFFFF) as u16).to_le_bytes());
+        v.extend_from_slice(vr);
+        v.extend_from_slice(&(value.len() as u16).to_le_bytes());
+        v.extend_from_slice(value);
+        v
+    }
+
+    #[test]
+    fn raw_explicit_dataset_without_meta() {
+        let mut b = el(0x0008_0016, b"UI", b"1.2.3\0");
+        b.extend(el(0x0010_0020, b"LO", b"PAT1"));
+        let p = parse(&b, &Limits::default()).unwrap();
+        assert_eq!(p.dataset.ascii(0x0008_0016), Some("1.2.3"));
+        assert_eq!(p.dataset.ascii(0x0010_0020), Some("PAT1"));
+    }
+
+    #[test]
+    fn declared_length_beyond_input_is_truncation() {
+        // (0008,0016) implicit, length 0xFFFFFFF0, two bytes of value
+        let b = [0x08, 0x00, 0x16, 0x00, 0xF0, 0xFF, 0xFF, 0xFF, b'1', b'.'];
+        match parse(&b, &Limits::default()) {
+            Err(ParseError::Truncated { .. }) => {}
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn text_is_not_dicom() {
+        assert!(matches!(
+            parse(b"hello, this is not a DICOM file at all", &Limits::default()),
+            Err(ParseError::NotDicom)
+        ));
+        assert!(parse(b"", &Limits::default()).is_err());
+    }
+
+    #[test]
+    fn deep_nesting_is_limited() {
+        // 200 nested undefined-length sequences of undefined-length items
+        let mut b = Vec::new();
+        for _ in 0..200 {
+            b.extend_from_slice(&[0x40, 0x00, 0x30, 0xA7, b'S', b'Q', 0, 0, 0xFF, 0xFF, 0xFF, 0xFF]);
+            b.extend_from_slice(&[0xFE, 0xFF, 0x00, 0xE0, 0xFF, 0xFF, 0xFF, 0xFF]);
+        }
+        let mut with_first = el(0x0008_0016, b"UI", b"1.2\0");
+        with_first.extend(b);
+        match parse(&with_first, &Limits::default()) {
+            Err(ParseError::LimitExceeded { .. }) => {}
+            other => panic!("{other:?}"),
+        }
+    }
+}

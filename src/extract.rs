@@ -1,0 +1,629 @@
+//! Reading one input (path, bytes, reader or dicom-object) and classifying it by content.
+
+use std::fs::File;
+use std::io::Read;
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::codes::{self, Code, sop};
+use crate::dataset::{self, Item, Limits, Parsed, trim_padding};
+use crate::error::{Error, ParseError, Result};
+use crate::image::{self, ImageDose};
+use crate::rdsr::{self, DoseReport, Plane, PlaneDose, Provenance};
+use crate::sr::{self, CONTENT_SEQUENCE, Content};
+use crate::warning::Warning;
+
+/// What kind of object a file holds, decided from its SOP class and content (DOMAIN.md 2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ObjectKind {
+    /// A projection X-ray RDSR (TID 10001), from a fluoroscopy system or not (see
+    /// [`DoseReport::fluoroscopy_system`]).
+    Rdsr,
+    /// An Enhanced X-Ray Radiation Dose SR: recognised, not extracted.
+    EnhancedRdsr,
+    /// A CT dose report (TID 10011), in any SR class.
+    CtDoseReport,
+    /// A mammography dose report.
+    MammographyDoseReport,
+    /// A dose report whose procedure kerma does not recognise.
+    OtherDoseReport,
+    /// A vendor's private dose summary (Siemens `99SMS_RADSUM`).
+    VendorSummary,
+    /// A classic X-Ray Angiographic image (or the retired biplane XA).
+    XaImage,
+    /// A classic X-Ray Radiofluoroscopic image.
+    RfImage,
+    /// An Enhanced XA image.
+    EnhancedXaImage,
+    /// An Enhanced XRF image.
+    EnhancedXrfImage,
+    /// A structured report without dose information.
+    OtherSr,
+    /// Any other DICOM object (CT, DX, secondary capture…).
+    Other,
+}
+
+impl ObjectKind {
+    /// The JSON name (`rdsr`, `xa_image`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ObjectKind::Rdsr => "rdsr",
+            ObjectKind::EnhancedRdsr => "enhanced_rdsr",
+            ObjectKind::CtDoseReport => "ct_dose_report",
+            ObjectKind::MammographyDoseReport => "mammography_dose_report",
+            ObjectKind::OtherDoseReport => "other_dose_report",
+            ObjectKind::VendorSummary => "vendor_summary",
+            ObjectKind::XaImage => "xa_image",
+            ObjectKind::RfImage => "rf_image",
+            ObjectKind::EnhancedXaImage => "enhanced_xa_image",
+            ObjectKind::EnhancedXrfImage => "enhanced_xrf_image",
+            ObjectKind::OtherSr => "other_sr",
+            ObjectKind::Other => "other",
+        }
+    }
+}
+
+/// What kerma could make of a readable file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Fluoroscopy/angiography dose data was extracted.
+    Dose,
+    /// DICOM without fluoroscopy dose information (an image without dose attributes, a
+    /// non-dose SR, a CT image…).
+    NoDose,
+    /// A dose object of another modality (CT, mammography) or a format not extracted yet.
+    Unsupported,
+}
+
+/// Identity and context attributes of the file (header level).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Identity {
+    /// SOP Class UID (0008,0016), or the meta group's Media Storage SOP Class UID.
+    pub sop_class_uid: Option<String>,
+    /// SOP Instance UID (0008,0018).
+    pub sop_instance_uid: Option<String>,
+    /// Modality (0008,0060).
+    pub modality: Option<String>,
+    /// Patient ID (0010,0020).
+    pub patient_id: Option<String>,
+    /// Patient's Birth Date (0010,0030), DA.
+    pub patient_birth_date: Option<String>,
+    /// Patient's Age (0010,1010), AS (e.g. `064Y`).
+    pub patient_age: Option<String>,
+    /// Patient's Sex (0010,0040).
+    pub patient_sex: Option<String>,
+    /// Patient's Weight (0010,1030), kg; 0 is treated as unknown.
+    pub patient_weight_kg: Option<f64>,
+    /// Patient's Size (0010,1020), m.
+    pub patient_size_m: Option<f64>,
+    /// Study Instance UID (0020,000D).
+    pub study_instance_uid: Option<String>,
+    /// Series Instance UID (0020,000E).
+    pub series_instance_uid: Option<String>,
+    /// Accession Number (0008,0050).
+    pub accession_number: Option<String>,
+    /// Study Date (0008,0020), DA.
+    pub study_date: Option<String>,
+    /// Study Time (0008,0030), TM.
+    pub study_time: Option<String>,
+    /// Institution Name (0008,0080).
+    pub institution_name: Option<String>,
+    /// Station Name (0008,1010).
+    pub station_name: Option<String>,
+    /// Manufacturer (0008,0070).
+    pub manufacturer: Option<String>,
+    /// Manufacturer's Model Name (0008,1090).
+    pub model: Option<String>,
+    /// Device Serial Number (0018,1000).
+    pub serial_number: Option<String>,
+    /// Study Description (0008,1030).
+    pub study_description: Option<String>,
+    /// Series Description (0008,103E).
+    pub series_description: Option<String>,
+    /// Requested Procedure Description (0032,1060).
+    pub requested_procedure_description: Option<String>,
+    /// Performed Procedure Step Description (0040,0254).
+    pub performed_procedure_description: Option<String>,
+    /// Procedure Code Sequence (0008,1032).
+    pub procedure_codes: Vec<Code>,
+    /// Referenced Performed Procedure Step SOP Instance UID ((0008,1111) > (0008,1155)).
+    pub performed_procedure_step_uid: Option<String>,
+}
+
+/// Everything kerma extracted from one readable file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Extraction {
+    /// What the file is.
+    pub kind: ObjectKind,
+    /// What kerma made of it.
+    pub outcome: Outcome,
+    /// Identity and context attributes.
+    pub identity: Identity,
+    /// Transfer Syntax UID (0002,0010), if the file has a meta group.
+    pub transfer_syntax: Option<String>,
+    /// The dose report (RDSR or vendor summary).
+    pub report: Option<DoseReport>,
+    /// The image-header dose (XA/RF images).
+    pub image: Option<ImageDose>,
+    /// Deviations tolerated in this file.
+    pub warnings: Vec<Warning>,
+    /// Bytes read from the input (the header only, for images: reading stops at Pixel Data).
+    pub bytes_read: u64,
+}
+
+/// Reads dose information with configurable [`Limits`].
+///
+/// ```
+/// let x = kerma::Extractor::new().with_limits(kerma::Limits { max_depth: 16, ..Default::default() });
+/// assert!(x.extract_bytes(b"not dicom").is_err());
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct Extractor {
+    limits: Limits,
+}
+
+const FIRST_CHUNK: usize = 64 * 1024;
+
+impl Extractor {
+    /// An extractor with default limits.
+    pub fn new() -> Extractor {
+        Extractor::default()
+    }
+    /// Sets the resource limits.
+    pub fn with_limits(mut self, limits: Limits) -> Extractor {
+        self.limits = limits;
+        self
+    }
+    /// The limits in force.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// Extracts from the bytes of a whole file (or of its header).
+    ///
+    /// # Errors
+    /// [`Error::Parse`] when the bytes are not readable DICOM.
+    pub fn extract_bytes(&self, bytes: &[u8]) -> Result<Extraction> {
+        let parsed = dataset::parse(bytes, &self.limits)?;
+        let read = parsed.pixel_data_at.unwrap_or(bytes.len()) as u64;
+        let mut x = classify_and_extract(&parsed, &self.limits)?;
+        x.bytes_read = read;
+        Ok(x)
+    }
+
+    /// Extracts from a reader, reading only up to Pixel Data.
+    ///
+    /// The buffer grows with the bytes actually read, never with a declared length.
+    ///
+    /// # Errors
+    /// [`Error::Stream`] on I/O failure, [`Error::Parse`] when the data is not readable DICOM.
+    pub fn extract_reader(&self, mut reader: impl Read) -> Result<Extraction> {
+        let cap = usize::try_from(self.limits.max_header_bytes).unwrap_or(usize::MAX);
+        let mut buf = Vec::new();
+        let mut want = FIRST_CHUNK.min(cap);
+        loop {
+            let need = want.saturating_sub(buf.len()) as u64;
+            let got = (&mut reader)
+                .take(need)
+                .read_to_end(&mut buf)
+                .map_err(Error::Stream)?;
+            let eof = (got as u64) < need;
+            let mut needed = None;
+            match dataset::parse(&buf, &self.limits) {
+                // Complete: reading stopped at Pixel Data, or at the true end of the input.
+                Ok(parsed) if parsed.pixel_data_at.is_some() || eof => {
+                    let mut x = classify_and_extract(&parsed, &self.limits)?;
+                    x.bytes_read = buf.len() as u64;
+                    return Ok(x);
+                }
+                Ok(_) => {}
+                Err(ParseError::Truncated { needed: n, .. }) if !eof => needed = n,
+                Err(e) => return Err(e.into()),
+            }
+            if buf.len() >= cap {
+                return Err(ParseError::LimitExceeded {
+                    what: "header bytes",
+                    limit: self.limits.max_header_bytes,
+                }
+                .into());
+            }
+            want = want.saturating_mul(2).max(needed.unwrap_or(0)).min(cap);
+        }
+    }
+
+    /// Extracts from a file, reading only up to Pixel Data.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the file cannot be opened or read, [`Error::Parse`] when it is not
+    /// readable DICOM.
+    pub fn extract_path(&self, path: impl AsRef<Path>) -> Result<Extraction> {
+        let path = path.as_ref();
+        let file = File::open(path).map_err(|source| Error::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        self.extract_reader(file).map_err(|e| match e {
+            Error::Stream(source) => Error::Io {
+                path: path.to_owned(),
+                source,
+            },
+            other => other,
+        })
+    }
+
+    /// Extracts from a dicom-object already in memory (as PACS tools hold them).
+    ///
+    /// The object is encoded once and read by the same scanner as files, so both paths give
+    /// the same result.
+    ///
+    /// # Errors
+    /// [`Error::Object`] when the object cannot be encoded, [`Error::Parse`] as for bytes.
+    pub fn extract_object(&self, obj: &dicom_object::DefaultDicomObject) -> Result<Extraction> {
+        let mut buf = Vec::new();
+        obj.write_all(&mut buf)
+            .map_err(|e| Error::Object(Box::new(e)))?;
+        self.extract_bytes(&buf)
+    }
+}
+
+/// Extracts dose information from the bytes of a DICOM file, with default limits.
+///
+/// # Errors
+/// See [`Extractor::extract_bytes`].
+pub fn extract_bytes(bytes: &[u8]) -> Result<Extraction> {
+    Extractor::new().extract_bytes(bytes)
+}
+
+/// Extracts dose information from a file, reading only up to Pixel Data.
+///
+/// # Errors
+/// See [`Extractor::extract_path`].
+pub fn extract_path(path: impl AsRef<Path>) -> Result<Extraction> {
+    Extractor::new().extract_path(path)
+}
+
+/// Extracts dose information from a reader, reading only up to Pixel Data.
+///
+/// # Errors
+/// See [`Extractor::extract_reader`].
+pub fn extract_reader(reader: impl Read) -> Result<Extraction> {
+    Extractor::new().extract_reader(reader)
+}
+
+/// Extracts dose information from an in-memory dicom-object.
+///
+/// # Errors
+/// See [`Extractor::extract_object`].
+pub fn extract_object(obj: &dicom_object::DefaultDicomObject) -> Result<Extraction> {
+    Extractor::new().extract_object(obj)
+}
+
+/// Decodes header text in the file's character set; ASCII is the common case and costs nothing.
+pub(crate) struct TextDecoder {
+    charset: Option<dicom_encoding::text::SpecificCharacterSet>,
+    utf8: bool,
+    latin1: bool,
+}
+
+impl TextDecoder {
+    pub fn new(ds: &Item<'_>) -> TextDecoder {
+        let raw = ds.bytes(0x0008_0005).map(trim_padding).unwrap_or(b"");
+        let text = std::str::from_utf8(raw).unwrap_or("");
+        // Multi-valued: the first value is the initial set; ISO 2022 extensions follow.
+        let values: Vec<&str> = text.split('\\').map(str::trim).collect();
+        let single = values.len() == 1;
+        let first = values.first().copied().unwrap_or("");
+        let code = if single {
+            first
+        } else {
+            values.iter().copied().find(|v| !v.is_empty()).unwrap_or("")
+        };
+        TextDecoder {
+            utf8: single && first == "ISO_IR 192",
+            latin1: single && first == "ISO_IR 100",
+            charset: if code.is_empty() {
+                None
+            } else {
+                dicom_encoding::text::SpecificCharacterSet::from_code(code)
+            },
+        }
+    }
+
+    /// Decodes one value; `Err` carries a lossy decoding when the bytes are invalid.
+    pub fn decode(&self, raw: &[u8]) -> Result<String, String> {
+        use dicom_encoding::text::TextCodec;
+        let b = trim_padding(raw);
+        if b.is_ascii() {
+            // ok: ASCII is valid UTF-8
+            return Ok(String::from_utf8_lossy(b).into_owned());
+        }
+        if self.latin1 {
+            return Ok(b.iter().map(|&c| c as char).collect());
+        }
+        if self.utf8 {
+            return std::str::from_utf8(b)
+                .map(str::to_owned)
+                .map_err(|_| String::from_utf8_lossy(b).into_owned());
+        }
+        match &self.charset {
+            Some(cs) => cs
+                .decode(b)
+                .map_err(|_| String::from_utf8_lossy(b).into_owned()),
+            None => Err(String::from_utf8_lossy(b).into_owned()),
+        }
+    }
+}
+
+fn text_attr(
+    ds: &Item<'_>,
+    tag: u32,
+    keyword: &'static str,
+    dec: &TextDecoder,
+    warnings: &mut Vec<Warning>,
+) -> Option<String> {
+    let raw = ds.bytes(tag)?;
+    let s = match dec.decode(raw) {
+        Ok(s) => s,
+        Err(lossy) => {
+            warnings.push(Warning::TextDecoding { attribute: keyword });
+            lossy
+        }
+    };
+    let s = s.trim().to_owned();
+    if s.is_empty() { None } else { Some(s) }
+}
+
+fn ascii_attr(ds: &Item<'_>, tag: u32) -> Option<String> {
+    ds.ascii(tag).map(str::to_owned)
+}
+
+fn identity(ds: &Item<'_>, media_sop_class: Option<&str>, warnings: &mut Vec<Warning>) -> Identity {
+    let dec = TextDecoder::new(ds);
+    let mut t = |tag, kw| text_attr(ds, tag, kw, &dec, warnings);
+    let mut id = Identity {
+        sop_class_uid: ascii_attr(ds, 0x0008_0016).or(media_sop_class.map(str::to_owned)),
+        sop_instance_uid: ascii_attr(ds, 0x0008_0018),
+        modality: ascii_attr(ds, 0x0008_0060),
+        patient_id: t(0x0010_0020, "PatientID"),
+        patient_birth_date: ascii_attr(ds, 0x0010_0030),
+        patient_age: ascii_attr(ds, 0x0010_1010),
+        patient_sex: ascii_attr(ds, 0x0010_0040),
+        patient_weight_kg: None,
+        patient_size_m: None,
+        study_instance_uid: ascii_attr(ds, 0x0020_000D),
+        series_instance_uid: ascii_attr(ds, 0x0020_000E),
+        accession_number: t(0x0008_0050, "AccessionNumber"),
+        study_date: ascii_attr(ds, 0x0008_0020),
+        study_time: ascii_attr(ds, 0x0008_0030),
+        institution_name: t(0x0008_0080, "InstitutionName"),
+        station_name: t(0x0008_1010, "StationName"),
+        manufacturer: t(0x0008_0070, "Manufacturer"),
+        model: t(0x0008_1090, "ManufacturerModelName"),
+        serial_number: t(0x0018_1000, "DeviceSerialNumber"),
+        study_description: t(0x0008_1030, "StudyDescription"),
+        series_description: t(0x0008_103E, "SeriesDescription"),
+        requested_procedure_description: t(0x0032_1060, "RequestedProcedureDescription"),
+        performed_procedure_description: t(0x0040_0254, "PerformedProcedureStepDescription"),
+        procedure_codes: ds
+            .items(0x0008_1032)
+            .iter()
+            .filter_map(sr::code_in)
+            .map(|c| c.to_owned_code())
+            .collect(),
+        performed_procedure_step_uid: ds
+            .items(0x0008_1111)
+            .first()
+            .and_then(|i| i.ascii(0x0008_1155))
+            .map(str::to_owned),
+    };
+    if let Some(w) = ds.bytes(0x0010_1030).map(sr::parse_ds) {
+        match w {
+            Ok(0.0) => warnings.push(Warning::PatientWeightZero),
+            Ok(w) if w > 0.0 => id.patient_weight_kg = Some(w),
+            _ => {}
+        }
+    }
+    if let Some(Ok(s)) = ds.bytes(0x0010_1020).map(sr::parse_ds)
+        && s > 0.0
+    {
+        id.patient_size_m = Some(s);
+    }
+    id
+}
+
+fn classify_and_extract(parsed: &Parsed<'_>, limits: &Limits) -> Result<Extraction> {
+    let ds = &parsed.dataset;
+    let mut warnings = Vec::new();
+    let identity = identity(ds, parsed.media_sop_class, &mut warnings);
+    let sop_class = identity.sop_class_uid.as_deref().unwrap_or("");
+    let modality = identity.modality.as_deref().unwrap_or("");
+    let mut x = Extraction {
+        kind: ObjectKind::Other,
+        outcome: Outcome::NoDose,
+        identity: Identity::default(),
+        transfer_syntax: parsed.transfer_syntax.map(str::to_owned),
+        report: None,
+        image: None,
+        warnings: Vec::new(),
+        bytes_read: 0,
+    };
+    let is_sr = ds.get(CONTENT_SEQUENCE).is_some()
+        || modality == "SR"
+        || sop_class.starts_with("1.2.840.10008.5.1.4.1.1.88.");
+    match sop_class {
+        sop::XA | sop::XA_BIPLANE_RETIRED => x.kind = ObjectKind::XaImage,
+        sop::RF => x.kind = ObjectKind::RfImage,
+        sop::ENHANCED_XA => x.kind = ObjectKind::EnhancedXaImage,
+        sop::ENHANCED_XRF => x.kind = ObjectKind::EnhancedXrfImage,
+        sop::ENHANCED_XRAY_RDSR => {
+            x.kind = ObjectKind::EnhancedRdsr;
+            x.outcome = Outcome::Unsupported;
+            warnings.push(Warning::EnhancedRdsrNotExtracted);
+        }
+        _ if is_sr => classify_sr(ds, limits, &mut x, &mut warnings)?,
+        _ if modality == "XA" && ds.get(CONTENT_SEQUENCE).is_none() => {
+            x.kind = ObjectKind::XaImage
+        }
+        _ if modality == "RF" && ds.get(CONTENT_SEQUENCE).is_none() => {
+            x.kind = ObjectKind::RfImage
+        }
+        _ => {}
+    }
+    if matches!(
+        x.kind,
+        ObjectKind::XaImage
+            | ObjectKind::RfImage
+            | ObjectKind::EnhancedXaImage
+            | ObjectKind::EnhancedXrfImage
+    ) {
+        let img = image::extract(ds, &mut warnings);
+        x.outcome = if img.has_dose() {
+            Outcome::Dose
+        } else {
+            Outcome::NoDose
+        };
+        x.image = Some(img);
+    }
+    if let (Some(report), Some(study_date)) = (&x.report, identity.study_date.as_deref())
+        && let Some(first) = report.events.iter().find_map(|e| e.started.as_deref())
+        && first.len() >= 8
+        && study_date.len() == 8
+        && days_apart(study_date, &first[..8]).is_some_and(|d| d > 1)
+    {
+        warnings.push(Warning::StudyDateDiffers {
+            study_date: study_date.to_owned(),
+            event_date: first[..8].to_owned(),
+        });
+    }
+    x.identity = identity;
+    x.warnings = warnings;
+    Ok(x)
+}
+
+/// Whole days between two DICOM dates (YYYYMMDD), by the proleptic Gregorian calendar.
+fn days_apart(a: &str, b: &str) -> Option<i64> {
+    fn day_number(d: &str) -> Option<i64> {
+        let y: i64 = d.get(0..4)?.parse().ok()?;
+        let m: i64 = d.get(4..6)?.parse().ok()?;
+        let day: i64 = d.get(6..8)?.parse().ok()?;
+        if !(1..=12).contains(&m) || !(1..=31).contains(&day) {
+            return None;
+        }
+        // days from civil (Howard Hinnant's algorithm)
+        let y = if m <= 2 { y - 1 } else { y };
+        let era = y.div_euclid(400);
+        let yoe = y - era * 400;
+        let mp = (m + 9) % 12;
+        let doy = (153 * mp + 2) / 5 + day - 1;
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+        Some(era * 146_097 + doe)
+    }
+    Some((day_number(a)? - day_number(b)?).abs())
+}
+
+fn classify_sr(
+    ds: &Item<'_>,
+    limits: &Limits,
+    x: &mut Extraction,
+    warnings: &mut Vec<Warning>,
+) -> Result<()> {
+    let root = Content::new(ds);
+    let Some(concept) = root.concept() else {
+        x.kind = ObjectKind::OtherSr;
+        return Ok(());
+    };
+    if concept.is(codes::SIEMENS_RADSUM) {
+        x.kind = ObjectKind::VendorSummary;
+        x.outcome = Outcome::Dose;
+        x.report = Some(vendor_summary(&root, warnings));
+        return Ok(());
+    }
+    if !concept.is(codes::XRAY_DOSE_REPORT) {
+        x.kind = ObjectKind::OtherSr;
+        return Ok(());
+    }
+    let template = ds
+        .items(sr::CONTENT_TEMPLATE)
+        .first()
+        .and_then(|t| t.ascii(sr::TEMPLATE_IDENTIFIER));
+    let procedure = root
+        .child(codes::PROCEDURE_REPORTED)
+        .and_then(|c| c.code());
+    let is_ct = template == Some("10011")
+        || procedure.is_some_and(|p| p.is(codes::CT_XRAY_SRT))
+        || root.children().any(|c| {
+            c.concept()
+                .is_some_and(|k| k.is(codes::CT_ACCUMULATED) || k.is(codes::CT_ACQUISITION))
+        });
+    let is_mammo = procedure.is_some_and(|p| p.is(codes::MAMMOGRAPHY) || p.is(codes::MAMMOGRAPHY_SRT));
+    if is_ct {
+        x.kind = ObjectKind::CtDoseReport;
+        x.outcome = Outcome::Unsupported;
+    } else if is_mammo {
+        x.kind = ObjectKind::MammographyDoseReport;
+        x.outcome = Outcome::Unsupported;
+    } else if procedure.is_none_or(|p| p.is(codes::PROJECTION_XRAY)) {
+        x.kind = ObjectKind::Rdsr;
+        x.outcome = Outcome::Dose;
+        x.report = Some(rdsr::extract(ds, limits, warnings)?);
+    } else {
+        x.kind = ObjectKind::OtherDoseReport;
+        x.outcome = Outcome::Unsupported;
+    }
+    Ok(())
+}
+
+/// The Siemens ARCADIS private summary (`99SMS_RADSUM`): one plane with its cumulative DAP
+/// and fluoroscopy time; no events.
+fn vendor_summary(root: &Content<'_, '_>, warnings: &mut Vec<Warning>) -> DoseReport {
+    warnings.push(Warning::VendorSummary {
+        template: "99SMS_RADSUM",
+    });
+    let mut plane = PlaneDose {
+        plane: Plane::Single,
+        dap_total: None,
+        dap_fluoro: None,
+        dap_acquisition: None,
+        ka_r_total: None,
+        ka_r_fluoro: None,
+        ka_r_acquisition: None,
+        fluoro_time: None,
+        acquisition_time: None,
+        acquisition_frames: None,
+        reference_point: None,
+        distance_source_to_rp_m: None,
+    };
+    let mut exposures = None;
+    let mut r = sr::NumReader { warnings };
+    for c in root.children() {
+        let Some(k) = c.concept() else { continue };
+        if k.is(codes::SIEMENS_DAP) {
+            plane.dap_total = r.dap(&c, codes::SIEMENS_DAP);
+        } else if k.is(codes::SIEMENS_FLUORO_TIME) {
+            plane.fluoro_time = r.duration(&c, codes::SIEMENS_FLUORO_TIME);
+        } else if k.is(codes::SIEMENS_EXPOSURES) {
+            exposures = r.count(&c, codes::SIEMENS_EXPOSURES);
+        } else if k.is(codes::SIEMENS_AIR_KERMA) {
+            plane.ka_r_total = r.air_kerma(&c, codes::SIEMENS_AIR_KERMA);
+        }
+    }
+    DoseReport {
+        provenance: Provenance::VendorSummary,
+        template: Some("99SMS_RADSUM".to_owned()),
+        procedure_reported: None,
+        acquisition_device_type: None,
+        device: rdsr::Device::default(),
+        scope: None,
+        sources_of_dose_information: Vec::new(),
+        irradiation_start: None,
+        irradiation_end: None,
+        fluoroscopy_system: true,
+        vendor_exposures: exposures,
+        planes: vec![plane],
+        events: Vec::new(),
+    }
+}

@@ -1,0 +1,67 @@
+//! # kerma
+//!
+//! Patient radiation-dose tracking for fluoroscopy and angiography: reads X-Ray Radiation
+//! Dose Structured Reports (RDSR, TID 10001) and XA/RF image headers, extracts dose-area
+//! product, air kerma at the reference point, fluoroscopy time and acquisition counts per
+//! plane and per irradiation event, with units that cannot be confused.
+//!
+//! The data flows through one module per stage:
+//!
+//! 1. bytes → DICOM elements: a bounded, zero-copy scanner that stops at Pixel Data;
+//! 2. elements → SR content items (matched by code value and scheme, never by meaning);
+//! 3. content items / header attributes → typed dose records ([`DoseReport`], [`ImageDose`]);
+//! 4. records → flat report rows ([`FileEntry`]).
+//!
+//! ```
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let bytes = include_bytes!("../testdata/rdsr_canon_dgycm2_mgy.dcm");
+//! let x = kerma::extract_bytes(bytes)?;
+//! assert_eq!(x.outcome, kerma::Outcome::Dose);
+//! let report = x.report.expect("an RDSR");
+//! for plane in &report.planes {
+//!     // DAP was written in dGy.cm2 and Dose (RP) in mGy: converted by their unit codes.
+//!     if let (Some(dap), Some(ka_r)) = (plane.dap_total, plane.ka_r_total) {
+//!         println!("{:?}: {:.2} and {:.2}", plane.plane, dap, ka_r);
+//!     }
+//! }
+//! # Ok(())
+//! # }
+//! ```
+#![deny(missing_docs)]
+#![warn(missing_debug_implementations)]
+
+mod codes;
+mod dataset;
+mod error;
+mod extract;
+mod image;
+mod rdsr;
+mod report;
+mod scan;
+mod sr;
+mod units;
+mod warning;
+
+pub use codes::{Code, Concept};
+pub use dataset::Limits;
+pub use error::{Error, ParseError, Result};
+pub use extract::{
+    Extraction, Extractor, Identity, ObjectKind, Outcome, extract_bytes, extract_object,
+    extract_path, extract_reader,
+};
+pub use image::{Attr, FrameDose, ImageDose};
+pub use rdsr::{
+    Device, DoseReport, EventCategory, Filter, IrradiationEvent, Plane, PlaneDose, Provenance,
+    ReferencePoint, Scope,
+};
+pub use report::{EventRow, FileEntry, ImageRow, PlaneRow, error_chain};
+pub use scan::{Input, scan, walk_inputs};
+pub use sr::Technique;
+pub use units::{
+    AirKerma, Dap, KnownUnit, QuantityError, UnitKind, UnitStatus, duration_from_secs,
+    lookup_unit,
+};
+pub use warning::Warning;
+
+/// dicom-object is part of the public API ([`extract_object`]); re-exported for convenience.
+pub use dicom_object;

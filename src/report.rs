@@ -1,0 +1,277 @@
+//! Flat, serializable rows: the JSON contract of `kerma-report` (documented in the README).
+//!
+//! Quantities leave their types here, as plain numbers whose field names carry the unit
+//! (`dap_total_gy_cm2`, `ka_r_total_mgy`, `fluoro_time_s`). Field names are a contract: they
+//! are extended, never renamed.
+
+use serde::Serialize;
+
+use crate::error::Error;
+use crate::extract::{Extraction, Outcome};
+use crate::image::ImageDose;
+use crate::rdsr::{EventCategory, IrradiationEvent, PlaneDose, Provenance};
+use crate::units::{AirKerma, Dap};
+
+/// One input file in the JSON `files` list.
+#[derive(Debug, Clone, Serialize)]
+pub struct FileEntry {
+    /// The path as given or as walked.
+    pub path: String,
+    /// `dose`, `no_dose`, `unsupported` or `error`.
+    pub outcome: &'static str,
+    /// The object kind (`rdsr`, `xa_image`, `vendor_summary`, …); `null` on error.
+    pub kind: Option<&'static str>,
+    /// SOP Class UID (0008,0016).
+    pub sop_class_uid: Option<String>,
+    /// SOP Instance UID (0008,0018).
+    pub sop_instance_uid: Option<String>,
+    /// Patient ID (0010,0020).
+    pub patient_id: Option<String>,
+    /// Study Instance UID (0020,000D).
+    pub study_instance_uid: Option<String>,
+    /// Accession Number (0008,0050).
+    pub accession_number: Option<String>,
+    /// Study Date (0008,0020).
+    pub study_date: Option<String>,
+    /// Manufacturer (0008,0070), else the SR Device Observer Manufacturer.
+    pub manufacturer: Option<String>,
+    /// Model (0008,1090), else the SR Device Observer Model Name.
+    pub model: Option<String>,
+    /// Station Name (0008,1010).
+    pub station_name: Option<String>,
+    /// The error message, when the file could not be read.
+    pub error: Option<String>,
+    /// Warnings, one sentence each.
+    pub warnings: Vec<String>,
+    /// Where the planes' figures come from: `rdsr_total` or `vendor_summary`.
+    pub source: Option<Provenance>,
+    /// Whether a dose report shows fluoroscopy (false for a radiography-room report).
+    pub fluoroscopy_system: Option<bool>,
+    /// Accumulated dose per plane (dose reports only).
+    pub planes: Option<Vec<PlaneRow>>,
+    /// Irradiation events (dose reports only).
+    pub events: Option<Vec<EventRow>>,
+    /// Header dose (XA/RF images only).
+    pub image: Option<ImageRow>,
+    /// Bytes read from the file (reading stops at Pixel Data).
+    pub bytes_read: Option<u64>,
+}
+
+/// One plane's accumulated dose.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlaneRow {
+    /// `single`, `a`, `b` or `all`.
+    pub plane: &'static str,
+    /// Dose Area Product Total (113722), Gy·cm².
+    pub dap_total_gy_cm2: Option<f64>,
+    /// Fluoro Dose Area Product Total (113726), Gy·cm².
+    pub dap_fluoro_gy_cm2: Option<f64>,
+    /// Acquisition Dose Area Product Total (113727), Gy·cm².
+    pub dap_acquisition_gy_cm2: Option<f64>,
+    /// Dose (RP) Total (113725), mGy.
+    pub ka_r_total_mgy: Option<f64>,
+    /// Fluoro Dose (RP) Total (113728), mGy.
+    pub ka_r_fluoro_mgy: Option<f64>,
+    /// Acquisition Dose (RP) Total (113729), mGy.
+    pub ka_r_acquisition_mgy: Option<f64>,
+    /// Total Fluoro Time (113730), s.
+    pub fluoro_time_s: Option<f64>,
+    /// Total Acquisition Time (113855), s.
+    pub acquisition_time_s: Option<f64>,
+    /// Total Number of Radiographic Frames (113731).
+    pub acquisition_frames: Option<u64>,
+    /// Reference Point Definition: the code value, or the text.
+    pub reference_point: Option<String>,
+}
+
+/// One irradiation event.
+#[derive(Debug, Clone, Serialize)]
+pub struct EventRow {
+    /// Irradiation Event UID (113769).
+    pub uid: Option<String>,
+    /// `fluoro`, `acquisition` or `other`.
+    pub category: EventCategory,
+    /// `single`, `a`, `b`, `all`, or null.
+    pub plane: Option<&'static str>,
+    /// Dose Area Product (122130), Gy·cm².
+    pub dap_gy_cm2: Option<f64>,
+    /// Dose (RP) (113738), mGy.
+    pub ka_r_mgy: Option<f64>,
+    /// Irradiation Duration (113742), s, as declared.
+    pub duration_s: Option<f64>,
+    /// DateTime Started (111526).
+    pub started: Option<String>,
+    /// Acquisition Protocol (125203).
+    pub protocol: Option<String>,
+    /// KVP (113733), kV (mean of the non-zero values when given per pulse).
+    pub kvp: Option<f64>,
+    /// X-Ray Tube Current (113734), mA (mean of the non-zero values when per pulse).
+    pub tube_current_ma: Option<f64>,
+    /// Number of Pulses (113768).
+    pub pulses: Option<f64>,
+}
+
+/// Header dose of one XA/RF image.
+#[derive(Debug, Clone, Serialize)]
+pub struct ImageRow {
+    /// Number of Frames (0028,0008).
+    pub frames: Option<u32>,
+    /// (0018,115E) converted from dGy·cm² to Gy·cm²: the DAP of the image's whole event.
+    pub dap_gy_cm2: Option<f64>,
+    /// Entrance dose, mGy ((0040,8302), else (0040,0302) ×100).
+    pub entrance_dose_mgy: Option<f64>,
+    /// Total Time of Fluoroscopy (0040,0300), s.
+    pub fluoro_time_s: Option<f64>,
+    /// Total Number of Exposures (0040,0301).
+    pub exposures: Option<u32>,
+    /// Irradiation Event UID (0008,3010) (the first, when several).
+    pub irradiation_event_uid: Option<String>,
+    /// KVP, kV.
+    pub kvp: Option<f64>,
+    /// X-Ray tube current, mA.
+    pub tube_current_ma: Option<f64>,
+    /// Exposure time, ms.
+    pub exposure_time_ms: Option<f64>,
+}
+
+fn gy_cm2(d: Option<Dap>) -> Option<f64> {
+    d.map(Dap::as_gy_cm2)
+}
+fn mgy(k: Option<AirKerma>) -> Option<f64> {
+    k.map(AirKerma::as_mgy)
+}
+
+impl PlaneRow {
+    /// The row of one plane.
+    pub fn new(p: &PlaneDose) -> PlaneRow {
+        PlaneRow {
+            plane: p.plane.as_str(),
+            dap_total_gy_cm2: gy_cm2(p.dap_total),
+            dap_fluoro_gy_cm2: gy_cm2(p.dap_fluoro),
+            dap_acquisition_gy_cm2: gy_cm2(p.dap_acquisition),
+            ka_r_total_mgy: mgy(p.ka_r_total),
+            ka_r_fluoro_mgy: mgy(p.ka_r_fluoro),
+            ka_r_acquisition_mgy: mgy(p.ka_r_acquisition),
+            fluoro_time_s: p.fluoro_time.map(|d| d.as_secs_f64()),
+            acquisition_time_s: p.acquisition_time.map(|d| d.as_secs_f64()),
+            acquisition_frames: p.acquisition_frames,
+            reference_point: p.reference_point.as_ref().map(|r| r.label().to_owned()),
+        }
+    }
+}
+
+impl EventRow {
+    /// The row of one event.
+    pub fn new(e: &IrradiationEvent) -> EventRow {
+        EventRow {
+            uid: e.uid.clone(),
+            category: e.category,
+            plane: e.plane.map(|p| p.as_str()),
+            dap_gy_cm2: gy_cm2(e.dap),
+            ka_r_mgy: mgy(e.ka_r),
+            duration_s: e.duration.map(|d| d.as_secs_f64()),
+            started: e.started.clone(),
+            protocol: e.protocol.clone(),
+            kvp: e.kvp.as_ref().and_then(|t| t.value()),
+            tube_current_ma: e.tube_current.as_ref().and_then(|t| t.value()),
+            pulses: e.pulses,
+        }
+    }
+}
+
+impl ImageRow {
+    /// The row of one image header.
+    pub fn new(i: &ImageDose) -> ImageRow {
+        ImageRow {
+            frames: i.frames,
+            dap_gy_cm2: gy_cm2(i.dap),
+            entrance_dose_mgy: mgy(i.entrance_dose),
+            fluoro_time_s: i.fluoro_time.map(|d| d.as_secs_f64()),
+            exposures: i.exposures,
+            irradiation_event_uid: i.irradiation_event_uids.first().cloned(),
+            kvp: i.kvp,
+            tube_current_ma: i.tube_current_ma,
+            exposure_time_ms: i.exposure_time.map(|d| d.as_secs_f64() * 1e3),
+        }
+    }
+}
+
+impl FileEntry {
+    /// The entry of one input, whatever became of it.
+    pub fn new(path: &str, result: &Result<Extraction, Error>) -> FileEntry {
+        let mut entry = FileEntry {
+            path: path.to_owned(),
+            outcome: "error",
+            kind: None,
+            sop_class_uid: None,
+            sop_instance_uid: None,
+            patient_id: None,
+            study_instance_uid: None,
+            accession_number: None,
+            study_date: None,
+            manufacturer: None,
+            model: None,
+            station_name: None,
+            error: None,
+            warnings: Vec::new(),
+            source: None,
+            fluoroscopy_system: None,
+            planes: None,
+            events: None,
+            image: None,
+            bytes_read: None,
+        };
+        let x = match result {
+            Ok(x) => x,
+            Err(e) => {
+                entry.error = Some(error_chain(e));
+                return entry;
+            }
+        };
+        entry.outcome = match x.outcome {
+            Outcome::Dose => "dose",
+            Outcome::NoDose => "no_dose",
+            Outcome::Unsupported => "unsupported",
+        };
+        let id = &x.identity;
+        entry.kind = Some(x.kind.as_str());
+        entry.sop_class_uid = id.sop_class_uid.clone();
+        entry.sop_instance_uid = id.sop_instance_uid.clone();
+        entry.patient_id = id.patient_id.clone();
+        entry.study_instance_uid = id.study_instance_uid.clone();
+        entry.accession_number = id.accession_number.clone();
+        entry.study_date = id.study_date.clone();
+        entry.station_name = id.station_name.clone();
+        let device = x.report.as_ref().map(|r| &r.device);
+        entry.manufacturer = id
+            .manufacturer
+            .clone()
+            .or_else(|| device.and_then(|d| d.manufacturer.clone()));
+        entry.model = id
+            .model
+            .clone()
+            .or_else(|| device.and_then(|d| d.model.clone()));
+        entry.warnings = x.warnings.iter().map(ToString::to_string).collect();
+        entry.bytes_read = Some(x.bytes_read);
+        if let Some(r) = &x.report {
+            entry.source = Some(r.provenance);
+            entry.fluoroscopy_system = Some(r.fluoroscopy_system);
+            entry.planes = Some(r.planes.iter().map(PlaneRow::new).collect());
+            entry.events = Some(r.events.iter().map(EventRow::new).collect());
+        }
+        entry.image = x.image.as_ref().map(ImageRow::new);
+        entry
+    }
+}
+
+/// An error and its causes, joined by ": ".
+pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cur = c.source();
+    }
+    s
+}

@@ -1,0 +1,497 @@
+//! Stage 2: the SR content tree, read in place.
+//!
+//! Content items are views over the scanned [`Item`]s: nothing is copied. Concepts are
+//! matched by (code value, coding scheme); numbers are strict Decimal Strings (PS3.5 Table
+//! 6.2-1) converted by their own unit code.
+
+use std::time::Duration;
+
+use crate::codes::Concept;
+use crate::dataset::{Item, ascii_value, trim_padding};
+use crate::units::{AirKerma, Dap, UnitKind, UnitStatus, duration_from_secs, lookup_unit};
+use crate::warning::Warning;
+
+pub(crate) const CONTENT_SEQUENCE: u32 = 0x0040_A730;
+const CONCEPT_NAME: u32 = 0x0040_A043;
+const CONCEPT_CODE: u32 = 0x0040_A168;
+const VALUE_TYPE: u32 = 0x0040_A040;
+const RELATIONSHIP_TYPE: u32 = 0x0040_A010;
+const MEASURED_VALUE: u32 = 0x0040_A300;
+const NUMERIC_VALUE: u32 = 0x0040_A30A;
+const FLOATING_POINT_VALUE: u32 = 0x0040_A161;
+const UNITS: u32 = 0x0040_08EA;
+const TEXT_VALUE: u32 = 0x0040_A160;
+const UID: u32 = 0x0040_A124;
+const DATETIME: u32 = 0x0040_A120;
+pub(crate) const CONTENT_TEMPLATE: u32 = 0x0040_A504;
+pub(crate) const TEMPLATE_IDENTIFIER: u32 = 0x0040_DB00;
+
+const CODE_VALUE: u32 = 0x0008_0100;
+const CODING_SCHEME: u32 = 0x0008_0102;
+const CODE_MEANING: u32 = 0x0008_0104;
+const LONG_CODE_VALUE: u32 = 0x0008_0119;
+const URN_CODE_VALUE: u32 = 0x0008_0120;
+
+/// A code as written in a file, borrowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct CodeRef<'a> {
+    pub value: &'a str,
+    pub scheme: &'a str,
+    pub meaning: &'a str,
+}
+
+impl CodeRef<'_> {
+    pub fn is(&self, c: Concept) -> bool {
+        self.value == c.code && self.scheme == c.scheme
+    }
+    pub fn to_owned_code(self) -> crate::Code {
+        crate::Code {
+            value: self.value.to_owned(),
+            scheme: self.scheme.to_owned(),
+            meaning: self.meaning.to_owned(),
+        }
+    }
+}
+
+pub(crate) fn code_in<'a>(item: &Item<'a>) -> Option<CodeRef<'a>> {
+    let value = item
+        .ascii(CODE_VALUE)
+        .or_else(|| item.ascii(LONG_CODE_VALUE))
+        .or_else(|| item.ascii(URN_CODE_VALUE))?;
+    Some(CodeRef {
+        value,
+        scheme: item.ascii(CODING_SCHEME).unwrap_or(""),
+        meaning: item
+            .bytes(CODE_MEANING)
+            .map(trim_padding)
+            .and_then(|b| std::str::from_utf8(b).ok())
+            .unwrap_or(""),
+    })
+}
+
+/// A content item view.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Content<'i, 'a> {
+    pub item: &'i Item<'a>,
+}
+
+impl<'i, 'a> Content<'i, 'a> {
+    pub fn new(item: &'i Item<'a>) -> Self {
+        Content { item }
+    }
+    pub fn concept(&self) -> Option<CodeRef<'i>> {
+        self.item.items(CONCEPT_NAME).first().and_then(code_in)
+    }
+    pub fn is(&self, c: Concept) -> bool {
+        self.concept().is_some_and(|k| k.is(c))
+    }
+    pub fn value_type(&self) -> Option<&'a str> {
+        self.item.ascii(VALUE_TYPE)
+    }
+    pub fn has_relationship(&self) -> bool {
+        self.item.get(RELATIONSHIP_TYPE).is_some()
+    }
+    pub fn children(&self) -> impl Iterator<Item = Content<'i, 'a>> + 'i {
+        self.item.items(CONTENT_SEQUENCE).iter().map(Content::new)
+    }
+    pub fn child(&self, c: Concept) -> Option<Content<'i, 'a>> {
+        self.children().find(|k| k.is(c))
+    }
+    /// The coded value of a CODE item.
+    pub fn code(&self) -> Option<CodeRef<'i>> {
+        self.item.items(CONCEPT_CODE).first().and_then(code_in)
+    }
+    /// The text of a TEXT item (UTF-8 or Latin-1 tolerant).
+    pub fn text(&self) -> Option<String> {
+        let b = trim_padding(self.item.bytes(TEXT_VALUE)?);
+        if b.is_empty() {
+            return None;
+        }
+        Some(match std::str::from_utf8(b) {
+            Ok(s) => s.to_owned(),
+            Err(_) => b.iter().map(|&c| c as char).collect(),
+        })
+    }
+    pub fn uid(&self) -> Option<&'a str> {
+        self.item.ascii(UID)
+    }
+    pub fn datetime(&self) -> Option<&'a str> {
+        self.item.ascii(DATETIME)
+    }
+
+    /// Reads a NUM item's measured value(s) and unit.
+    pub fn num(&self) -> Num<'i> {
+        let Some(mv) = self.item.items(MEASURED_VALUE).first() else {
+            return Num::Empty;
+        };
+        let unit = mv.items(UNITS).first().and_then(code_in);
+        if let Some(fp) = mv.bytes(FLOATING_POINT_VALUE)
+            && !fp.is_empty()
+            && fp.len() % 8 == 0
+        {
+            let values: Vec<f64> = fp
+                .chunks_exact(8)
+                .map(|c| f64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]))
+                .collect();
+            return Num::Values {
+                raw: NumRaw::Float(values[0]),
+                values: Ok(values),
+                unit,
+            };
+        }
+        match mv.bytes(NUMERIC_VALUE) {
+            None => Num::Empty,
+            Some(b) => {
+                let raw = trim_padding(b);
+                if raw.is_empty() {
+                    return Num::Empty;
+                }
+                Num::Values {
+                    raw: NumRaw::Text(raw),
+                    values: parse_ds_multi(raw),
+                    unit,
+                }
+            }
+        }
+    }
+}
+
+/// The value as written, for messages.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum NumRaw<'a> {
+    Text(&'a [u8]),
+    Float(f64),
+}
+
+impl NumRaw<'_> {
+    pub fn show(&self) -> String {
+        match self {
+            NumRaw::Text(b) => String::from_utf8_lossy(b).into_owned(),
+            NumRaw::Float(f) => f.to_string(),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum Num<'a> {
+    /// No MeasuredValueSequence item, or an empty value: not reported.
+    Empty,
+    Values {
+        raw: NumRaw<'a>,
+        values: Result<Vec<f64>, &'static str>,
+        unit: Option<CodeRef<'a>>,
+    },
+}
+
+/// Parses one Decimal String strictly: digits, sign, point, exponent; at most 16 bytes;
+/// finite. `NaN`, `inf`, commas and embedded spaces are rejected (DOMAIN.md 3, trap 8).
+pub(crate) fn parse_ds(raw: &[u8]) -> Result<f64, &'static str> {
+    let s = trim_padding(raw);
+    if s.is_empty() {
+        return Err("empty");
+    }
+    if s.len() > 16 {
+        return Err("longer than 16 characters");
+    }
+    if !s
+        .iter()
+        .all(|c| c.is_ascii_digit() || matches!(c, b'+' | b'-' | b'.' | b'e' | b'E'))
+    {
+        return Err("not a decimal string");
+    }
+    if !s.iter().any(u8::is_ascii_digit) {
+        return Err("not a decimal string");
+    }
+    // ok: only ASCII bytes remain, checked above
+    let text = std::str::from_utf8(s).map_err(|_| "not a decimal string")?;
+    let v: f64 = text.parse().map_err(|_| "not a decimal string")?;
+    if !v.is_finite() {
+        return Err("out of range");
+    }
+    Ok(v)
+}
+
+pub(crate) fn parse_ds_multi(raw: &[u8]) -> Result<Vec<f64>, &'static str> {
+    raw.split(|&b| b == b'\\').map(parse_ds).collect()
+}
+
+/// Parses an Integer String strictly.
+pub(crate) fn parse_is(raw: &[u8]) -> Result<i64, &'static str> {
+    let s = trim_padding(raw);
+    if s.is_empty() || s.len() > 12 {
+        return Err("not an integer string");
+    }
+    let text = ascii_value(s).ok_or("not an integer string")?;
+    if !text
+        .bytes()
+        .enumerate()
+        .all(|(i, c)| c.is_ascii_digit() || (i == 0 && (c == b'+' || c == b'-')))
+    {
+        return Err("not an integer string");
+    }
+    text.parse().map_err(|_| "not an integer string")
+}
+
+/// Reads dose quantities from NUM items, recording every deviation as a warning.
+pub(crate) struct NumReader<'w> {
+    pub warnings: &'w mut Vec<Warning>,
+}
+
+impl NumReader<'_> {
+    /// A single SI value of the expected kind, or `None` with a warning.
+    fn single_si(&mut self, c: &Content<'_, '_>, concept: Concept, kind: UnitKind) -> Option<f64> {
+        match c.num() {
+            Num::Empty => {
+                if matches!(kind, UnitKind::Dap | UnitKind::AirKerma | UnitKind::Time) {
+                    self.warnings.push(Warning::EmptyValue { concept });
+                }
+                None
+            }
+            Num::Values { raw, values, unit } => {
+                let values = match values {
+                    Ok(v) => v,
+                    Err(reason) => {
+                        self.warnings.push(Warning::InvalidNumber {
+                            concept,
+                            raw: raw.show(),
+                            reason: reason.to_owned(),
+                        });
+                        return None;
+                    }
+                };
+                if values.len() != 1 {
+                    self.warnings.push(Warning::MultiValued {
+                        concept,
+                        count: values.len(),
+                    });
+                    return None;
+                }
+                let factor = self.unit_factor(unit, concept, kind)?;
+                let v = values[0];
+                if v.is_nan() || v.is_infinite() || v < 0.0 {
+                    self.warnings.push(Warning::InvalidNumber {
+                        concept,
+                        raw: raw.show(),
+                        reason: if v < 0.0 { "negative" } else { "not finite" }.to_owned(),
+                    });
+                    return None;
+                }
+                Some(v * factor)
+            }
+        }
+    }
+
+    fn unit_factor(
+        &mut self,
+        unit: Option<CodeRef<'_>>,
+        concept: Concept,
+        kind: UnitKind,
+    ) -> Option<f64> {
+        let Some(unit) = unit else {
+            self.warnings.push(Warning::MissingUnit { concept });
+            return None;
+        };
+        let Some(known) = lookup_unit(unit.value) else {
+            self.warnings.push(Warning::UnknownUnit {
+                concept,
+                unit: unit.value.to_owned(),
+            });
+            return None;
+        };
+        if known.kind != kind {
+            self.warnings.push(Warning::WrongUnitKind {
+                concept,
+                unit: unit.value.to_owned(),
+            });
+            return None;
+        }
+        match known.status {
+            UnitStatus::VendorAlias => self.warnings.push(Warning::UnitAlias {
+                concept,
+                unit: unit.value.to_owned(),
+            }),
+            UnitStatus::UcumNonStandard => self.warnings.push(Warning::NonStandardUnit {
+                concept,
+                unit: unit.value.to_owned(),
+            }),
+            UnitStatus::Ucum => {}
+        }
+        Some(known.factor)
+    }
+
+    pub fn dap(&mut self, c: &Content<'_, '_>, concept: Concept) -> Option<Dap> {
+        let v = self.single_si(c, concept, UnitKind::Dap)?;
+        let d = Dap::try_from_gy_m2(v).ok()?;
+        if d.as_gy_m2() > 1.0 {
+            self.warnings.push(Warning::Implausible {
+                concept,
+                value: d.as_gy_cm2(),
+                unit: "Gy·cm²",
+            });
+        }
+        Some(d)
+    }
+
+    pub fn air_kerma(&mut self, c: &Content<'_, '_>, concept: Concept) -> Option<AirKerma> {
+        let v = self.single_si(c, concept, UnitKind::AirKerma)?;
+        let k = AirKerma::try_from_gy(v).ok()?;
+        if k.as_gy() > 50.0 {
+            self.warnings.push(Warning::Implausible {
+                concept,
+                value: k.as_mgy(),
+                unit: "mGy",
+            });
+        }
+        Some(k)
+    }
+
+    pub fn duration(&mut self, c: &Content<'_, '_>, concept: Concept) -> Option<Duration> {
+        let v = self.single_si(c, concept, UnitKind::Time)?;
+        let d = duration_from_secs(v).ok()?;
+        if v > 86_400.0 {
+            self.warnings.push(Warning::Implausible {
+                concept,
+                value: v,
+                unit: "s",
+            });
+        }
+        Some(d)
+    }
+
+    /// A length in metres.
+    pub fn length_m(&mut self, c: &Content<'_, '_>, concept: Concept) -> Option<f64> {
+        self.single_si(c, concept, UnitKind::Length)
+    }
+
+    /// An area in m².
+    pub fn area_m2(&mut self, c: &Content<'_, '_>, concept: Concept) -> Option<f64> {
+        self.single_si(c, concept, UnitKind::Area)
+    }
+
+    /// A count (unit `1`): a non-negative whole number.
+    pub fn count(&mut self, c: &Content<'_, '_>, concept: Concept) -> Option<u64> {
+        let v = self.technique(c, concept)?;
+        let first = *v.values.first()?;
+        if v.values.len() != 1 || first < 0.0 || first.fract() != 0.0 || first > 1e15 {
+            self.warnings.push(Warning::InvalidNumber {
+                concept,
+                raw: format!("{:?}", v.values),
+                reason: "not a single whole number".to_owned(),
+            });
+            return None;
+        }
+        Some(first as u64)
+    }
+
+    /// A technique factor "as found": every value, unit not checked beyond the alias table.
+    pub fn technique(&mut self, c: &Content<'_, '_>, concept: Concept) -> Option<Technique> {
+        match c.num() {
+            Num::Empty => None,
+            Num::Values { raw, values, unit } => match values {
+                Ok(values) => {
+                    if let Some(u) = unit
+                        && matches!(u.value, "uAs" | "pulse/s")
+                    {
+                        self.warnings.push(Warning::UnitAlias {
+                            concept,
+                            unit: u.value.to_owned(),
+                        });
+                    }
+                    Some(Technique { values })
+                }
+                Err(reason) => {
+                    self.warnings.push(Warning::InvalidNumber {
+                        concept,
+                        raw: raw.show(),
+                        reason: reason.to_owned(),
+                    });
+                    None
+                }
+            },
+        }
+    }
+}
+
+/// A technique factor as written: one value, or one value per pulse (DOMAIN.md quirk 15).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Technique {
+    /// Every value found, in the unit the item declares (kV, mA, ms as the name says).
+    pub values: Vec<f64>,
+}
+
+impl Technique {
+    /// The mean of all values.
+    pub fn mean(&self) -> Option<f64> {
+        if self.values.is_empty() {
+            None
+        } else {
+            Some(self.values.iter().sum::<f64>() / self.values.len() as f64)
+        }
+    }
+    /// The mean of the non-zero values (the first pulse of a per-pulse vector is often 0);
+    /// `None` when all are zero.
+    pub fn mean_nonzero(&self) -> Option<f64> {
+        let nz: Vec<f64> = self.values.iter().copied().filter(|v| *v != 0.0).collect();
+        if nz.is_empty() {
+            None
+        } else {
+            Some(nz.iter().sum::<f64>() / nz.len() as f64)
+        }
+    }
+    /// The single value, or the non-zero mean of a per-pulse vector.
+    pub fn value(&self) -> Option<f64> {
+        if self.values.len() == 1 {
+            self.values.first().copied()
+        } else {
+            self.mean_nonzero()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strict_decimal_strings() {
+        assert_eq!(parse_ds(b" 1.5 "), Ok(1.5));
+        assert_eq!(parse_ds(b"-2E-3"), Ok(-0.002));
+        assert_eq!(parse_ds(b"0.00012"), Ok(0.00012));
+        for bad in [
+            &b"NaN"[..],
+            b"inf",
+            b"Infinity",
+            b"1,5",
+            b"1 5",
+            b"",
+            b"1e309",
+            b"12345678901234567",
+            b".",
+            b"-",
+        ] {
+            assert!(parse_ds(bad).is_err(), "{:?}", String::from_utf8_lossy(bad));
+        }
+        assert_eq!(parse_ds_multi(b"0\\70\\71"), Ok(vec![0.0, 70.0, 71.0]));
+    }
+
+    #[test]
+    fn integer_strings() {
+        assert_eq!(parse_is(b" 12 "), Ok(12));
+        assert_eq!(parse_is(b"-3"), Ok(-3));
+        assert!(parse_is(b"1.5").is_err());
+        assert!(parse_is(b"").is_err());
+    }
+
+    #[test]
+    fn technique_means() {
+        let t = Technique {
+            values: vec![0.0, 70.0, 72.0],
+        };
+        assert_eq!(t.mean_nonzero(), Some(71.0));
+        assert_eq!(t.value(), Some(71.0));
+        let z = Technique {
+            values: vec![0.0, 0.0],
+        };
+        assert_eq!(z.mean_nonzero(), None);
+    }
+}
