@@ -35,7 +35,9 @@ mod dataset;
 mod error;
 mod extract;
 mod image;
+mod procedure;
 mod rdsr;
+mod reference;
 mod report;
 mod scan;
 mod sr;
@@ -50,11 +52,18 @@ pub use extract::{
     extract_path, extract_reader,
 };
 pub use image::{Attr, FrameDose, ImageDose};
+pub use procedure::{
+    Accounting, Completeness, EventCounts, Fate, FileAccount, Procedure, ProcedurePlane,
+    ProcedureSet, Procedures, Room, TotalVersusEvents,
+};
 pub use rdsr::{
     Device, DoseReport, EventCategory, Filter, IrradiationEvent, Plane, PlaneDose, Provenance,
     ReferencePoint, Scope,
 };
-pub use report::{EventRow, FileEntry, ImageRow, PlaneRow, error_chain};
+pub use reference::*;
+pub use report::{
+    EventRow, FileEntry, ImageRow, PlaneRow, ProcedurePlaneRow, ProcedureRow, error_chain,
+};
 pub use scan::{Input, scan, walk_inputs};
 pub use sr::Technique;
 pub use units::{

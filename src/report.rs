@@ -9,6 +9,7 @@ use serde::Serialize;
 use crate::error::Error;
 use crate::extract::{Extraction, Outcome};
 use crate::image::ImageDose;
+use crate::procedure::{Completeness, Fate, FileAccount, Procedure};
 use crate::rdsr::{EventCategory, IrradiationEvent, PlaneDose, Provenance};
 use crate::units::{AirKerma, Dap};
 
@@ -55,6 +56,12 @@ pub struct FileEntry {
     pub image: Option<ImageRow>,
     /// Bytes read from the file (reading stops at Pixel Data).
     pub bytes_read: Option<u64>,
+    /// The procedure the file belongs to (also for duplicates and superseded reports).
+    pub procedure: Option<String>,
+    /// The file this one duplicates (same SOP Instance UID).
+    pub duplicate_of: Option<String>,
+    /// The cumulative report that supersedes this one.
+    pub superseded_by: Option<String>,
 }
 
 /// One plane's accumulated dose.
@@ -197,6 +204,16 @@ impl ImageRow {
 }
 
 impl FileEntry {
+    /// Records what grouping made of the file.
+    pub fn set_fate(&mut self, account: &FileAccount) {
+        self.procedure = account.procedure.clone();
+        match &account.fate {
+            Fate::DuplicateOf(l) => self.duplicate_of = Some(l.clone()),
+            Fate::SupersededBy(l) => self.superseded_by = Some(l.clone()),
+            _ => {}
+        }
+    }
+
     /// The entry of one input, whatever became of it.
     pub fn new(path: &str, result: &Result<Extraction, Error>) -> FileEntry {
         let mut entry = FileEntry {
@@ -220,6 +237,9 @@ impl FileEntry {
             events: None,
             image: None,
             bytes_read: None,
+            procedure: None,
+            duplicate_of: None,
+            superseded_by: None,
         };
         let x = match result {
             Ok(x) => x,
@@ -274,4 +294,115 @@ pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
         cur = c.source();
     }
     s
+}
+
+/// One procedure's plane in the JSON `procedures` list.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProcedurePlaneRow {
+    /// `single`, `a`, `b` or `all`.
+    pub plane: &'static str,
+    /// Dose-area product of the plane, Gy·cm².
+    pub dap_gy_cm2: Option<f64>,
+    /// K_a,r of the plane, mGy.
+    pub ka_r_mgy: Option<f64>,
+    /// Fluoroscopy time of the plane, s.
+    pub fluoro_time_s: Option<f64>,
+    /// Acquisition frames of the plane.
+    pub acquisition_frames: Option<u64>,
+}
+
+/// One procedure in the JSON `procedures` list.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProcedureRow {
+    /// `P0001`…
+    pub id: String,
+    /// Patient ID (0010,0020).
+    pub patient_id: Option<String>,
+    /// Study Instance UID (0020,000D).
+    pub study_instance_uid: Option<String>,
+    /// Accession Number (0008,0050).
+    pub accession_number: Option<String>,
+    /// Study Date (0008,0020).
+    pub study_date: Option<String>,
+    /// Room key (device observer UID, else station name and serial, else manufacturer and model).
+    pub device: String,
+    /// Study Description (0008,1030).
+    pub study_description: Option<String>,
+    /// Per-plane figures.
+    pub planes: Vec<ProcedurePlaneRow>,
+    /// Procedure P_KA (planes summed), Gy·cm².
+    pub dap_total_gy_cm2: Option<f64>,
+    /// Sum of the planes' K_a,r, mGy (two planes are two points: not one skin dose).
+    pub ka_r_total_mgy: Option<f64>,
+    /// Fluoroscopy time, s.
+    pub fluoro_time_s: Option<f64>,
+    /// Acquisition frames.
+    pub acquisition_frames: Option<u64>,
+    /// Events after de-duplication.
+    pub event_count: usize,
+    /// Fluoroscopy events.
+    pub fluoro_events: usize,
+    /// Acquisition events.
+    pub acquisition_events: usize,
+    /// Events known only from image headers.
+    pub image_only_events: usize,
+    /// `rdsr_total`, `rdsr_event_sum`, `image_headers` or `vendor_summary`.
+    pub source: Provenance,
+    /// True when the figures come from accumulated RDSR totals covering the procedure.
+    pub complete: bool,
+    /// `complete`, `partial` or `unknown`.
+    pub completeness: Completeness,
+    /// Whether K_a,r refers to the IEC interventional reference point on every plane.
+    pub reference_point_standard: bool,
+    /// Largest relative difference between an accumulated total and its event sum.
+    pub max_total_vs_event_sum: Option<f64>,
+    /// Files of the procedure.
+    pub files: Vec<String>,
+    /// Procedure-level warnings.
+    pub warnings: Vec<String>,
+}
+
+impl ProcedureRow {
+    /// The row of one procedure.
+    pub fn new(p: &Procedure) -> ProcedureRow {
+        ProcedureRow {
+            id: p.id.clone(),
+            patient_id: p.patient_id.clone(),
+            study_instance_uid: p.study_instance_uid.clone(),
+            accession_number: p.accession_number.clone(),
+            study_date: p.study_date.clone(),
+            device: p.room.key.clone(),
+            study_description: p.identity.study_description.clone(),
+            planes: p
+                .planes
+                .iter()
+                .map(|x| ProcedurePlaneRow {
+                    plane: x.plane.as_str(),
+                    dap_gy_cm2: gy_cm2(x.dap),
+                    ka_r_mgy: mgy(x.ka_r),
+                    fluoro_time_s: x.fluoro_time.map(|d| d.as_secs_f64()),
+                    acquisition_frames: x.acquisition_frames,
+                })
+                .collect(),
+            dap_total_gy_cm2: gy_cm2(p.dap_total),
+            ka_r_total_mgy: mgy(p.ka_r_sum_of_planes),
+            fluoro_time_s: p.fluoro_time.map(|d| d.as_secs_f64()),
+            acquisition_frames: p.acquisition_frames,
+            event_count: p.events.total(),
+            fluoro_events: p.events.fluoro,
+            acquisition_events: p.events.acquisition,
+            image_only_events: p.events.from_images,
+            source: p.source,
+            complete: p.completeness == Completeness::Complete,
+            completeness: p.completeness,
+            reference_point_standard: p.reference_point_standard,
+            max_total_vs_event_sum: p
+                .total_versus_events
+                .iter()
+                .map(|t| t.relative_difference)
+                .fold(None, |m: Option<f64>, v| Some(m.map_or(v, |m| m.max(v)))),
+            files: p.files.clone(),
+            warnings: p.warnings.clone(),
+        }
+    }
 }

@@ -36,6 +36,7 @@ fn main() -> ExitCode {
     let extractor = kerma::Extractor::new();
     let mut entries = Vec::with_capacity(inputs.len());
     let mut errors = 0usize;
+    let mut grouping = kerma::Procedures::new();
     kerma::scan(&inputs, &extractor, |input, result| {
         let path = input.path.display().to_string();
         if let Err(e) = &result {
@@ -43,10 +44,21 @@ fn main() -> ExitCode {
             eprintln!("{path}: {}", kerma::error_chain(e));
         }
         entries.push(kerma::FileEntry::new(&path, &result));
+        grouping.add(path, result);
     });
+    let set = grouping.finish();
+    let by_label: std::collections::HashMap<&str, &kerma::FileAccount> =
+        set.files.iter().map(|f| (f.label.as_str(), f)).collect();
+    for e in &mut entries {
+        if let Some(account) = by_label.get(e.path.as_str()) {
+            e.set_fate(account);
+        }
+    }
+    let procedures: Vec<kerma::ProcedureRow> =
+        set.procedures.iter().map(kerma::ProcedureRow::new).collect();
     let out = io::stdout().lock();
     let written = match args.format {
-        Format::Json => write_json(out, &entries),
+        Format::Json => write_json(out, &entries, &procedures, &set.accounting),
         Format::Table => write_table(out, &entries),
     };
     match written {
@@ -60,12 +72,24 @@ fn main() -> ExitCode {
     }
 }
 
-fn write_json(mut out: impl Write, entries: &[kerma::FileEntry]) -> io::Result<()> {
+fn write_json(
+    mut out: impl Write,
+    files: &[kerma::FileEntry],
+    procedures: &[kerma::ProcedureRow],
+    accounting: &kerma::Accounting,
+) -> io::Result<()> {
     #[derive(serde::Serialize)]
     struct Doc<'a> {
         files: &'a [kerma::FileEntry],
+        procedures: &'a [kerma::ProcedureRow],
+        accounting: &'a kerma::Accounting,
     }
-    serde_json::to_writer_pretty(&mut out, &Doc { files: entries })?;
+    let doc = Doc {
+        files,
+        procedures,
+        accounting,
+    };
+    serde_json::to_writer_pretty(&mut out, &doc)?;
     writeln!(out)
 }
 
