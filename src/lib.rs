@@ -67,10 +67,14 @@ pub use report::{
 pub use scan::{Input, scan, walk_inputs};
 pub use sr::Technique;
 pub use units::{
-    AirKerma, Dap, KnownUnit, QuantityError, UnitKind, UnitStatus, duration_from_secs,
-    lookup_unit,
+    AirKerma, Dap, KnownUnit, QuantityError, UnitKind, UnitStatus, duration_from_secs, lookup_unit,
 };
 pub use warning::Warning;
 
 /// dicom-object is part of the public API ([`extract_object`]); re-exported for convenience.
 pub use dicom_object;
+
+/// The README's examples, compiled and run as doctests.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
