@@ -50,10 +50,6 @@ concepts! {
     ACCUMULATED_DOSE_DATA = "113702", "DCM", "Accumulated X-Ray Dose Data";
     IRRADIATION_EVENT_DATA = "113706", "DCM", "Irradiation Event X-Ray Data";
     ACQUISITION_PLANE = "113764", "DCM", "Acquisition Plane";
-    SINGLE_PLANE = "113622", "DCM", "Single Plane";
-    PLANE_A = "113620", "DCM", "Plane A";
-    PLANE_B = "113621", "DCM", "Plane B";
-    ALL_PLANES = "113890", "DCM", "All Planes";
     CALIBRATION = "122505", "DCM", "Calibration";
     DAP_TOTAL = "113722", "DCM", "Dose Area Product Total";
     DOSE_RP_TOTAL = "113725", "DCM", "Dose (RP) Total";
@@ -67,11 +63,6 @@ concepts! {
     REFERENCE_POINT_DEFINITION = "113780", "DCM", "Reference Point Definition";
     DISTANCE_SOURCE_TO_RP = "113737", "DCM", "Distance Source to Reference Point";
     IRRADIATION_EVENT_UID = "113769", "DCM", "Irradiation Event UID";
-    IRRADIATION_EVENT_UID_RETIRED = "113853", "DCM", "Irradiation Event UID (retired code)";
-    DATETIME_STARTED = "111526", "DCM", "DateTime Started";
-    IRRADIATION_EVENT_TYPE = "113721", "DCM", "Irradiation Event Type";
-    ACQUISITION_PROTOCOL = "125203", "DCM", "Acquisition Protocol";
-    TARGET_REGION = "123014", "DCM", "Target Region";
     DAP = "122130", "DCM", "Dose Area Product";
     DOSE_RP = "113738", "DCM", "Dose (RP)";
     IRRADIATION_DURATION = "113742", "DCM", "Irradiation Duration";
@@ -86,14 +77,11 @@ concepts! {
     PRIMARY_ANGLE = "112011", "DCM", "Positioner Primary Angle";
     SECONDARY_ANGLE = "112012", "DCM", "Positioner Secondary Angle";
     DISTANCE_SOURCE_TO_DETECTOR = "113750", "DCM", "Distance Source to Detector";
-    DISTANCE_SOURCE_TO_ISOCENTER = "113748", "DCM", "Distance Source to Isocenter";
     COLLIMATED_FIELD_AREA = "113790", "DCM", "Collimated Field Area";
-    XRAY_FILTERS = "113771", "DCM", "X-Ray Filters";
     XRAY_FILTER_TYPE = "113772", "DCM", "X-Ray Filter Type";
     XRAY_FILTER_MATERIAL = "113757", "DCM", "X-Ray Filter Material";
     XRAY_FILTER_THICKNESS_MIN = "113758", "DCM", "X-Ray Filter Thickness Minimum";
     XRAY_FILTER_THICKNESS_MAX = "113773", "DCM", "X-Ray Filter Thickness Maximum";
-    FLUORO_MODE = "113732", "DCM", "Fluoro Mode";
     STATIONARY_ACQUISITION = "113611", "DCM", "Stationary Acquisition";
     STEPPING_ACQUISITION = "113612", "DCM", "Stepping Acquisition";
     ROTATIONAL_ACQUISITION = "113613", "DCM", "Rotational Acquisition";
@@ -105,7 +93,6 @@ concepts! {
     CT_XRAY_SRT = "P5-08000", "SRT", "Computed Tomography X-Ray";
     CT_ACCUMULATED = "113811", "DCM", "CT Accumulated Dose Data";
     CT_ACQUISITION = "113819", "DCM", "CT Acquisition";
-    PATIENT_ORIENTATION = "113743", "DCM", "Patient Orientation";
     PATIENT_ORIENTATION_MODIFIER = "113744", "DCM", "Patient Orientation Modifier";
     SIEMENS_RADSUM = "C-10", "99SMS_RADSUM", "Radiation Summary Report";
     SIEMENS_EXPOSURES = "C-200", "99SMS_RADSUM", "Number of exposures";
@@ -116,12 +103,7 @@ concepts! {
 
 /// SOP Class UIDs kerma classifies (DOMAIN.md section 2).
 pub(crate) mod sop {
-    pub const XRAY_RDSR: &str = "1.2.840.10008.5.1.4.1.1.88.67";
     pub const ENHANCED_XRAY_RDSR: &str = "1.2.840.10008.5.1.4.1.1.88.76";
-    pub const ENHANCED_SR: &str = "1.2.840.10008.5.1.4.1.1.88.22";
-    pub const COMPREHENSIVE_SR: &str = "1.2.840.10008.5.1.4.1.1.88.33";
-    pub const COMPREHENSIVE_3D_SR: &str = "1.2.840.10008.5.1.4.1.1.88.34";
-    pub const BASIC_TEXT_SR: &str = "1.2.840.10008.5.1.4.1.1.88.11";
     pub const XA: &str = "1.2.840.10008.5.1.4.1.1.12.1";
     pub const ENHANCED_XA: &str = "1.2.840.10008.5.1.4.1.1.12.1.1";
     pub const RF: &str = "1.2.840.10008.5.1.4.1.1.12.2";

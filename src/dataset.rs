@@ -61,8 +61,19 @@ impl Vr {
     fn has_long_length(self) -> bool {
         matches!(
             &self.0,
-            b"OB" | b"OW" | b"OF" | b"SQ" | b"UT" | b"UN" | b"UC" | b"UR" | b"OD" | b"OL" | b"OV"
-                | b"SV" | b"UV"
+            b"OB"
+                | b"OW"
+                | b"OF"
+                | b"SQ"
+                | b"UT"
+                | b"UN"
+                | b"UC"
+                | b"UR"
+                | b"OD"
+                | b"OL"
+                | b"OV"
+                | b"SV"
+                | b"UV"
         )
     }
 }
@@ -161,8 +172,6 @@ pub(crate) struct Parsed<'a> {
     pub dataset: Item<'a>,
     /// Byte offset where Pixel Data (or a later element) starts, if reading stopped there.
     pub pixel_data_at: Option<usize>,
-    /// Whether the root Content Sequence had undefined length (informational).
-    pub syntax: Syntax,
 }
 
 /// Classifies a transfer syntax UID.
@@ -170,11 +179,11 @@ fn syntax_of(uid: &str) -> Result<Syntax, ParseError> {
     match uid {
         "1.2.840.10008.1.2" => Ok(Syntax::ImplicitLittle),
         "1.2.840.10008.1.2.1" | "1.2.840.10008.1.2.1.98" => Ok(Syntax::ExplicitLittle),
-        "1.2.840.10008.1.2.1.99" | "1.2.840.10008.1.2.2" => Err(
-            ParseError::UnsupportedTransferSyntax {
+        "1.2.840.10008.1.2.1.99" | "1.2.840.10008.1.2.2" => {
+            Err(ParseError::UnsupportedTransferSyntax {
                 uid: uid.to_owned(),
-            },
-        ),
+            })
+        }
         // Encapsulated (compressed pixel data) syntaxes: the dataset is explicit VR LE.
         _ if uid.starts_with("1.2.840.10008.1.2.4.")
             || uid == "1.2.840.10008.1.2.5"
@@ -229,7 +238,6 @@ pub(crate) fn parse<'a>(buf: &'a [u8], limits: &Limits) -> Result<Parsed<'a>, Pa
         media_sop_class,
         dataset,
         pixel_data_at: p.pixel_data_at,
-        syntax: p.syntax,
     })
 }
 
@@ -557,7 +565,11 @@ fn dictionary_vr(tag: Tag) -> Vr {
         Some(VirtualVr::Exact(vr)) => {
             let s = vr.to_string();
             let b = s.as_bytes();
-            if b.len() == 2 { Vr([b[0], b[1]]) } else { Vr::UN }
+            if b.len() == 2 {
+                Vr([b[0], b[1]])
+            } else {
+                Vr::UN
+            }
         }
         Some(_) => Vr(*b"OW"),
         None => Vr::UN,
@@ -600,7 +612,10 @@ mod tests {
     #[test]
     fn text_is_not_dicom() {
         assert!(matches!(
-            parse(b"hello, this is not a DICOM file at all", &Limits::default()),
+            parse(
+                b"hello, this is not a DICOM file at all",
+                &Limits::default()
+            ),
             Err(ParseError::NotDicom)
         ));
         assert!(parse(b"", &Limits::default()).is_err());
@@ -611,7 +626,9 @@ mod tests {
         // 200 nested undefined-length sequences of undefined-length items
         let mut b = Vec::new();
         for _ in 0..200 {
-            b.extend_from_slice(&[0x40, 0x00, 0x30, 0xA7, b'S', b'Q', 0, 0, 0xFF, 0xFF, 0xFF, 0xFF]);
+            b.extend_from_slice(&[
+                0x40, 0x00, 0x30, 0xA7, b'S', b'Q', 0, 0, 0xFF, 0xFF, 0xFF, 0xFF,
+            ]);
             b.extend_from_slice(&[0xFE, 0xFF, 0x00, 0xE0, 0xFF, 0xFF, 0xFF, 0xFF]);
         }
         let mut with_first = el(0x0008_0016, b"UI", b"1.2\0");

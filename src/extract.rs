@@ -465,12 +465,8 @@ fn classify_and_extract(parsed: &Parsed<'_>, limits: &Limits) -> Result<Extracti
             warnings.push(Warning::EnhancedRdsrNotExtracted);
         }
         _ if is_sr => classify_sr(ds, limits, &mut x, &mut warnings)?,
-        _ if modality == "XA" && ds.get(CONTENT_SEQUENCE).is_none() => {
-            x.kind = ObjectKind::XaImage
-        }
-        _ if modality == "RF" && ds.get(CONTENT_SEQUENCE).is_none() => {
-            x.kind = ObjectKind::RfImage
-        }
+        _ if modality == "XA" && ds.get(CONTENT_SEQUENCE).is_none() => x.kind = ObjectKind::XaImage,
+        _ if modality == "RF" && ds.get(CONTENT_SEQUENCE).is_none() => x.kind = ObjectKind::RfImage,
         _ => {}
     }
     if matches!(
@@ -550,16 +546,15 @@ fn classify_sr(
         .items(sr::CONTENT_TEMPLATE)
         .first()
         .and_then(|t| t.ascii(sr::TEMPLATE_IDENTIFIER));
-    let procedure = root
-        .child(codes::PROCEDURE_REPORTED)
-        .and_then(|c| c.code());
+    let procedure = root.child(codes::PROCEDURE_REPORTED).and_then(|c| c.code());
     let is_ct = template == Some("10011")
         || procedure.is_some_and(|p| p.is(codes::CT_XRAY_SRT))
         || root.children().any(|c| {
             c.concept()
                 .is_some_and(|k| k.is(codes::CT_ACCUMULATED) || k.is(codes::CT_ACQUISITION))
         });
-    let is_mammo = procedure.is_some_and(|p| p.is(codes::MAMMOGRAPHY) || p.is(codes::MAMMOGRAPHY_SRT));
+    let is_mammo =
+        procedure.is_some_and(|p| p.is(codes::MAMMOGRAPHY) || p.is(codes::MAMMOGRAPHY_SRT));
     if is_ct {
         x.kind = ObjectKind::CtDoseReport;
         x.outcome = Outcome::Unsupported;

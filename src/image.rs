@@ -149,7 +149,11 @@ impl Reader<'_> {
     fn raw<'a>(&mut self, item: &Item<'a>, attr: Attr) -> Option<&'a [u8]> {
         let e = item.get(attr.tag)?;
         let Value::Bytes(b) = e.value else {
-            self.invalid(attr, "SQ".to_owned(), "a sequence where a value is expected");
+            self.invalid(
+                attr,
+                "SQ".to_owned(),
+                "a sequence where a value is expected",
+            );
             return None;
         };
         if e.vr != Vr(attr.vr) && e.vr != Vr::UN {
@@ -162,7 +166,8 @@ impl Reader<'_> {
         Some(b)
     }
     fn invalid(&mut self, attr: Attr, raw: String, reason: &'static str) {
-        self.warnings.push(Warning::InvalidAttribute { attr, raw, reason });
+        self.warnings
+            .push(Warning::InvalidAttribute { attr, raw, reason });
     }
     fn ds(&mut self, item: &Item<'_>, attr: Attr) -> Option<f64> {
         let b = self.raw(item, attr)?;
@@ -362,10 +367,8 @@ fn uids(raw: Option<&[u8]>) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-
     #[test]
-    fn parse_ds_rejects_garbage_dap() {
-        assert!(parse_ds(b"12..5").is_err());
+    fn garbled_dap_is_not_a_decimal_string() {
+        assert!(crate::sr::parse_ds(b"12..5").is_err());
     }
 }

@@ -22,9 +22,7 @@ use crate::codes::Code;
 use crate::error::Error;
 use crate::extract::{Extraction, Identity, ObjectKind, Outcome};
 use crate::image::ImageDose;
-use crate::rdsr::{
-    DoseReport, EventCategory, IrradiationEvent, Plane, PlaneDose, Provenance,
-};
+use crate::rdsr::{DoseReport, EventCategory, IrradiationEvent, Plane, PlaneDose, Provenance};
 use crate::report::error_chain;
 use crate::units::{AirKerma, Dap};
 
@@ -208,8 +206,8 @@ pub struct ProcedureSet {
 
 #[derive(Debug)]
 enum Payload {
-    Report(DoseReport),
-    Image(ImageDose),
+    Report(Box<DoseReport>),
+    Image(Box<ImageDose>),
     Fate(Fate),
 }
 
@@ -264,8 +262,8 @@ impl Procedures {
             },
             Ok(x) => {
                 let payload = match (x.outcome, x.report, x.image) {
-                    (Outcome::Dose, Some(r), _) => Payload::Report(r),
-                    (Outcome::Dose, None, Some(i)) => Payload::Image(i),
+                    (Outcome::Dose, Some(r), _) => Payload::Report(Box::new(r)),
+                    (Outcome::Dose, None, Some(i)) => Payload::Image(Box::new(i)),
                     (Outcome::Unsupported, _, _) => Payload::Fate(Fate::Unsupported),
                     _ => Payload::Fate(Fate::NoDose),
                 };
@@ -360,7 +358,9 @@ impl Procedures {
         for (_, members) in clusters {
             let uids = |i: usize| -> BTreeSet<&str> {
                 match &records[i].payload {
-                    Payload::Report(r) => r.events.iter().filter_map(|e| e.uid.as_deref()).collect(),
+                    Payload::Report(r) => {
+                        r.events.iter().filter_map(|e| e.uid.as_deref()).collect()
+                    }
                     _ => BTreeSet::new(),
                 }
             };
@@ -441,7 +441,7 @@ impl Procedures {
                     .members
                     .iter()
                     .filter_map(|&i| match &records[i].payload {
-                        Payload::Report(r) => Some(r),
+                        Payload::Report(r) => Some(r.as_ref()),
                         _ => None,
                     })
                     .collect();
@@ -532,7 +532,10 @@ impl Procedures {
         let mut seen: HashMap<(String, String), usize> = HashMap::new();
         for i in 0..procedures.len() {
             if let (Some(fp), Some(dap)) = (&procedures[i].first_event, procedures[i].dap_total) {
-                let k = (procedures[i].room.key.clone(), format!("{fp}|{}", dap.as_gy_m2()));
+                let k = (
+                    procedures[i].room.key.clone(),
+                    format!("{fp}|{}", dap.as_gy_m2()),
+                );
                 if let Some(&j) = seen.get(&k) {
                     let msg = "same room, first event time and DAP as another procedure: possibly a re-anonymised copy (not merged)".to_owned();
                     procedures[i].warnings.push(msg.clone());
@@ -548,12 +551,18 @@ impl Procedures {
         order.sort_by(|&a, &b| {
             let pa = &procedures[a];
             let pb = &procedures[b];
-            (&pa.study_date, &pa.study_time, &pa.patient_id, &pa.study_instance_uid).cmp(&(
-                &pb.study_date,
-                &pb.study_time,
-                &pb.patient_id,
-                &pb.study_instance_uid,
-            ))
+            (
+                &pa.study_date,
+                &pa.study_time,
+                &pa.patient_id,
+                &pa.study_instance_uid,
+            )
+                .cmp(&(
+                    &pb.study_date,
+                    &pb.study_time,
+                    &pb.patient_id,
+                    &pb.study_instance_uid,
+                ))
         });
         let mut id_of_group = vec![String::new(); procedures.len()];
         for (rank, &g) in order.iter().enumerate() {
@@ -696,7 +705,11 @@ impl Builder {
                 .reference_point
                 .as_ref()
                 .is_some_and(|r| r.is_interventional_reference_point());
-            self.rp_standard = if self.rp_seen { self.rp_standard && std } else { std };
+            self.rp_standard = if self.rp_seen {
+                self.rp_standard && std
+            } else {
+                std
+            };
             self.rp_seen = true;
         }
     }
@@ -709,8 +722,7 @@ impl Builder {
             });
         } else if self.room.is_none() {
             let d = &r.device;
-            if let (Some(m), Some(model), Some(s)) = (&d.manufacturer, &d.model, &d.serial_number)
-            {
+            if let (Some(m), Some(model), Some(s)) = (&d.manufacturer, &d.model, &d.serial_number) {
                 self.room = Some(Room {
                     key: format!("{m} {model} #{s}"),
                     weak: false,
@@ -739,12 +751,10 @@ impl Builder {
             acc.frames.push(p.acquisition_frames);
             let mine: Vec<&&IrradiationEvent> =
                 events.iter().filter(|e| e.plane == Some(p.plane)).collect();
-            let dsum = crate::rdsr::event_sum(mine.iter().map(|e| **e), |e| {
-                e.dap.map(Dap::as_gy_m2)
-            });
-            let ksum = crate::rdsr::event_sum(mine.iter().map(|e| **e), |e| {
-                e.ka_r.map(AirKerma::as_gy)
-            });
+            let dsum =
+                crate::rdsr::event_sum(mine.iter().map(|e| **e), |e| e.dap.map(Dap::as_gy_m2));
+            let ksum =
+                crate::rdsr::event_sum(mine.iter().map(|e| **e), |e| e.ka_r.map(AirKerma::as_gy));
             for (q, total, sum) in [
                 ("dap", p.dap_total.map(Dap::as_gy_m2), dsum),
                 ("ka_r", p.ka_r_total.map(AirKerma::as_gy), ksum),
@@ -772,7 +782,10 @@ impl Builder {
         self.partial = true;
         let mut by_plane: BTreeMap<Plane, Vec<&IrradiationEvent>> = BTreeMap::new();
         for e in events {
-            by_plane.entry(e.plane.unwrap_or(Plane::Single)).or_default().push(e);
+            by_plane
+                .entry(e.plane.unwrap_or(Plane::Single))
+                .or_default()
+                .push(e);
         }
         for (plane, evs) in by_plane {
             let acc = self.planes.entry(plane).or_default();
@@ -901,7 +914,12 @@ impl Builder {
 }
 
 fn room_from_header(id: &Identity) -> Option<Room> {
-    match (&id.station_name, &id.serial_number, &id.manufacturer, &id.model) {
+    match (
+        &id.station_name,
+        &id.serial_number,
+        &id.manufacturer,
+        &id.model,
+    ) {
         (Some(st), Some(sn), _, _) => Some(Room {
             key: format!("{st} #{sn}"),
             weak: false,

@@ -362,7 +362,9 @@ pub(crate) fn extract(
             root_study_uid = c.uid().map(str::to_owned);
         } else if k.is(codes::SOURCE_OF_DOSE_INFORMATION) {
             if let Some(code) = c.code() {
-                report.sources_of_dose_information.push(code.to_owned_code());
+                report
+                    .sources_of_dose_information
+                    .push(code.to_owned_code());
             }
         } else if k.is(codes::START_OF_IRRADIATION) {
             report.irradiation_start = c.datetime().map(str::to_owned);
@@ -498,8 +500,7 @@ fn category_of(t: Option<&Code>, warnings: &mut Vec<Warning>) -> EventCategory {
     let Some(t) = t else {
         return EventCategory::Other;
     };
-    if t.is(codes::FLUOROSCOPY) || t.is(codes::FLUOROSCOPY_SRT) || t.is(codes::FLUOROSCOPY_SNM3)
-    {
+    if t.is(codes::FLUOROSCOPY) || t.is(codes::FLUOROSCOPY_SRT) || t.is(codes::FLUOROSCOPY_SNM3) {
         return EventCategory::Fluoroscopy;
     }
     if t.is(codes::STATIONARY_ACQUISITION)
@@ -571,34 +572,30 @@ fn event(c: &Content<'_, '_>, r: &mut NumReader<'_>) -> IrradiationEvent {
             "113738" => e.ka_r = r.air_kerma(&k, codes::DOSE_RP),
             "113742" => e.duration = r.duration(&k, codes::IRRADIATION_DURATION),
             "113824" => e.exposure_time = r.duration(&k, codes::EXPOSURE_TIME),
-            "113735" => {
-                if e.exposure_time.is_none() {
-                    e.exposure_time = r.duration(&k, codes::EXPOSURE_TIME_RETIRED);
-                }
+            "113735" if e.exposure_time.is_none() => {
+                e.exposure_time = r.duration(&k, codes::EXPOSURE_TIME_RETIRED);
             }
             "113768" => {
                 e.pulses = r
                     .technique(&k, codes::NUMBER_OF_PULSES)
                     .and_then(|t| t.value())
             }
-            "113791" => {
-                e.pulse_rate = r.technique(&k, codes::PULSE_RATE).and_then(|t| t.value())
-            }
+            "113791" => e.pulse_rate = r.technique(&k, codes::PULSE_RATE).and_then(|t| t.value()),
             "113733" => e.kvp = r.technique(&k, codes::KVP),
             "113734" => e.tube_current = r.technique(&k, codes::TUBE_CURRENT),
             "113793" => e.pulse_width = r.technique(&k, codes::PULSE_WIDTH),
             "113736" => e.exposure_uas = r.technique(&k, codes::EXPOSURE).and_then(|t| t.value()),
             "112011" => {
-                e.primary_angle_deg = r.technique(&k, codes::PRIMARY_ANGLE).and_then(|t| t.value())
+                e.primary_angle_deg = r
+                    .technique(&k, codes::PRIMARY_ANGLE)
+                    .and_then(|t| t.value())
             }
             "112012" => {
                 e.secondary_angle_deg = r
                     .technique(&k, codes::SECONDARY_ANGLE)
                     .and_then(|t| t.value())
             }
-            "113750" => {
-                e.source_to_detector_m = r.length_m(&k, codes::DISTANCE_SOURCE_TO_DETECTOR)
-            }
+            "113750" => e.source_to_detector_m = r.length_m(&k, codes::DISTANCE_SOURCE_TO_DETECTOR),
             "113790" => e.field_area_m2 = r.area_m2(&k, codes::COLLIMATED_FIELD_AREA),
             "113780" => e.reference_point = reference_point(&k),
             "113744" => modifier_sibling = true,
@@ -695,7 +692,11 @@ fn check_consistency(report: &mut DoseReport, warnings: &mut Vec<Warning>) {
     if report.planes.is_empty() {
         warnings.push(Warning::NoAccumulatedData);
     }
-    let n_no_type = report.events.iter().filter(|e| e.event_type.is_none()).count();
+    let n_no_type = report
+        .events
+        .iter()
+        .filter(|e| e.event_type.is_none())
+        .count();
     if n_no_type > 0 {
         warnings.push(Warning::EventWithoutType { count: n_no_type });
     }
@@ -757,7 +758,12 @@ fn check_consistency(report: &mut DoseReport, warnings: &mut Vec<Warning>) {
                 true,
                 codes::ACQUISITION_DAP_TOTAL,
             ),
-            (p.ka_r_total.map(AirKerma::as_gy), None, false, codes::DOSE_RP_TOTAL),
+            (
+                p.ka_r_total.map(AirKerma::as_gy),
+                None,
+                false,
+                codes::DOSE_RP_TOTAL,
+            ),
             (
                 p.ka_r_fluoro.map(AirKerma::as_gy),
                 Some(EventCategory::Fluoroscopy),

@@ -38,7 +38,10 @@ pub fn walk_inputs<P: AsRef<Path>>(paths: &[P]) -> Vec<Input> {
                     walk_error: None,
                 }),
                 Err(err) => out.push(Input {
-                    path: err.path().map(Path::to_owned).unwrap_or_else(|| p.to_owned()),
+                    path: err
+                        .path()
+                        .map(Path::to_owned)
+                        .unwrap_or_else(|| p.to_owned()),
                     walk_error: Some(err.to_string()),
                 }),
             }

@@ -370,7 +370,10 @@ mod tests {
 
     #[test]
     fn rejects_nan_inf_negative() {
-        assert_eq!(Dap::try_from_gy_m2(f64::NAN), Err(QuantityError::NotANumber));
+        assert_eq!(
+            Dap::try_from_gy_m2(f64::NAN),
+            Err(QuantityError::NotANumber)
+        );
         assert!(matches!(
             Dap::try_from_gy_m2(f64::INFINITY),
             Err(QuantityError::Infinite(_))

@@ -204,22 +204,34 @@ impl fmt::Display for Warning {
                 write!(f, "{concept}: unknown unit {unit:?}; value left out")
             }
             WrongUnitKind { concept, unit } => {
-                write!(f, "{concept}: unit {unit:?} measures something else; value left out")
+                write!(
+                    f,
+                    "{concept}: unit {unit:?} measures something else; value left out"
+                )
             }
             MissingUnit { concept } => write!(f, "{concept}: no unit; value left out"),
             InvalidNumber {
                 concept,
                 raw,
                 reason,
-            } => write!(f, "{concept}: invalid value {raw:?} ({reason}); value left out"),
+            } => write!(
+                f,
+                "{concept}: invalid value {raw:?} ({reason}); value left out"
+            ),
             MultiValued { concept, count } => {
-                write!(f, "{concept}: {count} values where one is expected; value left out")
+                write!(
+                    f,
+                    "{concept}: {count} values where one is expected; value left out"
+                )
             }
             EmptyValue { concept } => {
                 write!(f, "{concept}: empty MeasuredValueSequence (not reported)")
             }
             NoTemplateIdentifier => {
-                write!(f, "no TemplateIdentifier: TID 10001 identified from content")
+                write!(
+                    f,
+                    "no TemplateIdentifier: TID 10001 identified from content"
+                )
             }
             UnexpectedTemplate { template } => write!(f, "TemplateIdentifier is {template:?}"),
             DeviceUidAsText => write!(f, "Device Observer UID (121012) is TEXT, not UIDREF"),
@@ -228,7 +240,10 @@ impl fmt::Display for Warning {
                 "no Device Observer UID (121012): device keyed by manufacturer, model, serial"
             ),
             MissingRelationshipType { count } => {
-                write!(f, "{count} content items without RelationshipType (0040,A010)")
+                write!(
+                    f,
+                    "{count} content items without RelationshipType (0040,A010)"
+                )
             }
             Misplaced { what } => write!(f, "{what}"),
             ContainerWithoutPlane => write!(
@@ -237,7 +252,10 @@ impl fmt::Display for Warning {
             ),
             NoAccumulatedData => write!(f, "no Accumulated X-Ray Dose Data (113702) container"),
             NoReferencePointDefinition => {
-                write!(f, "Accumulated X-Ray Dose Data without Reference Point Definition")
+                write!(
+                    f,
+                    "Accumulated X-Ray Dose Data without Reference Point Definition"
+                )
             }
             ReferencePointAsText { text } => write!(
                 f,

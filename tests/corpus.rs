@@ -12,11 +12,16 @@ const OTHER_MODALITY: [&str; 2] = ["P5-08000", "P5-40010"];
 
 fn si(acc: &Value, key: &str) -> Option<f64> {
     let v = acc.get(key)?;
-    v.get("si").and_then(Value::as_f64).or_else(|| v.get("raw").and_then(Value::as_f64))
+    v.get("si")
+        .and_then(Value::as_f64)
+        .or_else(|| v.get("raw").and_then(Value::as_f64))
 }
 
 fn s(v: &Value, key: &str) -> Option<String> {
-    v.get(key).and_then(Value::as_str).map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
+    v.get(key)
+        .and_then(Value::as_str)
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
 }
 
 #[test]
@@ -100,12 +105,21 @@ fn every_corpus_file_agrees_with_golden() {
                     let pairs = [
                         ("dap_total", kp.dap_total.map(|d| d.as_gy_m2())),
                         ("fluoro_dap_total", kp.dap_fluoro.map(|d| d.as_gy_m2())),
-                        ("acquisition_dap_total", kp.dap_acquisition.map(|d| d.as_gy_m2())),
+                        (
+                            "acquisition_dap_total",
+                            kp.dap_acquisition.map(|d| d.as_gy_m2()),
+                        ),
                         ("dose_rp_total", kp.ka_r_total.map(|d| d.as_gy())),
                         ("fluoro_dose_rp_total", kp.ka_r_fluoro.map(|d| d.as_gy())),
-                        ("acquisition_dose_rp_total", kp.ka_r_acquisition.map(|d| d.as_gy())),
+                        (
+                            "acquisition_dose_rp_total",
+                            kp.ka_r_acquisition.map(|d| d.as_gy()),
+                        ),
                         ("total_fluoro_time", kp.fluoro_time.map(|d| d.as_secs_f64())),
-                        ("total_acquisition_time", kp.acquisition_time.map(|d| d.as_secs_f64())),
+                        (
+                            "total_acquisition_time",
+                            kp.acquisition_time.map(|d| d.as_secs_f64()),
+                        ),
                         (
                             "total_number_of_radiographic_frames",
                             kp.acquisition_frames.map(|n| n as f64),
@@ -113,7 +127,11 @@ fn every_corpus_file_agrees_with_golden() {
                     ];
                     for (key, ours) in pairs {
                         if !close(ours, si(acc, key), 1e-9) {
-                            fail(format!("plane {:?} {key}: {ours:?} != {:?}", kp.plane, si(acc, key)));
+                            fail(format!(
+                                "plane {:?} {key}: {ours:?} != {:?}",
+                                kp.plane,
+                                si(acc, key)
+                            ));
                         }
                     }
                     let want_rp = gp["reference_point_definition"]
@@ -127,18 +145,28 @@ fn every_corpus_file_agrees_with_golden() {
                 }
                 // events
                 let ev = &r["event_sums_all_planes"];
-                let count = |c: EventCategory| rep.events.iter().filter(|e| e.category == c).count();
+                let count =
+                    |c: EventCategory| rep.events.iter().filter(|e| e.category == c).count();
                 if rep.events.len() as u64 != ev["count"].as_u64().unwrap()
-                    || count(EventCategory::Fluoroscopy) as u64 != ev["fluoro_count"].as_u64().unwrap()
+                    || count(EventCategory::Fluoroscopy) as u64
+                        != ev["fluoro_count"].as_u64().unwrap()
                     || count(EventCategory::Acquisition) as u64
                         != ev["acquisition_count"].as_u64().unwrap()
                 {
-                    fail(format!("event counts {} / {} / {}", rep.events.len(),
-                        count(EventCategory::Fluoroscopy), count(EventCategory::Acquisition)));
+                    fail(format!(
+                        "event counts {} / {} / {}",
+                        rep.events.len(),
+                        count(EventCategory::Fluoroscopy),
+                        count(EventCategory::Acquisition)
+                    ));
                 }
                 let sum = |f: &dyn Fn(&kerma::IrradiationEvent) -> Option<f64>| {
                     let v: Vec<f64> = rep.events.iter().filter_map(f).collect();
-                    if v.is_empty() { None } else { Some(v.iter().sum::<f64>()) }
+                    if v.is_empty() {
+                        None
+                    } else {
+                        Some(v.iter().sum::<f64>())
+                    }
                 };
                 let dap_sum = sum(&|e| e.dap.map(|d| d.as_gy_m2()));
                 let rp_sum = sum(&|e| e.ka_r.map(|d| d.as_gy()));
@@ -146,7 +174,10 @@ fn every_corpus_file_agrees_with_golden() {
                     fail(format!("event DAP sum {dap_sum:?} != {:?}", ev["dap_sum"]));
                 }
                 if !close(rp_sum, ev["dose_rp_sum"].as_f64(), 1e-9) {
-                    fail(format!("event Dose (RP) sum {rp_sum:?} != {:?}", ev["dose_rp_sum"]));
+                    fail(format!(
+                        "event Dose (RP) sum {rp_sum:?} != {:?}",
+                        ev["dose_rp_sum"]
+                    ));
                 }
                 let fp = r["context"]["procedure_reported"].is_object();
                 let _ = fp;
@@ -162,10 +193,18 @@ fn every_corpus_file_agrees_with_golden() {
                         continue;
                     }
                     let p = &x.report.as_ref().unwrap().planes[0];
-                    if !close(p.dap_total.map(|d| d.as_gy_m2()), vs["dap_total"]["si"].as_f64(), 1e-9) {
+                    if !close(
+                        p.dap_total.map(|d| d.as_gy_m2()),
+                        vs["dap_total"]["si"].as_f64(),
+                        1e-9,
+                    ) {
                         fail(format!("vendor DAP {:?}", p.dap_total));
                     }
-                    if !close(p.fluoro_time.map(|d| d.as_secs_f64()), vs["total_fluoro_time"]["si"].as_f64(), 1e-9) {
+                    if !close(
+                        p.fluoro_time.map(|d| d.as_secs_f64()),
+                        vs["total_fluoro_time"]["si"].as_f64(),
+                        1e-9,
+                    ) {
                         fail(format!("vendor fluoro time {:?}", p.fluoro_time));
                     }
                 } else if x.outcome == Outcome::Dose {
@@ -174,7 +213,8 @@ fn every_corpus_file_agrees_with_golden() {
             }
             "xa_rf_image" => {
                 let img = x.image.as_ref().expect("image result");
-                if x.outcome != Outcome::NoDose || img.dap.is_some() || img.entrance_dose.is_some() {
+                if x.outcome != Outcome::NoDose || img.dap.is_some() || img.entrance_dose.is_some()
+                {
                     fail(format!("image invented dose: {img:?}"));
                 }
             }
@@ -185,7 +225,12 @@ fn every_corpus_file_agrees_with_golden() {
             }
         }
     }
-    assert!(failures.is_empty(), "{} differences:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} differences:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 /// The in-memory dicom-object path and the byte path agree on every corpus file.
@@ -215,7 +260,11 @@ fn object_path_agrees_with_byte_path() {
         assert_eq!(a.outcome, b.outcome, "{name}");
         assert_eq!(a.report, b.report, "{name}");
         assert_eq!(a.identity, b.identity, "{name}");
-        assert_eq!(a.image.as_ref().map(|i| i.dap), b.image.as_ref().map(|i| i.dap), "{name}");
+        assert_eq!(
+            a.image.as_ref().map(|i| i.dap),
+            b.image.as_ref().map(|i| i.dap),
+            "{name}"
+        );
     }
     eprintln!("compared {compared} files; dicom-object could not open {unreadable:?}");
     assert!(compared >= 20, "too few files compared: {compared}");
@@ -236,7 +285,9 @@ fn reader_path_agrees_with_byte_path() {
 }
 
 fn corpus_bytes() -> Vec<(String, Vec<u8>)> {
-    let Some(dir) = corpus_dir() else { return Vec::new() };
+    let Some(dir) = corpus_dir() else {
+        return Vec::new();
+    };
     golden(&dir)
         .iter()
         .map(|g| {

@@ -54,8 +54,11 @@ fn main() -> ExitCode {
             e.set_fate(account);
         }
     }
-    let procedures: Vec<kerma::ProcedureRow> =
-        set.procedures.iter().map(kerma::ProcedureRow::new).collect();
+    let procedures: Vec<kerma::ProcedureRow> = set
+        .procedures
+        .iter()
+        .map(kerma::ProcedureRow::new)
+        .collect();
     let out = io::stdout().lock();
     let written = match args.format {
         Format::Json => write_json(out, &entries, &procedures, &set.accounting),
