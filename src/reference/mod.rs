@@ -1,0 +1,40 @@
+//! Reference levels: DRL statistics and comparison, trigger-level alerts, procedure typing.
+//!
+//! The flow is: [`SurveyRecord`]s (one per de-duplicated procedure) → [`Survey`], which types
+//! each procedure with a [`ProcedureMapping`], groups them by procedure type and room,
+//! computes statistics of P_KA (Gy·cm²), K_a,r (mGy), fluoroscopy time (min) and number of
+//! acquisition images, compares group medians with the reference levels of
+//! [`ReferenceTables`], and checks every procedure and every patient's rolling sums against
+//! trigger levels → [`SurveyReport`], whose rows ([`DrlRow`], [`AlertRow`],
+//! [`TriggerProportionRow`], [`PatientCumulativeRow`], [`ProcedureTypeRow`]) are flat and
+//! serialize to JSON and CSV.
+//!
+//! Rules kept throughout:
+//!
+//! * every reference or trigger value comes from a table with a source id: the bundled
+//!   copies of `data/reference-levels/` (described in `SOURCES.md` there) or a user file;
+//!   kerma has no value of its own;
+//! * a DRL is compared with the median of a sample, never with one patient; an exceedance is
+//!   median > DRL;
+//! * incomplete totals, and K_a,r at a non-standard reference point, are left out of the
+//!   statistics and counted; unmatched and multi-type procedures are listed, never dropped.
+
+mod csvfile;
+mod date;
+mod error;
+mod mapping;
+mod quantity;
+mod stats;
+mod survey;
+mod tables;
+
+pub use error::ReferenceError;
+pub use mapping::{Classification, MatchStatus, ProcedureMapping, ProcedureText, TextField};
+pub use quantity::{DrlQuantity, LevelValue};
+pub use stats::QUANTILE_METHOD;
+pub use survey::{
+    AlertReport, AlertRow, DrlRow, Exclusion, ExclusionCounts, GroupScope, KA_R_SUM_CAVEAT,
+    MinSampleSize, PatientCumulativeRow, ProcedureTypeRow, Survey, SurveyConfig, SurveyRecord,
+    SurveyReport, TriggerProportionRow, Verdict,
+};
+pub use tables::{ReferenceLevel, ReferenceTables, TriggerLevel};
