@@ -7,6 +7,7 @@
 //! present.
 
 use std::fmt;
+use std::ptr::NonNull;
 
 use crate::error::ParseError;
 
@@ -92,22 +93,69 @@ pub(crate) struct Element<'a> {
     pub value: Value<'a>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy)]
 pub(crate) enum Value<'a> {
     Bytes(&'a [u8]),
-    Items(Vec<Item<'a>>),
+    /// The items of a sequence: a range of the tree's item table (see [`Item::items`]).
+    Items(ItemRange),
+}
+
+/// A contiguous range of a [`Tree`]'s item table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ItemRange {
+    start: usize,
+    len: usize,
 }
 
 /// A dataset or sequence item: its elements in file order.
-#[derive(Debug, Default)]
+///
+/// Items do not own their elements: every element and item of a file lives in two flat
+/// tables owned by the file's [`Tree`] (one allocation each instead of one per item and per
+/// sequence), and an item is a view of a contiguous run of the element table.
+///
+/// Invariant (what makes the accessors sound): an `Item` is either empty
+/// ([`Item::default`]) or was made by [`Parser::finish`], which stores it in a [`Tree`]
+/// (as its root or in its item table) whose tables are never changed again and are freed only
+/// when the tree drops. `Item` is neither `Clone` nor `Copy` and its fields are private, so
+/// outside this module a non-empty item is only ever reached through a shared borrow of its
+/// tree, and cannot outlive it.
 pub(crate) struct Item<'a> {
-    pub elements: Vec<Element<'a>>,
+    /// First element of this item in the tree's element table.
+    elements: NonNull<Element<'a>>,
+    len: usize,
+    /// Start of the tree's item table (sequence values are ranges of it).
+    items: NonNull<Item<'a>>,
+}
+
+impl Default for Item<'_> {
+    fn default() -> Self {
+        Item {
+            elements: NonNull::dangling(),
+            len: 0,
+            items: NonNull::dangling(),
+        }
+    }
+}
+
+impl fmt::Debug for Item<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Item")
+            .field("elements", &self.elements())
+            .finish()
+    }
 }
 
 impl<'a> Item<'a> {
+    /// The elements, in file order.
+    pub fn elements(&self) -> &[Element<'a>] {
+        // SAFETY: by the type's invariant, `elements..elements + len` is a run of initialised
+        // elements of a live tree's element table (or an empty run at a dangling, aligned
+        // pointer), not mutated while `self` is borrowed.
+        unsafe { std::slice::from_raw_parts(self.elements.as_ptr(), self.len) }
+    }
     pub fn get(&self, tag: Tag) -> Option<&Element<'a>> {
         // Items are small and in ascending tag order; a linear scan is cheapest here.
-        self.elements.iter().find(|e| e.tag == tag)
+        self.elements().iter().find(|e| e.tag == tag)
     }
     /// The raw bytes of a non-sequence element.
     pub fn bytes(&self, tag: Tag) -> Option<&'a [u8]> {
@@ -118,8 +166,13 @@ impl<'a> Item<'a> {
     }
     /// The items of a sequence element (empty if absent or not a sequence).
     pub fn items(&self, tag: Tag) -> &[Item<'a>] {
-        match self.get(tag).map(|e| &e.value) {
-            Some(Value::Items(items)) => items,
+        match self.get(tag).map(|e| e.value) {
+            Some(Value::Items(r)) if r.len > 0 => {
+                // SAFETY: a sequence element exists only in a tree (empty items have no
+                // elements), and its range was checked against that tree's item table when
+                // the table was built; `self.items` is the start of the same table.
+                unsafe { std::slice::from_raw_parts(self.items.as_ptr().add(r.start), r.len) }
+            }
             _ => &[],
         }
     }
@@ -127,6 +180,29 @@ impl<'a> Item<'a> {
     /// absent, empty or not ASCII.
     pub fn ascii(&self, tag: Tag) -> Option<&'a str> {
         ascii_value(self.bytes(tag)?)
+    }
+}
+
+/// A file's dataset: the root [`Item`] and the tables every item of the file lives in.
+/// Dereferences to the root item.
+pub(crate) struct Tree<'a> {
+    root: Item<'a>,
+    // Never read, mutated or reallocated after construction: the items point into them. Moving
+    // a `Tree` moves only these vectors' handles, not their heap storage.
+    _elements: Vec<Element<'a>>,
+    _items: Vec<Item<'a>>,
+}
+
+impl<'a> std::ops::Deref for Tree<'a> {
+    type Target = Item<'a>;
+    fn deref(&self) -> &Item<'a> {
+        &self.root
+    }
+}
+
+impl fmt::Debug for Tree<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.root.fmt(f)
     }
 }
 
@@ -169,7 +245,7 @@ pub(crate) enum Syntax {
 pub(crate) struct Parsed<'a> {
     pub transfer_syntax: Option<&'a str>,
     pub media_sop_class: Option<&'a str>,
-    pub dataset: Item<'a>,
+    pub dataset: Tree<'a>,
     /// Byte offset where Pixel Data (or a later element) starts, if reading stopped there.
     pub pixel_data_at: Option<usize>,
 }

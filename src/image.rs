@@ -323,9 +323,11 @@ pub(crate) fn extract(ds: &Item<'_>, warnings: &mut Vec<Warning>) -> ImageDose {
             img.per_frame.push(f);
         }
         if img.irradiation_event_uids.is_empty() {
+            // Distinct UIDs in frame order; a set keeps this linear in the number of frames.
+            let mut seen = std::collections::HashSet::new();
             for f in &img.per_frame {
                 if let Some(u) = &f.irradiation_event_uid
-                    && !img.irradiation_event_uids.contains(u)
+                    && seen.insert(u.as_str())
                 {
                     img.irradiation_event_uids.push(u.clone());
                 }

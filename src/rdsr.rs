@@ -4,6 +4,7 @@
 //! (INCLUDEd templates add rows, not containers: DOMAIN.md 4.3), with tolerant fallbacks for
 //! the misplacements real equipment writes, each recorded as a [`Warning`].
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -665,6 +666,54 @@ pub(crate) fn event_sum<'e>(
     }
 }
 
+/// The events of one plane, with their sums and agreed reference point computed on demand
+/// and kept.
+struct PlaneEvents<'e> {
+    events: Vec<&'e IrradiationEvent>,
+    reference_point: Option<Option<&'e ReferencePoint>>,
+    sums: HashMap<(Option<EventCategory>, bool), Option<f64>>,
+}
+
+impl<'e> PlaneEvents<'e> {
+    fn new(all: &'e [IrradiationEvent], plane: Plane) -> PlaneEvents<'e> {
+        PlaneEvents {
+            events: all.iter().filter(|e| e.plane == Some(plane)).collect(),
+            reference_point: None,
+            sums: HashMap::new(),
+        }
+    }
+
+    /// The events' reference point when they all agree.
+    fn agreed_reference_point(&mut self) -> Option<&'e ReferencePoint> {
+        let events = &self.events;
+        *self.reference_point.get_or_insert_with(|| {
+            let mut rps = events.iter().filter_map(|e| e.reference_point.as_ref());
+            let first = rps.next()?;
+            rps.all(|r| r == first).then_some(first)
+        })
+    }
+
+    /// Sum of DAP (`is_dap`) or K_a,r over the events of `category` (all when `None`).
+    fn sum(&mut self, category: Option<EventCategory>, is_dap: bool) -> Option<f64> {
+        let events = &self.events;
+        *self.sums.entry((category, is_dap)).or_insert_with(|| {
+            event_sum(
+                events
+                    .iter()
+                    .copied()
+                    .filter(|e| category.is_none_or(|c| e.category == c)),
+                |e| {
+                    if is_dap {
+                        e.dap.map(Dap::as_gy_m2)
+                    } else {
+                        e.ka_r.map(AirKerma::as_gy)
+                    }
+                },
+            )
+        })
+    }
+}
+
 fn check_consistency(report: &mut DoseReport, warnings: &mut Vec<Warning>) {
     let fluoro_events = report
         .events
@@ -721,29 +770,24 @@ fn check_consistency(report: &mut DoseReport, warnings: &mut Vec<Warning>) {
             });
         }
     }
+    // Containers of the same plane share their events: each plane's event list, agreed
+    // reference point and sums are computed once, so that a file with many containers does not
+    // cost containers × events (issue 9).
+    let all_events = &report.events;
+    let mut per_plane: HashMap<Plane, PlaneEvents<'_>> = HashMap::new();
     for p in &mut report.planes {
-        let events: Vec<&IrradiationEvent> = report
-            .events
-            .iter()
-            .filter(|e| e.plane == Some(p.plane))
-            .collect();
+        let pe = per_plane
+            .entry(p.plane)
+            .or_insert_with(|| PlaneEvents::new(all_events, p.plane));
         // Reference point: the container's, else the events' when they all agree.
         if p.reference_point.is_none() {
-            let mut rps = events.iter().filter_map(|e| e.reference_point.as_ref());
-            if let Some(first) = rps.next()
-                && rps.all(|r| r == first)
-            {
-                p.reference_point = Some(first.clone());
-            }
+            p.reference_point = pe.agreed_reference_point().cloned();
             warnings.push(Warning::NoReferencePointDefinition);
         }
         if let Some(ReferencePoint::Text(t)) = &p.reference_point {
             warnings.push(Warning::ReferencePointAsText { text: t.clone() });
         }
         let plane = p.plane.as_str();
-        let cat = |c: Option<EventCategory>| {
-            move |e: &&IrradiationEvent| c.is_none_or(|c| e.category == c)
-        };
         let pairs: [(Option<f64>, Option<EventCategory>, bool, Concept); 6] = [
             (p.dap_total.map(Dap::as_gy_m2), None, true, codes::DAP_TOTAL),
             (
@@ -778,13 +822,7 @@ fn check_consistency(report: &mut DoseReport, warnings: &mut Vec<Warning>) {
             ),
         ];
         for (total, category, is_dap, concept) in pairs {
-            let sum = event_sum(events.iter().copied().filter(cat(category)), |e| {
-                if is_dap {
-                    e.dap.map(Dap::as_gy_m2)
-                } else {
-                    e.ka_r.map(AirKerma::as_gy)
-                }
-            });
+            let sum = pe.sum(category, is_dap);
             if let (Some(total), Some(sum)) = (total, sum) {
                 let rel = (total - sum).abs() / total.abs().max(sum.abs()).max(1e-30);
                 if rel > 1e-3 {

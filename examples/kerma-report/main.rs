@@ -1,38 +1,34 @@
-//! kerma-report: dose figures of fluoroscopy and angiography DICOM files, for physicists.
+//! kerma-report: dose figures of fluoroscopy and angiography DICOM files, for physicists,
+//! with a DRL survey and trigger-level alerts.
 //!
-//! Thin glue over the kerma library: walk, extract, print.
+//! Thin glue over the kerma library: walk, extract, group, survey, print and write files.
+//! Exit codes: 0 all well, 1 a DRL exceeded or an alert, 2 an error (see `--help`).
 
-use std::io::{self, Write};
-use std::path::PathBuf;
+mod args;
+mod html;
+mod output;
+mod survey;
+
+use std::collections::HashMap;
+use std::io::{self, IsTerminal};
+use std::path::Path;
 use std::process::ExitCode;
 
-use clap::{Parser, ValueEnum};
+use clap::Parser;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum Format {
-    /// A readable table.
-    Table,
-    /// One JSON document {"files": [...]} (the contract in the README).
-    Json,
-}
-
-/// Dose figures (DAP, K_a,r, fluoroscopy time) of fluoroscopy and angiography DICOM files.
-///
-/// Example: kerma-report --format json testdata/
-#[derive(Debug, Parser)]
-#[command(version)]
-struct Args {
-    /// Files and folders to read (folders are walked, sorted by name).
-    #[arg(required = true)]
-    paths: Vec<PathBuf>,
-    /// Output format. Example: --format json
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    format: Format,
-}
+use args::{Args, Format};
+use output::{Doc, Report};
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    // Check the option files before reading any DICOM file.
+    if let Err(e) = survey::config(&args) {
+        eprintln!("kerma-report: {e}");
+        return ExitCode::from(2);
+    }
     let inputs = kerma::walk_inputs(&args.paths);
+    let progress = progress_bar(inputs.len() as u64);
     let extractor = kerma::Extractor::new();
     let mut entries = Vec::with_capacity(inputs.len());
     let mut errors = 0usize;
@@ -41,123 +37,111 @@ fn main() -> ExitCode {
         let path = input.path.display().to_string();
         if let Err(e) = &result {
             errors += 1;
-            eprintln!("{path}: {}", kerma::error_chain(e));
+            let line = format!("{path}: {}", kerma::error_chain(e));
+            match &progress {
+                Some(pb) => pb.suspend(|| eprintln!("{line}")),
+                None => eprintln!("{line}"),
+            }
         }
         entries.push(kerma::FileEntry::new(&path, &result));
         grouping.add(path, result);
+        if let Some(pb) = &progress {
+            pb.inc(1);
+        }
     });
+    if let Some(pb) = &progress {
+        pb.finish_and_clear();
+    }
     let set = grouping.finish();
-    let by_label: std::collections::HashMap<&str, &kerma::FileAccount> =
+    let fates: HashMap<&str, &kerma::FileAccount> =
         set.files.iter().map(|f| (f.label.as_str(), f)).collect();
     for e in &mut entries {
-        if let Some(account) = by_label.get(e.path.as_str()) {
+        if let Some(account) = fates.get(e.path.as_str()) {
             e.set_fate(account);
         }
     }
-    let procedures: Vec<kerma::ProcedureRow> = set
+    let kept: Vec<&kerma::Procedure> = set
         .procedures
         .iter()
-        .map(kerma::ProcedureRow::new)
+        .filter(|p| survey::keep(p, &args))
         .collect();
-    let out = io::stdout().lock();
-    let written = match args.format {
-        Format::Json => write_json(out, &entries, &procedures, &set.accounting),
-        Format::Table => write_table(out, &entries),
-    };
-    match written {
-        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+    let procedures: Vec<kerma::ProcedureRow> =
+        kept.iter().map(|p| kerma::ProcedureRow::new(p)).collect();
+    let survey = match survey::run(&args, &kept) {
+        Ok(s) => s,
         Err(e) => {
             eprintln!("kerma-report: {e}");
-            ExitCode::from(2)
+            return ExitCode::from(2);
         }
-        Ok(()) if errors > 0 => ExitCode::from(2),
-        Ok(()) => ExitCode::SUCCESS,
-    }
-}
-
-fn write_json(
-    mut out: impl Write,
-    files: &[kerma::FileEntry],
-    procedures: &[kerma::ProcedureRow],
-    accounting: &kerma::Accounting,
-) -> io::Result<()> {
-    #[derive(serde::Serialize)]
-    struct Doc<'a> {
-        files: &'a [kerma::FileEntry],
-        procedures: &'a [kerma::ProcedureRow],
-        accounting: &'a kerma::Accounting,
-    }
-    let doc = Doc {
-        files,
-        procedures,
-        accounting,
     };
-    serde_json::to_writer_pretty(&mut out, &doc)?;
-    writeln!(out)
-}
-
-fn num(v: Option<f64>, prec: usize) -> String {
-    v.map_or_else(|| "-".to_owned(), |v| format!("{v:.prec$}"))
-}
-
-fn write_table(mut out: impl Write, entries: &[kerma::FileEntry]) -> io::Result<()> {
-    writeln!(
-        out,
-        "{:<48} {:<11} {:<14} {:>5} {:>12} {:>10} {:>9} {:>6}",
-        "file", "outcome", "kind", "plane", "DAP Gy·cm²", "Ka,r mGy", "fluoro s", "events"
-    )?;
-    for e in entries {
-        let name = shorten(&e.path, 48);
-        let kind = e.kind.unwrap_or("-");
-        let events = e.events.as_ref().map_or(0, Vec::len);
-        match (&e.planes, &e.image) {
-            (Some(planes), _) if !planes.is_empty() => {
-                for p in planes {
-                    writeln!(
-                        out,
-                        "{:<48} {:<11} {:<14} {:>5} {:>12} {:>10} {:>9} {:>6}",
-                        name,
-                        e.outcome,
-                        kind,
-                        p.plane,
-                        num(p.dap_total_gy_cm2, 3),
-                        num(p.ka_r_total_mgy, 2),
-                        num(p.fluoro_time_s, 1),
-                        events
-                    )?;
-                }
-            }
-            (_, Some(img)) => writeln!(
-                out,
-                "{:<48} {:<11} {:<14} {:>5} {:>12} {:>10} {:>9} {:>6}",
-                name,
-                e.outcome,
-                kind,
-                "-",
-                num(img.dap_gy_cm2, 3),
-                num(img.entrance_dose_mgy, 2),
-                num(img.fluoro_time_s, 1),
-                "-"
-            )?,
-            _ => writeln!(
-                out,
-                "{:<48} {:<11} {:<14} {}",
-                name,
-                e.outcome,
-                kind,
-                e.error.as_deref().unwrap_or("")
-            )?,
+    let report = Report {
+        doc: Doc {
+            files: &entries,
+            procedures: &procedures,
+            accounting: &set.accounting,
+            drl: &survey.drl,
+            alerts: &survey.alerts,
+            procedure_types: &survey.procedure_types,
+            exclusions: &survey.exclusions,
+            survey_notes: &survey.notes,
+        },
+        survey: &survey,
+        fates,
+        alert_count: survey::alert_count(&survey),
+    };
+    if let Some(dir) = &args.out
+        && let Err(e) = write_out(dir, &report, &kept)
+    {
+        eprintln!("kerma-report: {}: {e}", dir.display());
+        return ExitCode::from(2);
+    }
+    let out = io::stdout().lock();
+    let written = match args.format {
+        Format::Json => output::write_json(out, &report.doc),
+        Format::Table => output::write_table(out, &report),
+    };
+    match written {
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {}
+        Err(e) => {
+            eprintln!("kerma-report: {e}");
+            return ExitCode::from(2);
         }
+        Ok(()) => {}
     }
-    Ok(())
+    if errors > 0 {
+        ExitCode::from(2)
+    } else if survey.any_drl_exceeded() || report.alert_count > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
 }
 
-fn shorten(s: &str, n: usize) -> String {
-    let count = s.chars().count();
-    if count <= n {
-        s.to_owned()
-    } else {
-        let tail: String = s.chars().skip(count - (n - 1)).collect();
-        format!("…{tail}")
+/// A progress bar on stderr when it is a terminal; none otherwise.
+fn progress_bar(len: u64) -> Option<ProgressBar> {
+    if !io::stderr().is_terminal() {
+        return None;
     }
+    let pb = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
+    if let Ok(style) =
+        ProgressStyle::with_template("{bar:40} {pos}/{len} files {elapsed_precise} eta {eta}")
+    {
+        pb.set_style(style);
+    }
+    Some(pb)
+}
+
+/// Writes the CSV files, report.json and report.html into `dir`.
+fn write_out(
+    dir: &Path,
+    report: &Report,
+    procedures: &[&kerma::Procedure],
+) -> Result<(), Box<dyn std::error::Error>> {
+    std::fs::create_dir_all(dir)?;
+    output::write_csvs(dir, report)?;
+    let mut json = io::BufWriter::new(std::fs::File::create(dir.join("report.json"))?);
+    output::write_json(&mut json, &report.doc)?;
+    io::Write::flush(&mut json)?;
+    std::fs::write(dir.join("report.html"), html::render(report, procedures))?;
+    Ok(())
 }

@@ -1,0 +1,120 @@
+//! Command-line options.
+
+use std::path::PathBuf;
+
+use clap::{Parser, ValueEnum};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// A readable table, ending with a one-screen summary.
+    Table,
+    /// One JSON document {"files", "procedures", "accounting", "drl", "alerts", ...}.
+    Json,
+}
+
+const AFTER_HELP: &str = "\
+Examples:
+  kerma-report testdata/
+  kerma-report --format json /export > report.json
+  kerma-report --room ANGIO1 --since 2025-01-01 --until 2025-12-31 --out survey/ /export
+  kerma-report --jurisdiction FR --drl local-drl.csv --mapping local-mapping.csv /export
+
+Exit codes:
+  0  all well: every file read, no DRL exceeded, no alert
+  1  a DRL is exceeded (a group median above its DRL) or a trigger level was reached
+  2  an error: a file could not be read (one `path: reason` line on stderr each),
+     a bad option, or a table file that could not be loaded
+  A broken pipe on stdout is not an error.";
+
+/// Dose figures (DAP, K_a,r, fluoroscopy time) of fluoroscopy and angiography DICOM files,
+/// grouped into procedures and compared with diagnostic reference levels (DRLs) and
+/// trigger levels.
+#[derive(Debug, Parser)]
+#[command(version, after_help = AFTER_HELP)]
+pub struct Args {
+    /// Files and folders to read (folders are walked, sorted by name).
+    /// Example: kerma-report /export/2025
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+
+    /// Output format on stdout. Example: --format json
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+
+    /// Jurisdiction whose DRLs are compared with (most recent table of that country).
+    /// Example: --jurisdiction AU
+    #[arg(long, default_value = "FR", value_name = "CODE")]
+    pub jurisdiction: String,
+
+    /// Extra reference-level CSV (format of data/reference-levels/drl.csv), loaded on top
+    /// of the bundled tables; its rows replace bundled rows with the same key.
+    /// Example: --drl local-drl.csv
+    #[arg(long, value_name = "FILE")]
+    pub drl: Vec<PathBuf>,
+
+    /// Extra trigger-level CSV (format of data/reference-levels/trigger-levels.csv), loaded
+    /// on top of the bundled tables. Example: --triggers local-triggers.csv
+    #[arg(long, value_name = "FILE")]
+    pub triggers: Vec<PathBuf>,
+
+    /// Extra procedure-mapping CSV (columns priority, procedure_code, field, match,
+    /// pattern, room, notes), added to the bundled rules. Example: --mapping local-map.csv
+    #[arg(long, value_name = "FILE")]
+    pub mapping: Vec<PathBuf>,
+
+    /// Look-back of per-patient cumulative sums, in days (default 84 = 12 weeks, OpenREM's
+    /// default, not a regulation). Example: --window-days 90
+    #[arg(long, value_name = "N", default_value_t = 84, value_parser = clap::value_parser!(u64).range(1..))]
+    pub window_days: u64,
+
+    /// Keep only procedures whose study date is on or after DATE (YYYYMMDD or YYYY-MM-DD);
+    /// procedures without a date are then left out. Example: --since 2025-01-01
+    #[arg(long, value_name = "DATE", value_parser = parse_date)]
+    pub since: Option<u32>,
+
+    /// Keep only procedures whose study date is on or before DATE (YYYYMMDD or
+    /// YYYY-MM-DD). Example: --until 20251231
+    #[arg(long, value_name = "DATE", value_parser = parse_date)]
+    pub until: Option<u32>,
+
+    /// Keep only procedures whose room (device key) contains NAME (case-insensitive).
+    /// Example: --room ANGIO1
+    #[arg(long, value_name = "NAME")]
+    pub room: Option<String>,
+
+    /// Also write files.csv, procedures.csv, events.csv, drl.csv, alerts.csv,
+    /// cumulative.csv, report.json and report.html into DIR (created if needed).
+    /// Example: --out survey-2025/
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+}
+
+/// A date as the number YYYYMMDD, from `YYYYMMDD` or `YYYY-MM-DD`.
+pub fn parse_date(s: &str) -> Result<u32, String> {
+    let digits: String = s.chars().filter(|c| *c != '-').collect();
+    let ok_shape = (s.len() == 8 && !s.contains('-'))
+        || (s.len() == 10 && s.as_bytes()[4] == b'-' && s.as_bytes()[7] == b'-');
+    if !ok_shape || digits.len() != 8 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!("{s:?} is not a date YYYYMMDD or YYYY-MM-DD"));
+    }
+    let n: u32 = digits.parse().map_err(|_| format!("{s:?} is not a date"))?;
+    let (m, d) = ((n / 100) % 100, n % 100);
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+        return Err(format!("{s:?} is not a valid date"));
+    }
+    Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_date;
+
+    #[test]
+    fn dates() {
+        assert_eq!(parse_date("20250131"), Ok(20250131));
+        assert_eq!(parse_date("2025-01-31"), Ok(20250131));
+        assert!(parse_date("2025-13-01").is_err());
+        assert!(parse_date("2025/01/01").is_err());
+        assert!(parse_date("250101").is_err());
+    }
+}

@@ -1,0 +1,161 @@
+//! From procedures to the DRL survey: filters, survey records, configuration.
+
+use std::fs::File;
+use std::path::Path;
+use std::time::Duration;
+
+use kerma::{
+    Completeness, Procedure, ProcedureMapping, ProcedureText, ReferenceTables, Survey,
+    SurveyConfig, SurveyRecord, SurveyReport, TextField,
+};
+
+use crate::args::Args;
+
+/// Why the survey could not be set up: the message for stderr.
+pub type SetupError = String;
+
+/// Whether a procedure passes `--since`, `--until` and `--room`.
+pub fn keep(p: &Procedure, args: &Args) -> bool {
+    if let Some(room) = &args.room
+        && !p.room.key.to_lowercase().contains(&room.to_lowercase())
+    {
+        return false;
+    }
+    if args.since.is_none() && args.until.is_none() {
+        return true;
+    }
+    let Some(date) = p.study_date.as_deref().and_then(da_number) else {
+        return false;
+    };
+    args.since.is_none_or(|s| date >= s) && args.until.is_none_or(|u| date <= u)
+}
+
+/// DICOM DA `YYYYMMDD` as a number.
+fn da_number(s: &str) -> Option<u32> {
+    let s = s.trim();
+    (s.len() == 8 && s.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| s.parse().ok())
+        .flatten()
+}
+
+/// Patient's Age (AS, `nnnD|W|M|Y`) in years.
+pub fn age_years(s: &str) -> Option<f64> {
+    let s = s.trim();
+    let (num, unit) = s.split_at(s.len().checked_sub(1)?);
+    if num.is_empty() || !num.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let n: f64 = num.parse().ok()?;
+    Some(match unit {
+        "Y" | "y" => n,
+        "M" | "m" => n / 12.0,
+        "W" | "w" => n * 7.0 / 365.25,
+        "D" | "d" => n / 365.25,
+        _ => return None,
+    })
+}
+
+/// The survey record of one procedure.
+pub fn record(p: &Procedure) -> SurveyRecord {
+    let texts = p
+        .descriptions()
+        .into_iter()
+        .filter_map(|(field, text)| {
+            let field = match field {
+                "study_description" | "series_description" => TextField::StudyDescription,
+                "requested_procedure" => TextField::RequestedProcedureDescription,
+                "performed_procedure" => TextField::PerformedProcedureStepDescription,
+                "procedure_code" => TextField::ProcedureCode,
+                "protocol" => TextField::ProtocolName,
+                _ => return None,
+            };
+            Some(ProcedureText::new(field, text))
+        })
+        .collect();
+    SurveyRecord {
+        procedure_id: p.id.clone(),
+        patient_id: p.patient_id.clone(),
+        room: p.room.key.clone(),
+        date: p.study_date.clone(),
+        patient_age_years: p.identity.patient_age.as_deref().and_then(age_years),
+        texts,
+        dap: p.dap_total,
+        ka_r: p.ka_r_sum_of_planes,
+        fluoro_time: p.fluoro_time,
+        acquisition_frames: p.acquisition_frames,
+        complete: p.completeness == Completeness::Complete,
+        ka_r_comparable: p.reference_point_standard,
+    }
+}
+
+fn open(path: &Path) -> Result<File, SetupError> {
+    File::open(path).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// The survey configuration from the options (bundled tables plus the files given).
+pub fn config(args: &Args) -> Result<SurveyConfig, SetupError> {
+    let mut tables = ReferenceTables::bundled();
+    for f in &args.drl {
+        tables
+            .load_drl_csv(&f.display().to_string(), open(f)?)
+            .map_err(|e| e.to_string())?;
+    }
+    for f in &args.triggers {
+        tables
+            .load_trigger_csv(&f.display().to_string(), open(f)?)
+            .map_err(|e| e.to_string())?;
+    }
+    let mut mapping = ProcedureMapping::bundled();
+    for f in &args.mapping {
+        mapping
+            .load_csv(&f.display().to_string(), open(f)?)
+            .map_err(|e| e.to_string())?;
+    }
+    let mut config = SurveyConfig::default();
+    config.tables = tables;
+    config.mapping = mapping;
+    config.jurisdiction = Some(args.jurisdiction.clone());
+    config.cumulative_window = Duration::from_secs(args.window_days * 86_400);
+    // A period within one calendar year is that year's survey.
+    if let (Some(s), Some(u)) = (args.since, args.until)
+        && s / 10_000 == u / 10_000
+    {
+        config.year = i32::try_from(s / 10_000).ok();
+    }
+    Ok(config)
+}
+
+/// Runs the survey over the kept procedures.
+pub fn run(args: &Args, procedures: &[&Procedure]) -> Result<SurveyReport, SetupError> {
+    let mut survey = Survey::new(config(args)?).map_err(|e| e.to_string())?;
+    for p in procedures {
+        survey.add(record(p));
+    }
+    Ok(survey.finish())
+}
+
+/// Whether a trigger level was reached, by one procedure or by a patient's cumulative sum.
+pub fn alert_count(report: &SurveyReport) -> usize {
+    report.alerts.procedures.len()
+        + report
+            .alerts
+            .patient_cumulative
+            .iter()
+            .filter(|c| !c.levels_reached.is_empty())
+            .count()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::age_years;
+
+    #[test]
+    fn ages() {
+        assert_eq!(age_years("064Y"), Some(64.0));
+        assert_eq!(age_years("006M"), Some(0.5));
+        assert!((age_years("014D").unwrap() - 14.0 / 365.25).abs() < 1e-12);
+        assert_eq!(age_years("Y"), None);
+        assert_eq!(age_years(""), None);
+        assert_eq!(age_years("12X"), None);
+    }
+}

@@ -1,0 +1,31 @@
+//! Classification and extraction from untrusted bytes: `extract_bytes`, the same bytes through
+//! `extract_reader` (the growing-buffer path used for files), and tight limits.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let from_bytes = kerma::extract_bytes(data);
+    let from_reader = kerma::extract_reader(std::io::Cursor::new(data));
+    // Both paths read the same scanner: they must agree on what the file is.
+    match (&from_bytes, &from_reader) {
+        (Ok(a), Ok(b)) => {
+            assert_eq!(a.kind, b.kind);
+            assert_eq!(a.outcome, b.outcome);
+            assert_eq!(a.report, b.report);
+            assert_eq!(a.image, b.image);
+            assert_eq!(a.warnings, b.warnings);
+        }
+        (Err(_), Err(_)) => {}
+        (a, b) => panic!("bytes and reader paths disagree: {a:?} vs {b:?}"),
+    }
+    // Tight limits must give an error or a result, never a panic.
+    let tight = kerma::Extractor::new().with_limits(kerma::Limits {
+        max_depth: 3,
+        max_elements: 64,
+        max_header_bytes: 4096,
+        max_events: 2,
+    });
+    let _ = tight.extract_bytes(data);
+    let _ = tight.extract_reader(std::io::Cursor::new(data));
+});

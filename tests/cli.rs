@@ -1,0 +1,407 @@
+//! The kerma-report example program, run as a user would: JSON keys, accounting of every
+//! input, CSV headers, report.html, exit codes.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+use serde_json::Value;
+
+const TESTDATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata");
+
+/// target/<profile>/examples/kerma-report, built if missing.
+fn program() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let exe = std::env::current_exe().expect("test executable path");
+        // target/<profile>/deps/cli-<hash>
+        let profile_dir = exe
+            .parent()
+            .and_then(Path::parent)
+            .expect("target/<profile>");
+        let name = format!("kerma-report{}", std::env::consts::EXE_SUFFIX);
+        let bin = profile_dir.join("examples").join(name);
+        if !bin.exists() {
+            let mut cmd = Command::new(env!("CARGO"));
+            cmd.args(["build", "--example", "kerma-report"])
+                .current_dir(env!("CARGO_MANIFEST_DIR"));
+            if profile_dir.file_name().is_some_and(|n| n == "release") {
+                cmd.arg("--release");
+            }
+            let status = cmd.status().expect("run cargo build");
+            assert!(
+                status.success(),
+                "cargo build --example kerma-report failed"
+            );
+        }
+        assert!(bin.exists(), "{} not found", bin.display());
+        bin
+    })
+}
+
+fn run(args: &[&str]) -> Output {
+    Command::new(program())
+        .args(args)
+        .output()
+        .expect("run kerma-report")
+}
+
+fn json_of(out: &Output) -> Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}); stderr:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+/// Every regular file under `dir`.
+fn count_files(dir: &Path) -> usize {
+    let mut n = 0;
+    for e in std::fs::read_dir(dir).unwrap() {
+        let e = e.unwrap();
+        if e.file_type().unwrap().is_dir() {
+            n += count_files(&e.path());
+        } else {
+            n += 1;
+        }
+    }
+    n
+}
+
+fn check_document(doc: &Value, inputs: usize) {
+    for key in [
+        "files",
+        "procedures",
+        "accounting",
+        "drl",
+        "alerts",
+        "procedure_types",
+    ] {
+        assert!(doc.get(key).is_some(), "JSON document lacks {key:?}");
+    }
+    let files = doc["files"].as_array().expect("files is a list");
+    assert_eq!(files.len(), inputs, "one entry per input");
+    assert_eq!(doc["accounting"]["files"].as_u64(), Some(inputs as u64));
+    for f in files {
+        assert!(f["path"].is_string() && f["outcome"].is_string(), "{f}");
+    }
+    assert!(doc["drl"].is_array());
+    assert!(doc["alerts"]["procedures"].is_array());
+    for p in doc["procedures"].as_array().unwrap() {
+        for key in [
+            "id",
+            "device",
+            "dap_total_gy_cm2",
+            "ka_r_total_mgy",
+            "files",
+        ] {
+            assert!(p.get(key).is_some(), "procedure lacks {key:?}: {p}");
+        }
+    }
+}
+
+#[test]
+fn testdata_json_accounts_for_every_file_and_exits_2() {
+    let out = run(&["--format", "json", TESTDATA]);
+    // testdata holds unreadable fixtures on purpose
+    assert_eq!(out.status.code(), Some(2));
+    let doc = json_of(&out);
+    let inputs = count_files(Path::new(TESTDATA));
+    check_document(&doc, inputs);
+    let errors = doc["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["outcome"] == "error")
+        .count();
+    assert!(errors > 0);
+    assert_eq!(doc["accounting"]["error"].as_u64(), Some(errors as u64));
+    // one `path: reason` line per unreadable file, no progress bar (stderr is a pipe)
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.lines().count(), errors, "stderr:\n{stderr}");
+    assert!(stderr.lines().all(|l| l.contains(": ")));
+    assert!(
+        doc["procedures"].as_array().is_some_and(|p| !p.is_empty()),
+        "testdata has procedures"
+    );
+}
+
+#[test]
+fn out_dir_has_csv_json_and_html() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("survey");
+    let out = run(&["--out", out_dir.to_str().unwrap(), TESTDATA]);
+    assert_eq!(out.status.code(), Some(2));
+    let headers = [
+        (
+            "files.csv",
+            &["path", "outcome", "fate", "dap_total_gy_cm2"][..],
+        ),
+        (
+            "procedures.csv",
+            &[
+                "id",
+                "procedure_code",
+                "dap_total_gy_cm2",
+                "ka_r_total_mgy",
+                "fluoro_time_s",
+            ],
+        ),
+        (
+            "events.csv",
+            &["path", "uid", "dap_gy_cm2", "ka_r_mgy", "kvp_kv"],
+        ),
+        (
+            "drl.csv",
+            &[
+                "procedure_code",
+                "quantity",
+                "unit",
+                "median",
+                "drl_value",
+                "verdict",
+            ],
+        ),
+        (
+            "alerts.csv",
+            &[
+                "procedure_id",
+                "quantity",
+                "unit",
+                "value",
+                "level",
+                "source_id",
+            ],
+        ),
+    ];
+    for (name, wanted) in headers {
+        let mut r =
+            csv::Reader::from_path(out_dir.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let header: Vec<String> = r.headers().unwrap().iter().map(str::to_owned).collect();
+        for w in wanted {
+            assert!(
+                header.iter().any(|h| h == w),
+                "{name} lacks column {w}: {header:?}"
+            );
+        }
+        for rec in r.records() {
+            assert_eq!(rec.unwrap().len(), header.len(), "{name}: ragged row");
+        }
+    }
+    let files_rows = csv::Reader::from_path(out_dir.join("files.csv"))
+        .unwrap()
+        .records()
+        .count();
+    assert_eq!(files_rows, count_files(Path::new(TESTDATA)));
+
+    let text = std::fs::read_to_string(out_dir.join("report.json")).unwrap();
+    let doc: Value = serde_json::from_str(&text).unwrap();
+    check_document(&doc, count_files(Path::new(TESTDATA)));
+
+    let html = std::fs::read_to_string(out_dir.join("report.html")).unwrap();
+    assert!(html.contains("<svg"), "report.html has inline SVG plots");
+    assert!(
+        html.contains("rdsr_truncated.dcm"),
+        "every input file is listed"
+    );
+    assert!(!html.contains("<script"), "no script");
+    assert!(!html.contains("<link"), "no external stylesheet");
+}
+
+fn copy_good_fixtures(dir: &Path) {
+    for name in [
+        "rdsr_single_plane.dcm",
+        "rdsr_canon_dgycm2_mgy.dcm",
+        "rdsr_biplane.dcm",
+    ] {
+        std::fs::copy(Path::new(TESTDATA).join(name), dir.join(name)).unwrap();
+    }
+}
+
+#[test]
+fn good_files_only_exit_0_or_1() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_good_fixtures(dir.path());
+    let out = run(&["--format", "json", dir.path().to_str().unwrap()]);
+    let code = out.status.code();
+    assert!(matches!(code, Some(0 | 1)), "exit {code:?}");
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc = json_of(&out);
+    check_document(&doc, 3);
+    let above = doc["drl"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r["verdict"] == "above");
+    let alerts = !doc["alerts"]["procedures"].as_array().unwrap().is_empty();
+    assert_eq!(code == Some(1), above || alerts);
+}
+
+#[test]
+fn bad_files_exit_2_and_are_listed() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_good_fixtures(dir.path());
+    std::fs::write(dir.path().join("junk.dcm"), b"not a DICOM file at all").unwrap();
+    std::fs::write(dir.path().join("zero.dcm"), b"").unwrap();
+    let out = run(&["--format", "json", dir.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let doc = json_of(&out);
+    check_document(&doc, 5);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.lines().count(), 2, "stderr:\n{stderr}");
+    for name in ["junk.dcm", "zero.dcm"] {
+        assert!(
+            stderr.lines().any(|l| l.contains(name) && l.contains(": ")),
+            "{stderr}"
+        );
+        let entry = doc["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["path"].as_str().is_some_and(|p| p.ends_with(name)))
+            .expect("bad file listed");
+        assert_eq!(entry["outcome"], "error");
+        assert!(entry["error"].is_string());
+    }
+    assert_eq!(doc["accounting"]["error"].as_u64(), Some(2));
+}
+
+#[test]
+fn table_ends_with_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_good_fixtures(dir.path());
+    let out = run(&[dir.path().to_str().unwrap()]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    let summary = text.split("\nSummary\n").nth(1).expect("a summary");
+    for word in ["files: 3", "procedures:", "DRL comparisons:", "alerts:"] {
+        assert!(summary.contains(word), "summary lacks {word:?}:\n{summary}");
+    }
+    assert!(summary.lines().count() < 25, "one screen");
+}
+
+#[test]
+fn bad_options_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_good_fixtures(dir.path());
+    let path = dir.path().to_str().unwrap();
+    let missing = dir.path().join("no-such-table.csv");
+    let bad_table = dir.path().join("bad.csv");
+    std::fs::write(&bad_table, "nonsense,columns\n1,2\n").unwrap();
+    for args in [
+        vec!["--format", "xml", path],
+        vec!["--window-days", "0", path],
+        vec!["--since", "2025-13-45", path],
+        vec!["--drl", missing.to_str().unwrap(), path],
+        vec!["--drl", bad_table.to_str().unwrap(), path],
+        vec!["--triggers", bad_table.to_str().unwrap(), path],
+        vec!["--mapping", bad_table.to_str().unwrap(), path],
+    ] {
+        let out = run(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(!out.stderr.is_empty(), "{args:?}: a reason on stderr");
+    }
+}
+
+#[test]
+fn filters_select_procedures() {
+    let out = run(&["--format", "json", "--room", "no-such-room", TESTDATA]);
+    let doc = json_of(&out);
+    assert_eq!(doc["procedures"].as_array().map(Vec::len), Some(0));
+    // files are still all accounted for
+    check_document(&doc, count_files(Path::new(TESTDATA)));
+
+    let all = json_of(&run(&["--format", "json", TESTDATA]));
+    let dated = all["procedures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["study_date"].as_str().is_some_and(|d| d >= "20000101"))
+        .count();
+    let since = json_of(&run(&[
+        "--format",
+        "json",
+        "--since",
+        "2000-01-01",
+        TESTDATA,
+    ]));
+    assert_eq!(since["procedures"].as_array().map(Vec::len), Some(dated));
+}
+
+#[test]
+fn help_documents_options_and_exit_codes() {
+    let out = run(&["--help"]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    for word in [
+        "--jurisdiction",
+        "--drl",
+        "--triggers",
+        "--mapping",
+        "--window-days",
+        "--since",
+        "--until",
+        "--room",
+        "--out",
+        "--format",
+        "Exit codes",
+        "Example",
+    ] {
+        assert!(text.contains(word), "--help lacks {word:?}");
+    }
+}
+
+#[test]
+fn trigger_level_reached_exits_1_and_is_listed() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    copy_good_fixtures(&data);
+    let triggers = dir.path().join("triggers.csv");
+    std::fs::write(
+        &triggers,
+        "source_id,jurisdiction,procedure_code,quantity,unit,value,year,action,notes\n\
+         LOCAL_TEST_2025,FR,,pka,Gy.cm2,0.001,2025,follow-up,test level\n",
+    )
+    .unwrap();
+    let out_dir = dir.path().join("out");
+    let out = run(&[
+        "--format",
+        "json",
+        "--triggers",
+        triggers.to_str().unwrap(),
+        "--out",
+        out_dir.to_str().unwrap(),
+        data.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let doc = json_of(&out);
+    let alerts = doc["alerts"]["procedures"].as_array().unwrap();
+    assert_eq!(alerts.len(), 3, "every procedure reaches the level");
+    assert!(alerts.iter().all(|a| a["source_id"] == "LOCAL_TEST_2025"));
+    let rows = csv::Reader::from_path(out_dir.join("alerts.csv"))
+        .unwrap()
+        .records()
+        .count();
+    assert_eq!(rows, 3);
+    let html = std::fs::read_to_string(out_dir.join("report.html")).unwrap();
+    assert!(html.contains("LOCAL_TEST_2025"));
+}
+
+#[test]
+fn html_escapes_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    std::fs::write(data.join("x<b>&y.dcm"), b"junk").unwrap();
+    let out_dir = dir.path().join("out");
+    let out = run(&["--out", out_dir.to_str().unwrap(), data.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let html = std::fs::read_to_string(out_dir.join("report.html")).unwrap();
+    assert!(html.contains("x&lt;b&gt;&amp;y.dcm"));
+    assert!(!html.contains("x<b>"));
+}

@@ -1,0 +1,117 @@
+//! Issue 9: inputs found by the cargo-fuzz targets in `fuzz/`, kept as regression tests, and
+//! the checks the `extract_bytes` target makes, so that a crasher can be replayed without a
+//! nightly toolchain.
+//!
+//! * `REGRESSIONS` holds each minimised finding (none of the fuzz runs so far produced a crash,
+//!   a timeout or an out-of-memory; see the issue note). Add a finding as
+//!   `("target-short-description", &[bytes])` and fix it.
+//! * `cargo test --test fuzz_regressions -- --ignored write_fuzz_seeds` writes the generated
+//!   fixtures into `fuzz/corpus/extract_bytes/` (git-ignored) to seed a fuzz run.
+//! * `cargo test --test fuzz_regressions -- --ignored replay_local_fuzz_files` replays every
+//!   file under `fuzz/corpus/` and `fuzz/artifacts/` through the same checks.
+
+#[path = "fixtures/mod.rs"]
+mod fixtures;
+
+use std::path::PathBuf;
+
+use kerma::{Error, Extractor, Limits};
+
+/// What the `extract_bytes` fuzz target checks: no panic; the bytes and reader paths agree;
+/// tight limits give a result or an error.
+fn check(data: &[u8]) {
+    let from_bytes = kerma::extract_bytes(data);
+    let from_reader = kerma::extract_reader(data);
+    match (&from_bytes, &from_reader) {
+        (Ok(a), Ok(b)) => {
+            assert_eq!(a.kind, b.kind);
+            assert_eq!(a.outcome, b.outcome);
+            assert_eq!(a.report, b.report);
+            assert_eq!(a.image, b.image);
+            assert_eq!(a.warnings, b.warnings);
+        }
+        (Err(Error::Parse(a)), Err(Error::Parse(b))) => assert_eq!(a, b),
+        (a, b) => panic!("bytes and reader paths disagree: {a:?} vs {b:?}"),
+    }
+    let tight = Extractor::new().with_limits(Limits {
+        max_depth: 3,
+        max_elements: 64,
+        max_header_bytes: 4096,
+        max_events: 2,
+    });
+    let _ = tight.extract_bytes(data);
+    let _ = tight.extract_reader(data);
+}
+
+/// Minimised fuzz findings: (name, input). Empty: no run has found a crash yet.
+const REGRESSIONS: &[(&str, &[u8])] = &[];
+
+#[test]
+fn fuzz_findings_stay_fixed() {
+    for (name, data) in REGRESSIONS {
+        let r = std::panic::catch_unwind(|| check(data));
+        assert!(r.is_ok(), "regression {name} panics again");
+    }
+}
+
+/// Short inputs around the start of a file (preamble, `DICM`, meta group) where a scanner is
+/// most likely to index out of bounds: every prefix of a real header, and single-byte edits
+/// of its first 300 bytes.
+#[test]
+fn prefixes_and_byte_edits_of_a_header() {
+    let file = fixtures::by_name("rdsr_single_plane.dcm").unwrap().bytes;
+    for cut in 0..400.min(file.len()) {
+        check(&file[..cut]);
+    }
+    let head = &file[..file.len().min(2048)];
+    for at in 0..300.min(head.len()) {
+        for v in [0x00, 0xFF, 0x7F, b'S'] {
+            let mut b = head.to_vec();
+            b[at] = v;
+            check(&b);
+        }
+    }
+}
+
+/// Every generated fixture passes the fuzz target's checks (they seed the fuzz corpus).
+#[test]
+fn generated_fixtures_pass_the_fuzz_checks() {
+    for f in fixtures::catalog() {
+        check(&f.bytes);
+    }
+}
+
+fn fuzz_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fuzz")
+}
+
+#[test]
+#[ignore = "writes seeds for a fuzz run into fuzz/corpus/extract_bytes"]
+fn write_fuzz_seeds() {
+    let dir = fuzz_dir().join("corpus").join("extract_bytes");
+    std::fs::create_dir_all(&dir).unwrap();
+    for f in fixtures::catalog() {
+        std::fs::write(dir.join(format!("fixture_{}", f.name)), &f.bytes).unwrap();
+    }
+    std::fs::write(dir.join("fixture_small_rdsr"), fixtures::small_rdsr(1)).unwrap();
+    std::fs::write(
+        dir.join("fixture_enhanced_xa_header"),
+        fixtures::enhanced_xa_header(1, 8, true),
+    )
+    .unwrap();
+}
+
+#[test]
+#[ignore = "replays the local (git-ignored) fuzz corpus and artifacts"]
+fn replay_local_fuzz_files() {
+    let dirs = [fuzz_dir().join("corpus"), fuzz_dir().join("artifacts")];
+    let existing: Vec<&PathBuf> = dirs.iter().filter(|d| d.is_dir()).collect();
+    let mut n = 0;
+    for input in kerma::walk_inputs(&existing) {
+        let data = std::fs::read(&input.path).unwrap();
+        let r = std::panic::catch_unwind(|| check(&data));
+        assert!(r.is_ok(), "{} panics", input.path.display());
+        n += 1;
+    }
+    eprintln!("replayed {n} files");
+}
