@@ -1,1 +1,184 @@
-fn main() {}
+//! Memory of a folder run (issue 8 target 3), with a counting global allocator: the peak of
+//! live heap bytes while `kerma::scan` runs over 1,000 and then 10,000 small RDSRs (results
+//! streamed to a sink that keeps counts only), and over the real corpus when present.
+//!
+//! It shows that the peak does not grow with the number of files, and compares it with twice
+//! the largest file per worker thread. The file list itself (`walk_inputs`, one path per file)
+//! is made before the scan and reported apart: it is the one thing that grows with the folder.
+//!
+//! ```text
+//! KERMA_CORPUS=../shared/corpus cargo bench --bench memory
+//! ```
+
+#[path = "../tests/fixtures/mod.rs"]
+mod fixtures;
+
+mod common;
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+struct Counting;
+
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+fn grew(n: usize) {
+    let live = LIVE.fetch_add(n, Ordering::Relaxed) + n;
+    PEAK.fetch_max(live, Ordering::Relaxed);
+}
+
+fn shrank(n: usize) {
+    LIVE.fetch_sub(n, Ordering::Relaxed);
+}
+
+// SAFETY: forwards every call to the system allocator; only counts sizes.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: same contract as the caller's.
+        let p = unsafe { System.alloc(layout) };
+        if !p.is_null() {
+            grew(layout.size());
+        }
+        p
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        shrank(layout.size());
+        // SAFETY: same contract as the caller's.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        // SAFETY: same contract as the caller's.
+        let p = unsafe { System.realloc(ptr, layout, new_size) };
+        if !p.is_null() {
+            shrank(layout.size());
+            grew(new_size);
+        }
+        p
+    }
+}
+
+#[global_allocator]
+static ALLOC: Counting = Counting;
+
+struct Run {
+    files: usize,
+    errors: usize,
+    largest: u64,
+    inputs_bytes: usize,
+    peak_during_scan: usize,
+}
+
+/// Scans `dir` on `pool`, measuring the peak heap above what was live when the scan began
+/// (the input list is made before and measured apart).
+fn run(dir: &Path, pool: &rayon::ThreadPool) -> Run {
+    let before_inputs = LIVE.load(Ordering::Relaxed);
+    let inputs = kerma::walk_inputs(&[dir]);
+    let inputs_bytes = LIVE.load(Ordering::Relaxed).saturating_sub(before_inputs);
+    let largest = inputs
+        .iter()
+        .filter_map(|i| std::fs::metadata(&i.path).ok())
+        .map(|m| m.len())
+        .max()
+        .unwrap_or(0);
+    let extractor = kerma::Extractor::new();
+    let (mut files, mut errors) = (0, 0);
+    let base = LIVE.load(Ordering::Relaxed);
+    PEAK.store(base, Ordering::Relaxed);
+    pool.install(|| {
+        kerma::scan(&inputs, &extractor, |_input, result| {
+            files += 1;
+            if result.is_err() {
+                errors += 1;
+            }
+        })
+    });
+    let peak_during_scan = PEAK.load(Ordering::Relaxed).saturating_sub(base);
+    Run {
+        files,
+        errors,
+        largest,
+        inputs_bytes,
+        peak_during_scan,
+    }
+}
+
+fn report(label: &str, r: &Run, threads: usize) -> bool {
+    let bound = 2 * r.largest as usize * threads;
+    let ok = r.peak_during_scan <= bound;
+    println!(
+        "{label:<34} files {:>6}  errors {:>3}  largest {:>9} B  peak during scan {:>9} B  \
+         bound 2×largest×{threads} = {:>9} B  {}  (file list: {} B)",
+        r.files,
+        r.errors,
+        r.largest,
+        r.peak_during_scan,
+        bound,
+        if ok { "within" } else { "ABOVE" },
+        r.inputs_bytes,
+    );
+    ok
+}
+
+/// One file alone: the peak while extracting it and the heap its result keeps.
+fn one_file(path: &Path) {
+    let size = std::fs::metadata(path).map_or(0, |m| m.len());
+    let base = LIVE.load(Ordering::Relaxed);
+    PEAK.store(base, Ordering::Relaxed);
+    let x = kerma::extract_path(path);
+    let peak = PEAK.load(Ordering::Relaxed) - base;
+    let kept = LIVE.load(Ordering::Relaxed) - base;
+    drop(x);
+    println!("one file of {size} B: peak while extracting {peak} B, result keeps {kept} B");
+}
+
+fn main() {
+    // `cargo bench --no-run` builds this; `cargo test --benches` runs it with `--bench`
+    // absent: do the work only under `cargo bench`.
+    if !std::env::args().any(|a| a == "--bench") {
+        return;
+    }
+    let threads = 2;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .expect("pool");
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let small = tmp.path().join("small");
+    let large = tmp.path().join("large");
+    std::fs::create_dir_all(&small).expect("mkdir");
+    std::fs::create_dir_all(&large).expect("mkdir");
+    for i in 0..10_000 {
+        let bytes = fixtures::small_rdsr(i);
+        if i < 1_000 {
+            std::fs::write(small.join(format!("{i:05}.dcm")), &bytes).expect("write");
+        }
+        std::fs::write(large.join(format!("{i:05}.dcm")), &bytes).expect("write");
+    }
+    println!("\n=== peak heap of a folder run ({threads} worker threads) ===");
+    one_file(&large.join("00000.dcm"));
+    let a = run(&small, &pool);
+    let b = run(&large, &pool);
+    let mut ok = report("1,000 small RDSRs", &a, threads);
+    ok &= report("10,000 small RDSRs", &b, threads);
+    println!(
+        "peak growth from 1,000 to 10,000 files: {:+} B ({:.2}x)",
+        b.peak_during_scan as i64 - a.peak_during_scan as i64,
+        b.peak_during_scan as f64 / a.peak_during_scan.max(1) as f64
+    );
+    if let Some(dir) = common::corpus_dir("memory/corpus") {
+        let c = run(&dir, &pool);
+        ok &= report("real corpus (all files)", &c, threads);
+    }
+    let single = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .expect("pool");
+    let d = run(&large, &single);
+    ok &= report("10,000 small RDSRs, 1 thread", &d, 1);
+    println!(
+        "bound (peak during scan <= 2 x largest file x threads): {}",
+        if ok { "holds" } else { "NOT met" }
+    );
+}

@@ -100,11 +100,12 @@ pub(crate) enum Value<'a> {
     Items(ItemRange),
 }
 
-/// A contiguous range of a [`Tree`]'s item table.
+/// A contiguous range of a [`Tree`]'s item table (32-bit, so that an element takes 24 bytes:
+/// items are counted against [`Limits::max_elements`], far below `u32::MAX`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct ItemRange {
-    start: usize,
-    len: usize,
+    start: u32,
+    len: u32,
 }
 
 /// A dataset or sequence item: its elements in file order.
@@ -171,7 +172,12 @@ impl<'a> Item<'a> {
                 // SAFETY: a sequence element exists only in a tree (empty items have no
                 // elements), and its range was checked against that tree's item table when
                 // the table was built; `self.items` is the start of the same table.
-                unsafe { std::slice::from_raw_parts(self.items.as_ptr().add(r.start), r.len) }
+                unsafe {
+                    std::slice::from_raw_parts(
+                        self.items.as_ptr().add(r.start as usize),
+                        r.len as usize,
+                    )
+                }
             }
             _ => &[],
         }
@@ -284,6 +290,10 @@ pub(crate) fn parse<'a>(buf: &'a [u8], limits: &Limits) -> Result<Parsed<'a>, Pa
         limits,
         elements: 0,
         pixel_data_at: None,
+        open_elements: Vec::new(),
+        open_items: Vec::new(),
+        element_table: Vec::new(),
+        item_table: Vec::new(),
     };
     let mut transfer_syntax = None;
     let mut media_sop_class = None;
@@ -291,8 +301,8 @@ pub(crate) fn parse<'a>(buf: &'a [u8], limits: &Limits) -> Result<Parsed<'a>, Pa
     if has_preamble || looks_like_meta(buf) {
         p.pos = if has_preamble { 132 } else { 0 };
         let meta = p.read_meta()?;
-        transfer_syntax = meta.bytes(0x0002_0010).and_then(ascii_value);
-        media_sop_class = meta.bytes(0x0002_0002).and_then(ascii_value);
+        transfer_syntax = meta.transfer_syntax.and_then(ascii_value);
+        media_sop_class = meta.media_sop_class.and_then(ascii_value);
         p.syntax = match transfer_syntax {
             Some(uid) => syntax_of(uid)?,
             None => p.guess_syntax()?,
@@ -302,23 +312,37 @@ pub(crate) fn parse<'a>(buf: &'a [u8], limits: &Limits) -> Result<Parsed<'a>, Pa
         p.syntax = p.guess_syntax()?;
     }
     let start = p.pos;
-    let dataset = p.read_dataset(None, 0, true)?;
-    if dataset.elements.is_empty() && p.pixel_data_at.is_none() && start == buf.len() {
+    let root = p.read_dataset(None, 0, true)?;
+    if root.len == 0 && p.pixel_data_at.is_none() && start == buf.len() {
         return Err(ParseError::Truncated {
             offset: start,
             needed: None,
         });
     }
+    let pixel_data_at = p.pixel_data_at;
     Ok(Parsed {
         transfer_syntax,
         media_sop_class,
-        dataset,
-        pixel_data_at: p.pixel_data_at,
+        dataset: p.finish(root),
+        pixel_data_at,
     })
 }
 
 fn looks_like_meta(buf: &[u8]) -> bool {
     buf.len() >= 8 && buf[0] == 0x02 && buf[1] == 0x00 && buf[4].is_ascii_uppercase()
+}
+
+/// The two file meta values kerma uses (the first of each, as written).
+struct Meta<'a> {
+    transfer_syntax: Option<&'a [u8]>,
+    media_sop_class: Option<&'a [u8]>,
+}
+
+/// A run of the element table: one item's elements.
+#[derive(Clone, Copy)]
+struct Span {
+    start: usize,
+    len: usize,
 }
 
 struct Parser<'a, 'l> {
@@ -328,6 +352,13 @@ struct Parser<'a, 'l> {
     limits: &'l Limits,
     elements: usize,
     pixel_data_at: Option<usize>,
+    /// Elements of the items being read (innermost last); an item's run moves to
+    /// `element_table` when the item ends, so that each item's elements are contiguous.
+    open_elements: Vec<Element<'a>>,
+    /// Items of the sequences being read (innermost last), moved to `item_table` likewise.
+    open_items: Vec<Span>,
+    element_table: Vec<Element<'a>>,
+    item_table: Vec<Span>,
 }
 
 struct Header {
@@ -358,7 +389,11 @@ impl<'a> Parser<'a, '_> {
         }
     }
 
+    #[inline]
     fn tag_at(&self, at: usize) -> Result<Tag, ParseError> {
+        if let Some(b) = self.buf.get(at..at + 4) {
+            return Ok(tag_of(b));
+        }
         Ok((u32::from(self.u16_at(at)?) << 16) | u32::from(self.u16_at(at + 2)?))
     }
 
@@ -383,27 +418,84 @@ impl<'a> Parser<'a, '_> {
     }
 
     /// Reads the group 0002 elements (always explicit VR little endian).
-    fn read_meta(&mut self) -> Result<Item<'a>, ParseError> {
-        let mut meta = Item::default();
+    fn read_meta(&mut self) -> Result<Meta<'a>, ParseError> {
+        let mut meta = Meta {
+            transfer_syntax: None,
+            media_sop_class: None,
+        };
+        let mut any = false;
         let saved = self.syntax;
         self.syntax = Syntax::ExplicitLittle;
         while self.pos + 4 <= self.buf.len() && self.u16_at(self.pos)? == 0x0002 {
             let h = self.header()?;
             let value = self.take(h.len)?;
-            meta.elements.push(Element {
-                tag: h.tag,
-                vr: h.vr,
-                value: Value::Bytes(value),
-            });
+            any = true;
+            match h.tag {
+                0x0002_0010 if meta.transfer_syntax.is_none() => meta.transfer_syntax = Some(value),
+                0x0002_0002 if meta.media_sop_class.is_none() => meta.media_sop_class = Some(value),
+                _ => {}
+            }
         }
         self.syntax = saved;
-        if meta.elements.is_empty() {
+        if !any {
             return Err(ParseError::NotDicom);
         }
         Ok(meta)
     }
 
+    #[inline]
     fn header(&mut self) -> Result<Header, ParseError> {
+        let at = self.pos;
+        // Fast path: the 8 bytes every header has are present (the checks and errors below
+        // are those of the general path, in the same order).
+        if let Some(b) = self.buf.get(at..at + 8) {
+            let tag = tag_of(b);
+            if tag >> 16 == 0xFFFE {
+                self.pos = at + 8;
+                return Ok(Header {
+                    tag,
+                    vr: Vr(*b"  "),
+                    len: u32::from_le_bytes([b[4], b[5], b[6], b[7]]),
+                });
+            }
+            return match self.syntax {
+                Syntax::ExplicitLittle => {
+                    let vr = Vr([b[4], b[5]]);
+                    if !(vr.0[0].is_ascii_uppercase() && vr.0[1].is_ascii_uppercase()) {
+                        return Err(ParseError::Malformed {
+                            offset: at,
+                            reason: "invalid value representation in explicit VR data",
+                        });
+                    }
+                    if vr.has_long_length() {
+                        let len = self.u32_at(at + 8)?;
+                        self.pos = at + 12;
+                        Ok(Header { tag, vr, len })
+                    } else {
+                        self.pos = at + 8;
+                        Ok(Header {
+                            tag,
+                            vr,
+                            len: u32::from(u16::from_le_bytes([b[6], b[7]])),
+                        })
+                    }
+                }
+                Syntax::ImplicitLittle => {
+                    self.pos = at + 8;
+                    Ok(Header {
+                        tag,
+                        vr: implicit_vr(tag),
+                        len: u32::from_le_bytes([b[4], b[5], b[6], b[7]]),
+                    })
+                }
+            };
+        }
+        self.header_near_end()
+    }
+
+    /// [`Parser::header`] when fewer than 8 bytes are left: some read is truncated.
+    #[cold]
+    fn header_near_end(&mut self) -> Result<Header, ParseError> {
         let at = self.pos;
         let tag = self.tag_at(at)?;
         if tag >> 16 == 0xFFFE {
@@ -452,6 +544,7 @@ impl<'a> Parser<'a, '_> {
 
     /// Borrows `len` bytes of value; a length beyond the input is truncation, never an
     /// allocation.
+    #[inline]
     fn take(&mut self, len: u32) -> Result<&'a [u8], ParseError> {
         if len == UNDEFINED {
             return Err(ParseError::Malformed {
@@ -469,6 +562,7 @@ impl<'a> Parser<'a, '_> {
         }
     }
 
+    #[inline]
     fn count(&mut self) -> Result<(), ParseError> {
         self.elements += 1;
         if self.elements > self.limits.max_elements {
@@ -480,6 +574,15 @@ impl<'a> Parser<'a, '_> {
         Ok(())
     }
 
+    /// Closes an item whose elements are `open_elements[mark..]`: moves them to the element
+    /// table, where they are contiguous.
+    fn close_item(&mut self, mark: usize) -> Span {
+        let start = self.element_table.len();
+        let len = self.open_elements.len() - mark;
+        self.element_table.extend(self.open_elements.drain(mark..));
+        Span { start, len }
+    }
+
     /// Reads elements until `end` (defined length), an Item Delimitation (undefined-length
     /// item), or the end of input / Pixel Data (top level).
     fn read_dataset(
@@ -487,11 +590,11 @@ impl<'a> Parser<'a, '_> {
         end: Option<usize>,
         depth: usize,
         top: bool,
-    ) -> Result<Item<'a>, ParseError> {
-        let mut item = Item::default();
+    ) -> Result<Span, ParseError> {
+        let mark = self.open_elements.len();
         loop {
             match end {
-                Some(end) if self.pos == end => return Ok(item),
+                Some(end) if self.pos == end => return Ok(self.close_item(mark)),
                 Some(end) if self.pos > end => {
                     return Err(ParseError::Malformed {
                         offset: self.pos,
@@ -500,7 +603,7 @@ impl<'a> Parser<'a, '_> {
                 }
                 None if self.pos == self.buf.len() => {
                     return if top {
-                        Ok(item)
+                        Ok(self.close_item(mark))
                     } else {
                         Err(self.truncated(None))
                     };
@@ -510,7 +613,7 @@ impl<'a> Parser<'a, '_> {
             let tag = self.tag_at(self.pos)?;
             if top && tag >= PIXEL_DATA_GROUP_START {
                 self.pixel_data_at = Some(self.pos);
-                return Ok(item);
+                return Ok(self.close_item(mark));
             }
             if tag == ITEM_DELIMITATION {
                 self.header()?;
@@ -520,7 +623,7 @@ impl<'a> Parser<'a, '_> {
                         reason: "item delimiter outside an undefined-length item",
                     });
                 }
-                return Ok(item);
+                return Ok(self.close_item(mark));
             }
             if tag >> 16 == 0xFFFE {
                 return Err(ParseError::Malformed {
@@ -543,7 +646,7 @@ impl<'a> Parser<'a, '_> {
             } else {
                 Value::Bytes(self.take(h.len)?)
             };
-            item.elements.push(Element {
+            self.open_elements.push(Element {
                 tag: h.tag,
                 vr: h.vr,
                 value,
@@ -551,7 +654,24 @@ impl<'a> Parser<'a, '_> {
         }
     }
 
-    fn read_sequence(&mut self, len: u32, depth: usize) -> Result<Vec<Item<'a>>, ParseError> {
+    /// Closes a sequence whose items are `open_items[mark..]`: moves them to the item table.
+    fn close_sequence(&mut self, mark: usize) -> Result<ItemRange, ParseError> {
+        let start = self.item_table.len();
+        let len = self.open_items.len() - mark;
+        self.item_table.extend(self.open_items.drain(mark..));
+        match (u32::try_from(start), u32::try_from(len)) {
+            (Ok(start), Ok(len)) if start.checked_add(len).is_some() => {
+                Ok(ItemRange { start, len })
+            }
+            // Only with `max_elements` raised past 4 billion and that many items present.
+            _ => Err(ParseError::LimitExceeded {
+                what: "data elements",
+                limit: u64::from(u32::MAX),
+            }),
+        }
+    }
+
+    fn read_sequence(&mut self, len: u32, depth: usize) -> Result<ItemRange, ParseError> {
         if depth > self.limits.max_depth {
             return Err(ParseError::LimitExceeded {
                 what: "sequence nesting depth",
@@ -567,11 +687,11 @@ impl<'a> Parser<'a, '_> {
                 _ => return Err(self.truncated(end)),
             }
         };
-        let mut items = Vec::new();
+        let mark = self.open_items.len();
         loop {
             if let Some(end) = end {
                 if self.pos == end {
-                    return Ok(items);
+                    return self.close_sequence(mark);
                 }
                 if self.pos > end {
                     return Err(ParseError::Malformed {
@@ -582,7 +702,7 @@ impl<'a> Parser<'a, '_> {
             }
             let h = self.header()?;
             match h.tag {
-                SEQUENCE_DELIMITATION if end.is_none() => return Ok(items),
+                SEQUENCE_DELIMITATION if end.is_none() => return self.close_sequence(mark),
                 ITEM => {
                     self.count()?;
                     let item_end = if h.len == UNDEFINED {
@@ -600,7 +720,8 @@ impl<'a> Parser<'a, '_> {
                             _ => return Err(self.truncated(e)),
                         }
                     };
-                    items.push(self.read_dataset(item_end, depth, false)?);
+                    let item = self.read_dataset(item_end, depth, false)?;
+                    self.open_items.push(item);
                 }
                 _ => {
                     return Err(ParseError::Malformed {
@@ -611,6 +732,56 @@ impl<'a> Parser<'a, '_> {
             }
         }
     }
+
+    /// Builds the [`Tree`]: the item table becomes items pointing into the element table.
+    fn finish(self, root: Span) -> Tree<'a> {
+        let elements = self.element_table;
+        let spans = self.item_table;
+        debug_assert!(root.start + root.len <= elements.len());
+        // Every sequence range indexes `spans`, and every span indexes `elements` (each was
+        // taken from the table's length when it was closed); checked here once, so that the
+        // accessors may rely on it.
+        let ranges_ok = elements.iter().all(|e| match e.value {
+            Value::Items(r) => (r.start as usize + r.len as usize) <= spans.len(),
+            Value::Bytes(_) => true,
+        }) && spans.iter().chain(std::iter::once(&root)).all(|s| {
+            s.start
+                .checked_add(s.len)
+                .is_some_and(|x| x <= elements.len())
+        });
+        assert!(ranges_ok, "element and item tables are consistent");
+        let element_base =
+            NonNull::new(elements.as_ptr().cast_mut()).unwrap_or(NonNull::dangling());
+        let mut items: Vec<Item<'a>> = Vec::with_capacity(spans.len());
+        // The items refer to their own table: its address is fixed by the allocation above
+        // (no push below exceeds the capacity, so it never moves).
+        let item_base = NonNull::new(items.as_mut_ptr()).unwrap_or(NonNull::dangling());
+        let at = |s: Span| -> Item<'a> {
+            Item {
+                // SAFETY: `s.start <= elements.len()` (checked above), so the offset stays
+                // within (or one past the end of) the element table's allocation.
+                elements: unsafe { element_base.add(s.start) },
+                len: s.len,
+                items: item_base,
+            }
+        };
+        for &s in &spans {
+            items.push(at(s));
+        }
+        debug_assert_eq!(items.as_ptr(), item_base.as_ptr().cast_const());
+        Tree {
+            root: at(root),
+            _elements: elements,
+            _items: items,
+        }
+    }
+}
+
+/// The tag of an element whose first four bytes are `b`.
+#[inline]
+fn tag_of(b: &[u8]) -> Tag {
+    (u32::from(u16::from_le_bytes([b[0], b[1]])) << 16)
+        | u32::from(u16::from_le_bytes([b[2], b[3]]))
 }
 
 /// The VR of a tag in implicit VR data: the sequences kerma walks are known here, the rest
@@ -664,6 +835,56 @@ mod tests {
         v.extend_from_slice(&(value.len() as u16).to_le_bytes());
         v.extend_from_slice(value);
         v
+    }
+
+    #[test]
+    fn table_entries_stay_small() {
+        assert_eq!(std::mem::size_of::<Element<'_>>(), 24);
+        assert_eq!(std::mem::size_of::<Item<'_>>(), 24);
+    }
+
+    #[test]
+    fn nested_items_are_views_of_the_tables() {
+        // (0040,A730) SQ, undefined length: two items, the second holding a nested sequence.
+        let mut b = el(0x0008_0016, b"UI", b"1.2\0");
+        b.extend_from_slice(&[
+            0x40, 0x00, 0x30, 0xA7, b'S', b'Q', 0, 0, 0xFF, 0xFF, 0xFF, 0xFF,
+        ]);
+        b.extend_from_slice(&[0xFE, 0xFF, 0x00, 0xE0, 0xFF, 0xFF, 0xFF, 0xFF]);
+        b.extend(el(0x0040_A010, b"CS", b"CONTAINS"));
+        b.extend_from_slice(&[0xFE, 0xFF, 0x0D, 0xE0, 0, 0, 0, 0]);
+        b.extend_from_slice(&[0xFE, 0xFF, 0x00, 0xE0, 0xFF, 0xFF, 0xFF, 0xFF]);
+        b.extend_from_slice(&[
+            0x40, 0x00, 0x30, 0xA7, b'S', b'Q', 0, 0, 0xFF, 0xFF, 0xFF, 0xFF,
+        ]);
+        b.extend_from_slice(&[0xFE, 0xFF, 0x00, 0xE0, 0xFF, 0xFF, 0xFF, 0xFF]);
+        b.extend(el(0x0040_A040, b"CS", b"NUM "));
+        b.extend_from_slice(&[0xFE, 0xFF, 0x0D, 0xE0, 0, 0, 0, 0]);
+        b.extend_from_slice(&[0xFE, 0xFF, 0xDD, 0xE0, 0, 0, 0, 0]);
+        b.extend(el(0x0040_A010, b"CS", b"HAS PROPERTIES"));
+        b.extend_from_slice(&[0xFE, 0xFF, 0x0D, 0xE0, 0, 0, 0, 0]);
+        b.extend_from_slice(&[0xFE, 0xFF, 0xDD, 0xE0, 0, 0, 0, 0]);
+        b.extend(el(0x0040_A491, b"CS", b"COMPLETE"));
+        let p = parse(&b, &Limits::default()).unwrap();
+        let ds = &p.dataset;
+        assert_eq!(ds.elements().len(), 3);
+        let items = ds.items(0x0040_A730);
+        assert_eq!(items.len(), 2);
+        assert_eq!(items[0].ascii(0x0040_A010), Some("CONTAINS"));
+        assert_eq!(items[1].ascii(0x0040_A010), Some("HAS PROPERTIES"));
+        let nested = items[1].items(0x0040_A730);
+        assert_eq!(nested.len(), 1);
+        assert_eq!(nested[0].ascii(0x0040_A040), Some("NUM"));
+        assert!(nested[0].items(0x0040_A730).is_empty());
+        assert_eq!(ds.ascii(0x0040_A491), Some("COMPLETE"));
+        assert!(Item::default().items(0x0040_A730).is_empty());
+        assert!(Item::default().get(0x0008_0016).is_none());
+        // A moved tree still reads the same.
+        let moved = Box::new(p);
+        assert_eq!(
+            moved.dataset.items(0x0040_A730)[1].items(0x0040_A730).len(),
+            1
+        );
     }
 
     #[test]
