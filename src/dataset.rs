@@ -20,6 +20,9 @@ const ITEM_DELIMITATION: Tag = 0xFFFE_E00D;
 const SEQUENCE_DELIMITATION: Tag = 0xFFFE_E0DD;
 const UNDEFINED: u32 = 0xFFFF_FFFF;
 
+/// Nesting depth never exceeded whatever [`Limits::max_depth`] says (stack safety).
+const HARD_MAX_DEPTH: usize = 256;
+
 /// Resource limits applied while reading one file.
 ///
 /// The defaults pass every real file seen so far with a wide margin; lower them for a service
@@ -31,7 +34,9 @@ const UNDEFINED: u32 = 0xFFFF_FFFF;
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
-    /// Deepest sequence nesting accepted (real RDSRs nest about 10 sequences deep).
+    /// Deepest sequence nesting accepted (real RDSRs nest about 10 sequences deep). Values
+    /// above 256 are treated as 256: the scanner recurses once per level and must not exhaust
+    /// a thread's stack (256 levels fit in 1 MiB even in a debug build).
     pub max_depth: usize,
     /// Most data elements (at every level) accepted in one file.
     pub max_elements: usize,
@@ -672,10 +677,11 @@ impl<'a> Parser<'a, '_> {
     }
 
     fn read_sequence(&mut self, len: u32, depth: usize) -> Result<ItemRange, ParseError> {
-        if depth > self.limits.max_depth {
+        let max_depth = self.limits.max_depth.min(HARD_MAX_DEPTH);
+        if depth > max_depth {
             return Err(ParseError::LimitExceeded {
                 what: "sequence nesting depth",
-                limit: self.limits.max_depth as u64,
+                limit: max_depth as u64,
             });
         }
         let end = if len == UNDEFINED {
@@ -934,5 +940,34 @@ mod tests {
             Err(ParseError::LimitExceeded { .. }) => {}
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn a_huge_depth_limit_is_clamped_before_the_stack_runs_out() {
+        // 20,000 nested levels, with a caller asking for no practical limit, on a thread with
+        // a small (1 MiB) stack: the hard ceiling answers before the recursion gets deep.
+        let mut b = el(0x0008_0016, b"UI", b"1.2\0");
+        for _ in 0..20_000 {
+            b.extend_from_slice(&[
+                0x40, 0x00, 0x30, 0xA7, b'S', b'Q', 0, 0, 0xFF, 0xFF, 0xFF, 0xFF,
+            ]);
+            b.extend_from_slice(&[0xFE, 0xFF, 0x00, 0xE0, 0xFF, 0xFF, 0xFF, 0xFF]);
+        }
+        let limits = Limits {
+            max_depth: usize::MAX,
+            ..Limits::default()
+        };
+        let r = std::thread::Builder::new()
+            .stack_size(1 << 20)
+            .spawn(move || {
+                matches!(
+                    parse(&b, &limits),
+                    Err(ParseError::LimitExceeded { limit: 256, .. })
+                )
+            })
+            .unwrap()
+            .join()
+            .unwrap();
+        assert!(r);
     }
 }

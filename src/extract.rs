@@ -166,7 +166,9 @@ pub struct Extractor {
     limits: Limits,
 }
 
-const FIRST_CHUNK: usize = 64 * 1024;
+/// First read from a stream: enough for a typical XA/RF header, so that an image costs the
+/// same whatever its pixel data; dose reports grow the buffer from there.
+const FIRST_CHUNK: usize = 16 * 1024;
 
 impl Extractor {
     /// An extractor with default limits.
@@ -201,17 +203,40 @@ impl Extractor {
     ///
     /// # Errors
     /// [`Error::Stream`] on I/O failure, [`Error::Parse`] when the data is not readable DICOM.
-    pub fn extract_reader(&self, mut reader: impl Read) -> Result<Extraction> {
+    pub fn extract_reader(&self, reader: impl Read) -> Result<Extraction> {
+        self.read_header(reader, None)
+    }
+
+    /// Reads up to Pixel Data, growing the buffer only with bytes actually read. `len` is the
+    /// input's length when known (a file), which sizes the buffer and tells the end of input.
+    fn read_header(&self, mut reader: impl Read, len: Option<u64>) -> Result<Extraction> {
         let cap = usize::try_from(self.limits.max_header_bytes).unwrap_or(usize::MAX);
-        let mut buf = Vec::new();
+        let len = len.map(|l| usize::try_from(l).unwrap_or(usize::MAX));
         let mut want = FIRST_CHUNK.min(cap);
+        if let Some(len) = len {
+            want = want.min(len);
+        }
+        let mut buf = Vec::with_capacity(want + 1);
         loop {
-            let need = want.saturating_sub(buf.len()) as u64;
+            // With an unknown length, one byte beyond `want` tells the true end of input from a
+            // chunk boundary, so a complete parse never has to be repeated to learn that nothing
+            // follows.
+            let target = match len {
+                Some(len) => want.min(len),
+                None => want + 1,
+            };
+            let need = target.saturating_sub(buf.len()) as u64;
+            if let Some(extra) = usize::try_from(need).ok().filter(|_| len.is_some()) {
+                buf.reserve_exact(extra);
+            }
             let got = (&mut reader)
                 .take(need)
                 .read_to_end(&mut buf)
                 .map_err(Error::Stream)?;
-            let eof = (got as u64) < need;
+            let eof = match len {
+                Some(len) => buf.len() >= len || (got as u64) < need,
+                None => (got as u64) < need,
+            };
             let mut needed = None;
             match dataset::parse(&buf, &self.limits) {
                 // Complete: reading stopped at Pixel Data, or at the true end of the input.
@@ -231,7 +256,13 @@ impl Extractor {
                 }
                 .into());
             }
-            want = want.saturating_mul(2).max(needed.unwrap_or(0)).min(cap);
+            // Grow at least geometrically (so re-parsing stays linear overall), and straight to
+            // the end of an element whose declared length says how far to read.
+            want = match needed {
+                Some(n) => n.max(want.saturating_mul(2)),
+                None => want.saturating_mul(4),
+            }
+            .min(cap);
         }
     }
 
@@ -246,7 +277,8 @@ impl Extractor {
             path: path.to_owned(),
             source,
         })?;
-        self.extract_reader(file).map_err(|e| match e {
+        let len = file.metadata().ok().map(|m| m.len());
+        self.read_header(file, len).map_err(|e| match e {
             Error::Stream(source) => Error::Io {
                 path: path.to_owned(),
                 source,

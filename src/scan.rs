@@ -51,8 +51,8 @@ pub fn walk_inputs<P: AsRef<Path>>(paths: &[P]) -> Vec<Input> {
 }
 
 /// Extracts every input and hands each result to `sink` in input order, reading files in
-/// parallel (with the `parallel` feature) in bounded batches: at most a batch of results is
-/// held at once.
+/// parallel (with the `parallel` feature) in bounded batches: at most four results per worker
+/// thread are held at once, so memory does not grow with the number of files.
 pub fn scan<F>(inputs: &[Input], extractor: &Extractor, mut sink: F)
 where
     F: FnMut(&Input, Result<Extraction>),
@@ -69,7 +69,7 @@ where
     #[cfg(feature = "parallel")]
     {
         use rayon::prelude::*;
-        let batch = rayon::current_num_threads().max(1) * 16;
+        let batch = rayon::current_num_threads().max(1) * 4;
         for chunk in inputs.chunks(batch) {
             let results: Vec<Result<Extraction>> = chunk.par_iter().map(one).collect();
             for (input, r) in chunk.iter().zip(results) {

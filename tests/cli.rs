@@ -405,3 +405,86 @@ fn html_escapes_text() {
     assert!(html.contains("x&lt;b&gt;&amp;y.dcm"));
     assert!(!html.contains("x<b>"));
 }
+
+/// Chromium from Debian's `chromium` package; `.ci/run` installs it. Without it the browser test
+/// is skipped loudly, except under CI, where it fails.
+fn chromium() -> Option<PathBuf> {
+    let found = ["chromium", "chromium-browser"]
+        .iter()
+        .map(|n| Path::new("/usr/bin").join(n))
+        .find(|p| p.exists());
+    if found.is_none() {
+        assert!(
+            std::env::var("CI").map_or(true, |v| v != "true"),
+            "chromium is not installed under CI: .ci/run must install it"
+        );
+        eprintln!("\n*** chromium not found: SKIPPING the browser test ***\n");
+    }
+    found
+}
+
+/// Renders a page headless; returns the screenshot's size in bytes and Chromium's log.
+fn screenshot(chromium: &Path, url: &str, png: &Path, profile: &Path) -> (u64, String) {
+    let out = Command::new(chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--enable-logging=stderr",
+            "--v=0",
+            "--hide-scrollbars",
+            "--window-size=1280,2000",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg(format!("--screenshot={}", png.display()))
+        .arg(url)
+        .output()
+        .expect("run chromium");
+    let log = String::from_utf8_lossy(&out.stderr).into_owned();
+    let size = std::fs::metadata(png).map(|m| m.len()).unwrap_or(0);
+    (size, log)
+}
+
+#[test]
+fn report_html_renders_in_a_browser_without_console_errors() {
+    let Some(chromium) = chromium() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let out_dir = tmp.path().join("out");
+    let out = run(&["--out", out_dir.to_str().unwrap(), TESTDATA]);
+    assert!(out.status.code().is_some(), "kerma-report ran");
+    let html = out_dir.join("report.html");
+    assert!(html.exists());
+
+    let (report_png, log) = screenshot(
+        &chromium,
+        &format!("file://{}", html.display()),
+        &tmp.path().join("report.png"),
+        &tmp.path().join("profile-a"),
+    );
+    // Console messages reach the log as `CONSOLE(...)`; page errors as `Uncaught`.
+    let bad: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("CONSOLE") || l.contains("Uncaught") || l.contains("ERR_FILE"))
+        .collect();
+    assert!(bad.is_empty(), "console errors:\n{}", bad.join("\n"));
+    assert!(report_png > 0, "no screenshot; chromium said:\n{log}");
+
+    // Not blank: the same window on an empty page compresses to far fewer bytes.
+    let blank = tmp.path().join("blank.html");
+    std::fs::write(&blank, "<!doctype html><html><body></body></html>").unwrap();
+    let (blank_png, _) = screenshot(
+        &chromium,
+        &format!("file://{}", blank.display()),
+        &tmp.path().join("blank.png"),
+        &tmp.path().join("profile-b"),
+    );
+    assert!(
+        report_png > 4 * blank_png.max(1),
+        "report screenshot ({report_png} B) looks blank next to an empty page ({blank_png} B)"
+    );
+}
