@@ -448,7 +448,53 @@ impl<'a> Parser<'a, '_> {
         Ok(meta)
     }
 
-    #[inline]
+    /// The common case of [`Parser::header`], with no error to build: a data element (not an
+    /// item or delimiter) whose whole header is present and, in explicit VR, whose VR is
+    /// well-formed. `None` sends the caller to the general path. Returning a small `Option`
+    /// keeps the header in registers on the hottest path of the scanner.
+    #[inline(always)]
+    fn header_fast(&mut self) -> Option<Header> {
+        let at = self.pos;
+        let b = self.buf.get(at..at + 8)?;
+        let tag = tag_of(b);
+        if tag >> 16 == 0xFFFE {
+            return None;
+        }
+        match self.syntax {
+            Syntax::ExplicitLittle => {
+                let vr = Vr([b[4], b[5]]);
+                if !(vr.0[0].is_ascii_uppercase() && vr.0[1].is_ascii_uppercase()) {
+                    return None;
+                }
+                if vr.has_long_length() {
+                    let l = self.buf.get(at + 8..at + 12)?;
+                    self.pos = at + 12;
+                    Some(Header {
+                        tag,
+                        vr,
+                        len: u32::from_le_bytes([l[0], l[1], l[2], l[3]]),
+                    })
+                } else {
+                    self.pos = at + 8;
+                    Some(Header {
+                        tag,
+                        vr,
+                        len: u32::from(u16::from_le_bytes([b[6], b[7]])),
+                    })
+                }
+            }
+            Syntax::ImplicitLittle => {
+                self.pos = at + 8;
+                Some(Header {
+                    tag,
+                    vr: implicit_vr(tag),
+                    len: u32::from_le_bytes([b[4], b[5], b[6], b[7]]),
+                })
+            }
+        }
+    }
+
+    #[inline(always)]
     fn header(&mut self) -> Result<Header, ParseError> {
         let at = self.pos;
         // Fast path: the 8 bytes every header has are present (the checks and errors below
@@ -549,7 +595,7 @@ impl<'a> Parser<'a, '_> {
 
     /// Borrows `len` bytes of value; a length beyond the input is truncation, never an
     /// allocation.
-    #[inline]
+    #[inline(always)]
     fn take(&mut self, len: u32) -> Result<&'a [u8], ParseError> {
         if len == UNDEFINED {
             return Err(ParseError::Malformed {
@@ -637,7 +683,10 @@ impl<'a> Parser<'a, '_> {
                 });
             }
             self.count()?;
-            let h = self.header()?;
+            let h = match self.header_fast() {
+                Some(h) => h,
+                None => self.header()?,
+            };
             let is_sequence = h.vr == Vr::SQ || (h.len == UNDEFINED && h.vr == Vr::UN);
             let value = if is_sequence {
                 // An undefined-length UN is an implicit VR sequence (PS3.5 6.2.2).
@@ -810,6 +859,7 @@ fn implicit_vr(tag: Tag) -> Vr {
     }
 }
 
+#[inline(never)]
 fn dictionary_vr(tag: Tag) -> Vr {
     use dicom_core::dictionary::{DataDictionary, DataDictionaryEntry, VirtualVr};
     use dicom_dictionary_std::StandardDataDictionary;
