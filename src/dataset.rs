@@ -407,7 +407,13 @@ impl<'a> Parser<'a, '_> {
     fn guess_syntax(&self) -> Result<Syntax, ParseError> {
         let at = self.pos;
         if self.buf.len() < at + 8 {
-            return Err(ParseError::NotDicom);
+            // After a meta group, too few bytes is a cut input (a reader's chunk may end
+            // here), not proof that the data is not DICOM.
+            return Err(if at > 0 {
+                self.truncated(Some(at + 8))
+            } else {
+                ParseError::NotDicom
+            });
         }
         let group = self.u16_at(at)?;
         // A dataset starts with a low, even group (0002, 0008, 0010...).

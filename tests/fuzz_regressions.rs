@@ -2,7 +2,8 @@
 //! the checks the `extract_bytes` target makes, so that a crasher can be replayed without a
 //! nightly toolchain.
 //!
-//! * `REGRESSIONS` holds each minimised finding (none of the fuzz runs so far produced a crash,
+//! * `REGRESSIONS` holds each minimised finding as bytes; findings that need a generated input
+//!   (the chunk-boundary one below) are tests of their own. Before 2026-11-23 no run found a crash,
 //!   a timeout or an out-of-memory; see the issue note). Add a finding as
 //!   `("target-short-description", &[bytes])` and fix it.
 //! * `cargo test --test fuzz_regressions -- --ignored write_fuzz_seeds` writes the generated
@@ -45,6 +46,39 @@ fn check(data: &[u8]) {
 
 /// Minimised fuzz findings: (name, input). Empty: no run has found a crash yet.
 const REGRESSIONS: &[(&str, &[u8])] = &[];
+
+/// Fuzz finding (extract_bytes, 2026-11-23): a file whose meta group has no transfer syntax
+/// and ends a few bytes before the reader's first chunk boundary. The reader path said "not
+/// DICOM" where the byte path read the file; both must agree at every such boundary.
+#[test]
+fn meta_group_ending_at_a_reader_chunk_boundary() {
+    for end in 16_370..16_400usize {
+        let mut b = vec![0u8; 128];
+        b.extend_from_slice(b"DICM");
+        let mut el = |tag: u16, vr: &[u8; 2], value: &[u8], long: bool| {
+            b.extend_from_slice(&2u16.to_le_bytes());
+            b.extend_from_slice(&tag.to_le_bytes());
+            b.extend_from_slice(vr);
+            if long {
+                b.extend_from_slice(&[0, 0]);
+                b.extend_from_slice(&(value.len() as u32).to_le_bytes());
+            } else {
+                b.extend_from_slice(&(value.len() as u16).to_le_bytes());
+            }
+            b.extend_from_slice(value);
+        };
+        let sop = b"1.2.840.10008.5.1.4.1.1.88.22\0";
+        // 132 + 12 + pad + 8 + sop = end
+        let pad = end - 132 - 12 - 8 - sop.len();
+        el(0x0001, b"OB", &vec![0u8; pad], true);
+        el(0x0002, b"UI", sop, false);
+        assert_eq!(b.len(), end);
+        // a raw explicit VR dataset follows
+        b.extend_from_slice(&[0x08, 0x00, 0x16, 0x00, b'U', b'I', 6, 0]);
+        b.extend_from_slice(b"1.2.3\0");
+        check(&b);
+    }
+}
 
 #[test]
 fn fuzz_findings_stay_fixed() {
