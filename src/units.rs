@@ -9,7 +9,9 @@
 //!
 //! ```compile_fail
 //! use kerma::{AirKerma, Dap};
-//! let sum = Dap::try_from_gy_cm2(1.0).unwrap() + AirKerma::try_from_mgy(1.0).unwrap();
+//! # fn f() -> Result<(), kerma::QuantityError> {
+//! let sum = Dap::try_from_gy_cm2(1.0)? + AirKerma::try_from_mgy(1.0)?;
+//! # Ok(()) }
 //! ```
 //!
 //! Nor does using a bare number as a DAP:
@@ -298,7 +300,7 @@ pub struct KnownUnit {
 ///
 /// ```
 /// use kerma::{lookup_unit, UnitKind, UnitStatus};
-/// let u = lookup_unit("dGy.cm2").unwrap();
+/// let Some(u) = lookup_unit("dGy.cm2") else { panic!("dGy.cm2 is in the table") };
 /// assert_eq!(u.kind, UnitKind::Dap);
 /// assert_eq!(u.factor, 1e-5);
 /// assert_eq!(u.status, UnitStatus::UcumNonStandard);
@@ -358,18 +360,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn conversion_table_is_exact_powers_of_ten() {
-        let one = Dap::try_from_gy_m2(1.0).unwrap();
+    fn conversion_table_is_exact_powers_of_ten() -> Result<(), QuantityError> {
+        let one = Dap::try_from_gy_m2(1.0)?;
         assert_eq!(one.as_gy_cm2(), 1e4);
         assert_eq!(one.as_dgy_cm2(), 1e5);
-        assert_eq!(Dap::try_from_mgy_cm2(1e7).unwrap().as_gy_m2(), 1.0);
-        assert_eq!(Dap::try_from_ugy_m2(1e6).unwrap().as_gy_m2(), 1.0);
-        assert_eq!(AirKerma::try_from_mgy(1000.0).unwrap().as_gy(), 1.0);
-        assert_eq!(AirKerma::try_from_dgy(10.0).unwrap().as_gy(), 1.0);
+        assert_eq!(Dap::try_from_mgy_cm2(1e7)?.as_gy_m2(), 1.0);
+        assert_eq!(Dap::try_from_ugy_m2(1e6)?.as_gy_m2(), 1.0);
+        assert_eq!(AirKerma::try_from_mgy(1000.0)?.as_gy(), 1.0);
+        assert_eq!(AirKerma::try_from_dgy(10.0)?.as_gy(), 1.0);
+        Ok(())
     }
 
     #[test]
-    fn rejects_nan_inf_negative() {
+    fn rejects_nan_inf_negative() -> Result<(), QuantityError> {
         assert_eq!(
             Dap::try_from_gy_m2(f64::NAN),
             Err(QuantityError::NotANumber)
@@ -384,26 +387,29 @@ mod tests {
         ));
         assert!(duration_from_secs(-0.5).is_err());
         assert!(duration_from_secs(f64::NAN).is_err());
-        assert_eq!(Dap::try_from_gy_m2(-0.0).unwrap().as_gy_m2().to_bits(), 0);
+        assert_eq!(Dap::try_from_gy_m2(-0.0)?.as_gy_m2().to_bits(), 0);
+        Ok(())
     }
 
     #[test]
-    fn round_trips() {
+    fn round_trips() -> Result<(), QuantityError> {
         for v in [0.0, 1e-9, 0.5, 123.456, 1e6] {
-            let d = Dap::try_from_gy_cm2(v).unwrap();
+            let d = Dap::try_from_gy_cm2(v)?;
             assert!((d.as_gy_cm2() - v).abs() <= v * 1e-15);
-            let k = AirKerma::try_from_mgy(v).unwrap();
+            let k = AirKerma::try_from_mgy(v)?;
             assert!((k.as_mgy() - v).abs() <= v * 1e-15);
         }
+        Ok(())
     }
 
     #[test]
-    fn ratios_and_sums() {
-        let a = Dap::try_from_gy_cm2(30.0).unwrap();
-        let b = Dap::try_from_gy_cm2(60.0).unwrap();
+    fn ratios_and_sums() -> Result<(), QuantityError> {
+        let a = Dap::try_from_gy_cm2(30.0)?;
+        let b = Dap::try_from_gy_cm2(60.0)?;
         assert!((a / b - 0.5).abs() < 1e-15);
         let s: Dap = [a, b].iter().sum();
         assert!((s.as_gy_cm2() - 90.0).abs() < 1e-9);
         assert_eq!(format!("{:.1}", s), "90.0 Gy·cm²");
+        Ok(())
     }
 }

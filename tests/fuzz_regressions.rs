@@ -4,7 +4,7 @@
 //!
 //! * `REGRESSIONS` holds each minimised finding as bytes; findings that need a generated input
 //!   (the chunk-boundary one below) are tests of their own. Before 2026-11-23 no run found a crash,
-//!   a timeout or an out-of-memory; see the issue note). Add a finding as
+//!   a timeout or an out-of-memory (see the issue note). Add a finding as
 //!   `("target-short-description", &[bytes])` and fix it.
 //! * `cargo test --test fuzz_regressions -- --ignored write_fuzz_seeds` writes the generated
 //!   fixtures into `fuzz/corpus/extract_bytes/` (git-ignored) to seed a fuzz run.
