@@ -287,19 +287,21 @@ fn syntax_of(uid: &str) -> Result<Syntax, ParseError> {
 }
 
 /// Scans a whole DICOM file (with or without preamble and file meta group) up to Pixel Data.
+/// The Media Storage SOP Class UID (0002,0002) of the file meta group, when the bytes start
+/// with one that is complete.
+pub(crate) fn meta_sop_class(buf: &[u8]) -> Option<&str> {
+    let limits = Limits::default();
+    let mut p = Parser::new(buf, &limits);
+    let has_preamble = buf.len() >= 132 && &buf[128..132] == b"DICM";
+    if !(has_preamble || looks_like_meta(buf)) {
+        return None;
+    }
+    p.pos = if has_preamble { 132 } else { 0 };
+    p.read_meta().ok()?.media_sop_class.and_then(ascii_value)
+}
+
 pub(crate) fn parse<'a>(buf: &'a [u8], limits: &Limits) -> Result<Parsed<'a>, ParseError> {
-    let mut p = Parser {
-        buf,
-        pos: 0,
-        syntax: Syntax::ExplicitLittle,
-        limits,
-        elements: 0,
-        pixel_data_at: None,
-        open_elements: Vec::new(),
-        open_items: Vec::new(),
-        element_table: Vec::new(),
-        item_table: Vec::new(),
-    };
+    let mut p = Parser::new(buf, limits);
     let mut transfer_syntax = None;
     let mut media_sop_class = None;
     let has_preamble = buf.len() >= 132 && &buf[128..132] == b"DICM";
@@ -372,7 +374,21 @@ struct Header {
     len: u32,
 }
 
-impl<'a> Parser<'a, '_> {
+impl<'a, 'l> Parser<'a, 'l> {
+    fn new(buf: &'a [u8], limits: &'l Limits) -> Parser<'a, 'l> {
+        Parser {
+            buf,
+            pos: 0,
+            syntax: Syntax::ExplicitLittle,
+            limits,
+            elements: 0,
+            pixel_data_at: None,
+            open_elements: Vec::new(),
+            open_items: Vec::new(),
+            element_table: Vec::new(),
+            item_table: Vec::new(),
+        }
+    }
     fn truncated(&self, needed: Option<usize>) -> ParseError {
         ParseError::Truncated {
             offset: self.pos,

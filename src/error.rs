@@ -72,6 +72,12 @@ pub enum Error {
     /// The bytes are not readable DICOM.
     #[error(transparent)]
     Parse(#[from] ParseError),
+    /// kerma failed on this file in a way it should not (a bug); the other files are unaffected.
+    #[error("internal error while reading {}: please report it with the file", path.display())]
+    Internal {
+        /// The file.
+        path: PathBuf,
+    },
     /// An in-memory dicom-object could not be encoded for extraction.
     #[error("cannot encode the DICOM object")]
     Object(#[source] Box<dicom_object::WriteError>),

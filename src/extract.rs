@@ -170,6 +170,12 @@ pub struct Extractor {
 /// same whatever its pixel data; dose reports grow the buffer from there.
 const FIRST_CHUNK: usize = 16 * 1024;
 
+/// SOP classes of structured reports (no pixel data), PS3.4 B.5.
+const SR_CLASS_PREFIX: &str = "1.2.840.10008.5.1.4.1.1.88.";
+
+/// Files up to this size are read whole.
+const SMALL_FILE: usize = 64 * 1024;
+
 impl Extractor {
     /// An extractor with default limits.
     pub fn new() -> Extractor {
@@ -214,7 +220,12 @@ impl Extractor {
         let len = len.map(|l| usize::try_from(l).unwrap_or(usize::MAX));
         let mut want = FIRST_CHUNK.min(cap);
         if let Some(len) = len {
-            want = want.min(len);
+            // A small file is read at once: a second parse would cost more than the bytes.
+            want = if len <= SMALL_FILE {
+                len
+            } else {
+                want.min(len)
+            };
         }
         let mut buf = Vec::with_capacity(want + 1);
         loop {
@@ -256,13 +267,16 @@ impl Extractor {
                 }
                 .into());
             }
-            // Grow at least geometrically (so re-parsing stays linear overall), and straight to
-            // the end of an element whose declared length says how far to read.
-            want = match needed {
-                Some(n) => n.max(want.saturating_mul(2)),
-                None => want.saturating_mul(4),
+            // Grow at least fourfold (so re-parsing costs at most a third more than one parse),
+            // and straight to the end of an element whose declared length says how far to read.
+            want = needed.unwrap_or(0).max(want.saturating_mul(4)).min(cap);
+            // A structured report has no pixel data: when its length is known, read the rest
+            // at once rather than parse growing prefixes of it.
+            if let Some(len) = len
+                && dataset::meta_sop_class(&buf).is_some_and(|c| c.starts_with(SR_CLASS_PREFIX))
+            {
+                want = want.max(len).min(cap);
             }
-            .min(cap);
         }
     }
 

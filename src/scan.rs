@@ -50,9 +50,12 @@ pub fn walk_inputs<P: AsRef<Path>>(paths: &[P]) -> Vec<Input> {
     out
 }
 
-/// Extracts every input and hands each result to `sink` in input order, reading files in
-/// parallel (with the `parallel` feature) in bounded batches: at most four results per worker
-/// thread are held at once, so memory does not grow with the number of files.
+/// Extracts every input and hands each result to `sink` in input order.
+///
+/// With the `parallel` feature, files are read by as many worker threads as the current rayon
+/// pool has (so `ThreadPool::install` sets the degree of parallelism), while `sink` runs on the
+/// calling thread. Workers run at most a small window of files ahead of the next result to be
+/// handed over, so memory does not grow with the number of files however slow one file is.
 pub fn scan<F>(inputs: &[Input], extractor: &Extractor, mut sink: F)
 where
     F: FnMut(&Input, Result<Extraction>),
@@ -68,17 +71,128 @@ where
     };
     #[cfg(feature = "parallel")]
     {
-        use rayon::prelude::*;
-        let batch = rayon::current_num_threads().max(1) * 4;
-        for chunk in inputs.chunks(batch) {
-            let results: Vec<Result<Extraction>> = chunk.par_iter().map(one).collect();
-            for (input, r) in chunk.iter().zip(results) {
+        let threads = rayon::current_num_threads().max(1);
+        if threads > 1 && inputs.len() > 1 {
+            ordered_parallel(inputs, threads, one, sink);
+            return;
+        }
+    }
+    for input in inputs {
+        sink(input, one(input));
+    }
+}
+
+/// Runs `work` over `inputs` on `threads` workers and hands results to `sink` in input order.
+/// Workers claim runs of `CHUNK` consecutive files (so locking costs little per file) and stay
+/// at most `2 × threads` runs ahead of the run `sink` is taking.
+#[cfg(feature = "parallel")]
+fn ordered_parallel<W, F>(inputs: &[Input], threads: usize, work: W, mut sink: F)
+where
+    W: Fn(&Input) -> Result<Extraction> + Sync,
+    F: FnMut(&Input, Result<Extraction>),
+{
+    use std::collections::BTreeMap;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Condvar, Mutex, MutexGuard};
+
+    const CHUNK: usize = 8;
+    struct State {
+        /// The run `sink` takes next.
+        next: usize,
+        ready: BTreeMap<usize, Vec<Result<Extraction>>>,
+    }
+    fn wait<'m>(cv: &Condvar, g: MutexGuard<'m, State>) -> MutexGuard<'m, State> {
+        cv.wait(g).unwrap_or_else(|e| e.into_inner())
+    }
+    let window = 2 * threads;
+    let state = Mutex::new(State {
+        next: 0,
+        ready: BTreeMap::new(),
+    });
+    let changed = Condvar::new();
+    let claim = AtomicUsize::new(0);
+    // A poisoned lock only means another thread panicked; the state itself stays consistent.
+    let lock = || state.lock().unwrap_or_else(|e| e.into_inner());
+    let runs: Vec<&[Input]> = inputs.chunks(CHUNK).collect();
+
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| {
+                loop {
+                    let c = claim.fetch_add(1, Ordering::Relaxed);
+                    let Some(run) = runs.get(c) else { break };
+                    let mut g = lock();
+                    while c >= g.next + window {
+                        g = wait(&changed, g);
+                    }
+                    drop(g);
+                    let results = run
+                        .iter()
+                        .map(|input| {
+                            // A panic would be a kerma bug; it must not leave the caller waiting.
+                            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(input)))
+                                .unwrap_or_else(|_| {
+                                    Err(Error::Internal {
+                                        path: input.path.clone(),
+                                    })
+                                })
+                        })
+                        .collect();
+                    lock().ready.insert(c, results);
+                    changed.notify_all();
+                }
+            });
+        }
+        for (c, run) in runs.iter().enumerate() {
+            let mut g = lock();
+            let results = loop {
+                if let Some(r) = g.ready.remove(&c) {
+                    g.next = c + 1;
+                    break r;
+                }
+                g = wait(&changed, g);
+            };
+            drop(g);
+            changed.notify_all();
+            for (input, r) in run.iter().zip(results) {
                 sink(input, r);
             }
         }
-    }
-    #[cfg(not(feature = "parallel"))]
-    for input in inputs {
-        sink(input, one(input));
+    });
+}
+
+#[cfg(all(test, feature = "parallel"))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parallel_scan_keeps_input_order_and_results() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata");
+        let once = walk_inputs(&[dir]);
+        // 5 copies of the whole folder: good, unsupported and unreadable files interleaved.
+        let inputs: Vec<Input> = (0..5).flat_map(|_| once.iter().cloned()).collect();
+        let extractor = Extractor::new();
+        let mut sequential = Vec::new();
+        for input in &inputs {
+            sequential.push(format!("{:?}", extractor.extract_path(&input.path).ok()));
+        }
+        for threads in [2, 3] {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .map_err(|e| e.to_string());
+            let Ok(pool) = pool else { return };
+            let mut seen = Vec::new();
+            pool.install(|| {
+                scan(&inputs, &extractor, |input, r| {
+                    seen.push((input.path.clone(), format!("{:?}", r.ok())))
+                })
+            });
+            assert_eq!(seen.len(), inputs.len());
+            for (i, (path, r)) in seen.iter().enumerate() {
+                assert_eq!(path, &inputs[i].path, "order at {i}");
+                assert_eq!(r, &sequential[i], "result at {i}");
+            }
+        }
     }
 }
