@@ -31,12 +31,12 @@ pub enum Plane {
 }
 
 impl Plane {
-    fn from_code(value: &str) -> Option<Plane> {
+    fn from_code(value: &[u8]) -> Option<Plane> {
         match value {
-            "113622" => Some(Plane::Single),
-            "113620" => Some(Plane::A),
-            "113621" => Some(Plane::B),
-            "113890" => Some(Plane::All),
+            b"113622" => Some(Plane::Single),
+            b"113620" => Some(Plane::A),
+            b"113621" => Some(Plane::B),
+            b"113890" => Some(Plane::All),
             _ => None,
         }
     }
@@ -556,51 +556,53 @@ fn event(c: &Content<'_, '_>, r: &mut NumReader<'_>) -> IrradiationEvent {
     for k in c.children() {
         let Some(concept) = k.concept() else { continue };
         let v = concept.value;
-        if concept.scheme != "DCM" {
+        if concept.scheme != b"DCM" {
             if concept.is(codes::PATIENT_ORIENTATION_MODIFIER) {
                 modifier_sibling = true;
             }
             continue;
         }
         match v {
-            "113764" => e.plane = k.code().and_then(|x| Plane::from_code(x.value)),
-            "113769" | "113853" => e.uid = k.uid().map(str::to_owned),
-            "111526" => e.started = k.datetime().map(str::to_owned),
-            "113721" => e.event_type = k.code().map(|x| x.to_owned_code()),
-            "125203" => e.protocol = k.text(),
-            "123014" => e.target_region = k.code().map(|x| x.to_owned_code()),
-            "122130" => e.dap = r.dap(&k, codes::DAP),
-            "113738" => e.ka_r = r.air_kerma(&k, codes::DOSE_RP),
-            "113742" => e.duration = r.duration(&k, codes::IRRADIATION_DURATION),
-            "113824" => e.exposure_time = r.duration(&k, codes::EXPOSURE_TIME),
-            "113735" if e.exposure_time.is_none() => {
+            b"113764" => e.plane = k.code().and_then(|x| Plane::from_code(x.value)),
+            b"113769" | b"113853" => e.uid = k.uid().map(str::to_owned),
+            b"111526" => e.started = k.datetime().map(str::to_owned),
+            b"113721" => e.event_type = k.code().map(|x| x.to_owned_code()),
+            b"125203" => e.protocol = k.text(),
+            b"123014" => e.target_region = k.code().map(|x| x.to_owned_code()),
+            b"122130" => e.dap = r.dap(&k, codes::DAP),
+            b"113738" => e.ka_r = r.air_kerma(&k, codes::DOSE_RP),
+            b"113742" => e.duration = r.duration(&k, codes::IRRADIATION_DURATION),
+            b"113824" => e.exposure_time = r.duration(&k, codes::EXPOSURE_TIME),
+            b"113735" if e.exposure_time.is_none() => {
                 e.exposure_time = r.duration(&k, codes::EXPOSURE_TIME_RETIRED);
             }
-            "113768" => {
+            b"113768" => {
                 e.pulses = r
                     .technique(&k, codes::NUMBER_OF_PULSES)
                     .and_then(|t| t.value())
             }
-            "113791" => e.pulse_rate = r.technique(&k, codes::PULSE_RATE).and_then(|t| t.value()),
-            "113733" => e.kvp = r.technique(&k, codes::KVP),
-            "113734" => e.tube_current = r.technique(&k, codes::TUBE_CURRENT),
-            "113793" => e.pulse_width = r.technique(&k, codes::PULSE_WIDTH),
-            "113736" => e.exposure_uas = r.technique(&k, codes::EXPOSURE).and_then(|t| t.value()),
-            "112011" => {
+            b"113791" => e.pulse_rate = r.technique(&k, codes::PULSE_RATE).and_then(|t| t.value()),
+            b"113733" => e.kvp = r.technique(&k, codes::KVP),
+            b"113734" => e.tube_current = r.technique(&k, codes::TUBE_CURRENT),
+            b"113793" => e.pulse_width = r.technique(&k, codes::PULSE_WIDTH),
+            b"113736" => e.exposure_uas = r.technique(&k, codes::EXPOSURE).and_then(|t| t.value()),
+            b"112011" => {
                 e.primary_angle_deg = r
                     .technique(&k, codes::PRIMARY_ANGLE)
                     .and_then(|t| t.value())
             }
-            "112012" => {
+            b"112012" => {
                 e.secondary_angle_deg = r
                     .technique(&k, codes::SECONDARY_ANGLE)
                     .and_then(|t| t.value())
             }
-            "113750" => e.source_to_detector_m = r.length_m(&k, codes::DISTANCE_SOURCE_TO_DETECTOR),
-            "113790" => e.field_area_m2 = r.area_m2(&k, codes::COLLIMATED_FIELD_AREA),
-            "113780" => e.reference_point = reference_point(&k),
-            "113744" => modifier_sibling = true,
-            "113771" => {
+            b"113750" => {
+                e.source_to_detector_m = r.length_m(&k, codes::DISTANCE_SOURCE_TO_DETECTOR)
+            }
+            b"113790" => e.field_area_m2 = r.area_m2(&k, codes::COLLIMATED_FIELD_AREA),
+            b"113780" => e.reference_point = reference_point(&k),
+            b"113744" => modifier_sibling = true,
+            b"113771" => {
                 let mut f = Filter {
                     filter_type: None,
                     material: None,

@@ -35,37 +35,41 @@ const URN_CODE_VALUE: u32 = 0x0008_0120;
 /// A code as written in a file, borrowed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct CodeRef<'a> {
-    pub value: &'a str,
-    pub scheme: &'a str,
-    pub meaning: &'a str,
+    /// Code Value as written (padding removed); compared as bytes, never decoded on the hot path.
+    pub value: &'a [u8],
+    pub scheme: &'a [u8],
+    /// Code Meaning as written: display text, decoded only when a message or copy needs it.
+    meaning_raw: &'a [u8],
 }
 
-impl CodeRef<'_> {
+impl<'a> CodeRef<'a> {
     pub fn is(&self, c: Concept) -> bool {
-        self.value == c.code && self.scheme == c.scheme
+        self.value == c.code.as_bytes() && self.scheme == c.scheme.as_bytes()
+    }
+    pub fn value_str(&self) -> std::borrow::Cow<'a, str> {
+        String::from_utf8_lossy(self.value)
+    }
+    pub fn meaning(&self) -> String {
+        String::from_utf8_lossy(self.meaning_raw).into_owned()
     }
     pub fn to_owned_code(self) -> crate::Code {
         crate::Code {
-            value: self.value.to_owned(),
-            scheme: self.scheme.to_owned(),
-            meaning: self.meaning.to_owned(),
+            value: self.value_str().into_owned(),
+            scheme: String::from_utf8_lossy(self.scheme).into_owned(),
+            meaning: self.meaning(),
         }
     }
 }
 
 pub(crate) fn code_in<'a>(item: &Item<'a>) -> Option<CodeRef<'a>> {
-    let value = item
-        .ascii(CODE_VALUE)
-        .or_else(|| item.ascii(LONG_CODE_VALUE))
-        .or_else(|| item.ascii(URN_CODE_VALUE))?;
+    let present = |tag| item.bytes(tag).map(trim_padding).filter(|b| !b.is_empty());
+    let value = present(CODE_VALUE)
+        .or_else(|| present(LONG_CODE_VALUE))
+        .or_else(|| present(URN_CODE_VALUE))?;
     Some(CodeRef {
         value,
-        scheme: item.ascii(CODING_SCHEME).unwrap_or(""),
-        meaning: item
-            .bytes(CODE_MEANING)
-            .map(trim_padding)
-            .and_then(|b| std::str::from_utf8(b).ok())
-            .unwrap_or(""),
+        scheme: present(CODING_SCHEME).unwrap_or(b""),
+        meaning_raw: item.bytes(CODE_MEANING).map(trim_padding).unwrap_or(b""),
     })
 }
 
@@ -291,28 +295,29 @@ impl NumReader<'_> {
             self.warnings.push(Warning::MissingUnit { concept });
             return None;
         };
-        let Some(known) = lookup_unit(unit.value) else {
+        let code = unit.value_str();
+        let Some(known) = lookup_unit(&code) else {
             self.warnings.push(Warning::UnknownUnit {
                 concept,
-                unit: unit.value.to_owned(),
+                unit: code.clone().into_owned(),
             });
             return None;
         };
         if known.kind != kind {
             self.warnings.push(Warning::WrongUnitKind {
                 concept,
-                unit: unit.value.to_owned(),
+                unit: code.clone().into_owned(),
             });
             return None;
         }
         match known.status {
             UnitStatus::VendorAlias => self.warnings.push(Warning::UnitAlias {
                 concept,
-                unit: unit.value.to_owned(),
+                unit: code.clone().into_owned(),
             }),
             UnitStatus::UcumNonStandard => self.warnings.push(Warning::NonStandardUnit {
                 concept,
-                unit: unit.value.to_owned(),
+                unit: code.clone().into_owned(),
             }),
             UnitStatus::Ucum => {}
         }
@@ -390,11 +395,11 @@ impl NumReader<'_> {
             Num::Values { raw, values, unit } => match values {
                 Ok(values) => {
                     if let Some(u) = unit
-                        && matches!(u.value, "uAs" | "pulse/s")
+                        && matches!(u.value, b"uAs" | b"pulse/s")
                     {
                         self.warnings.push(Warning::UnitAlias {
                             concept,
-                            unit: u.value.to_owned(),
+                            unit: u.value_str().into_owned(),
                         });
                     }
                     Some(Technique { values })
