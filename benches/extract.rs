@@ -190,12 +190,39 @@ fn xa_frames(c: &mut Criterion, groups: &mut Vec<String>) {
     groups.push("xa_frames".to_owned());
 }
 
+/// Time per event stays flat from 1,000 to 50,000 events (issue 9: no quadratic behaviour).
+fn events_scaling(c: &mut Criterion) {
+    let mut g = c.benchmark_group("events_scaling");
+    g.sample_size(10);
+    let mut per_event = Vec::new();
+    for events in [1_000usize, 10_000, 50_000] {
+        let bytes = fixtures::big_rdsr(events);
+        g.throughput(Throughput::Bytes(bytes.len() as u64));
+        let start = std::time::Instant::now();
+        let x = kerma::extract_bytes(&bytes).expect("extract");
+        assert_eq!(x.report.expect("rdsr").events.len(), events);
+        per_event.push((events, bytes.len(), start.elapsed()));
+        g.bench_function(format!("extract_bytes_{events}_events"), |b| {
+            b.iter(|| kerma::extract_bytes(black_box(&bytes)).expect("extract"))
+        });
+    }
+    g.finish();
+    for (events, len, t) in per_event {
+        eprintln!(
+            "events_scaling: {events} events, {len} bytes: one cold run {:?} ({:.2} µs per event)",
+            t,
+            t.as_secs_f64() * 1e6 / events as f64
+        );
+    }
+}
+
 fn main() {
     let mut c = config();
     let mut groups = Vec::new();
     corpus(&mut c, &mut groups);
     synthetic(&mut c, &mut groups);
     xa_frames(&mut c, &mut groups);
+    events_scaling(&mut c);
     c.final_summary();
     common::print_ratios(&groups);
 }
