@@ -624,20 +624,7 @@ fn vendor_summary(root: &Content<'_, '_>, warnings: &mut Vec<Warning>) -> DoseRe
     warnings.push(Warning::VendorSummary {
         template: "99SMS_RADSUM",
     });
-    let mut plane = PlaneDose {
-        plane: Plane::Single,
-        dap_total: None,
-        dap_fluoro: None,
-        dap_acquisition: None,
-        ka_r_total: None,
-        ka_r_fluoro: None,
-        ka_r_acquisition: None,
-        fluoro_time: None,
-        acquisition_time: None,
-        acquisition_frames: None,
-        reference_point: None,
-        distance_source_to_rp_m: None,
-    };
+    let mut plane = PlaneDose::new(Plane::Single);
     let mut exposures = None;
     let mut r = sr::NumReader { warnings };
     for c in root.children() {

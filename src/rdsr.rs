@@ -165,7 +165,8 @@ pub struct PlaneDose {
 }
 
 impl PlaneDose {
-    fn new(plane: Plane) -> PlaneDose {
+    /// A plane with nothing reported yet.
+    pub(crate) fn new(plane: Plane) -> PlaneDose {
         PlaneDose {
             plane,
             dap_total: None,

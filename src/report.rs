@@ -14,7 +14,7 @@ use crate::rdsr::{EventCategory, IrradiationEvent, PlaneDose, Provenance};
 use crate::units::{AirKerma, Dap};
 
 /// One input file in the JSON `files` list.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct FileEntry {
     /// The path as given or as walked.
     pub path: String,
@@ -219,27 +219,7 @@ impl FileEntry {
         let mut entry = FileEntry {
             path: path.to_owned(),
             outcome: "error",
-            kind: None,
-            sop_class_uid: None,
-            sop_instance_uid: None,
-            patient_id: None,
-            study_instance_uid: None,
-            accession_number: None,
-            study_date: None,
-            manufacturer: None,
-            model: None,
-            station_name: None,
-            error: None,
-            warnings: Vec::new(),
-            source: None,
-            fluoroscopy_system: None,
-            planes: None,
-            events: None,
-            image: None,
-            bytes_read: None,
-            procedure: None,
-            duplicate_of: None,
-            superseded_by: None,
+            ..FileEntry::default()
         };
         let x = match result {
             Ok(x) => x,
