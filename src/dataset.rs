@@ -7,6 +7,7 @@
 //! present.
 
 use std::fmt;
+use std::marker::PhantomData;
 use std::ptr::NonNull;
 
 use crate::error::ParseError;
@@ -84,16 +85,43 @@ impl Vr {
     }
 }
 
+/// Whether each two-letter VR (`(first - b'A') * 26 + (second - b'A')`) has a 4-byte length.
+const LONG_LENGTH: [bool; 26 * 26] = {
+    let mut t = [false; 26 * 26];
+    let long: [&[u8; 2]; 13] = [
+        b"OB", b"OW", b"OF", b"SQ", b"UT", b"UN", b"UC", b"UR", b"OD", b"OL", b"OV", b"SV", b"UV",
+    ];
+    let mut i = 0;
+    while i < long.len() {
+        t[(long[i][0] - b'A') as usize * 26 + (long[i][1] - b'A') as usize] = true;
+        i += 1;
+    }
+    t
+};
+
+/// `Some(long_length)` for a well-formed VR (two uppercase letters), `None` otherwise: one
+/// table load instead of a chain of comparisons on the scanner's hot path.
+#[inline(always)]
+fn vr_class(vr: Vr) -> Option<bool> {
+    let a = vr.0[0].wrapping_sub(b'A') as usize;
+    let b = vr.0[1].wrapping_sub(b'A') as usize;
+    if a < 26 && b < 26 {
+        Some(LONG_LENGTH[a * 26 + b])
+    } else {
+        None
+    }
+}
+
 impl fmt::Debug for Vr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}{}", self.0[0] as char, self.0[1] as char)
     }
 }
 
-/// One data element: a value borrowed from the input, or a sequence of items.
-#[derive(Debug)]
+/// One data element as the accessors hand it out: a value borrowed from the input, or a
+/// sequence of items.
+#[derive(Debug, Clone, Copy)]
 pub(crate) struct Element<'a> {
-    pub tag: Tag,
     pub vr: Vr,
     pub value: Value<'a>,
 }
@@ -105,63 +133,133 @@ pub(crate) enum Value<'a> {
     Items(ItemRange),
 }
 
-/// A contiguous range of a [`Tree`]'s item table (32-bit, so that an element takes 24 bytes:
-/// items are counted against [`Limits::max_elements`], far below `u32::MAX`).
+/// A contiguous range of a [`Tree`]'s item table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct ItemRange {
     start: u32,
     len: u32,
 }
 
-/// A dataset or sequence item: its elements in file order.
+/// How an element is stored in its tree's table: 16 bytes, the value as a range of the input
+/// (or, for a sequence, of the item table). Offsets and counts are 32-bit: the scanner refuses
+/// a header reaching past 4 GiB and more than `u32::MAX` elements.
+#[derive(Debug, Clone, Copy)]
+struct Stored {
+    tag: Tag,
+    vr: Vr,
+    is_sequence: bool,
+    start: u32,
+    len: u32,
+}
+
+/// Where a tree's tables live, shared by all its items (one small allocation per file, so
+/// that an item is 16 bytes).
+struct Tables<'a> {
+    /// The input's first byte: stored values are ranges of it.
+    input: *const u8,
+    elements: *const Stored,
+    items: *const Item<'a>,
+}
+
+/// A dataset or sequence item: a view of a contiguous run of its tree's element table, the
+/// item's elements in file order.
 ///
 /// Items do not own their elements: every element and item of a file lives in two flat
 /// tables owned by the file's [`Tree`] (one allocation each instead of one per item and per
-/// sequence), and an item is a view of a contiguous run of the element table.
+/// sequence).
 ///
-/// Invariant (what makes the accessors sound): an `Item` is either empty
-/// ([`Item::default`]) or was made by [`Parser::finish`], which stores it in a [`Tree`]
-/// (as its root or in its item table) whose tables are never changed again and are freed only
-/// when the tree drops. `Item` is neither `Clone` nor `Copy` and its fields are private, so
-/// outside this module a non-empty item is only ever reached through a shared borrow of its
-/// tree, and cannot outlive it.
+/// Invariant (what makes the accessors sound): an `Item` is either empty (`len == 0`, such
+/// as [`Item::default`]; its pointer is then never read) or was made by the [`Parser`] of a
+/// [`Tree`], which, when it is finished, points `tables` at that tree's [`Tables`], whose
+/// element table holds `start..start + len`, and never changes the tables again; they are
+/// freed only when the tree drops. `Item` is neither `Clone` nor `Copy` and its fields are
+/// private, so outside this module a non-empty item is only ever reached through a shared
+/// borrow of its tree, and cannot outlive it.
 pub(crate) struct Item<'a> {
-    /// First element of this item in the tree's element table.
-    elements: NonNull<Element<'a>>,
-    len: usize,
-    /// Start of the tree's item table (sequence values are ranges of it).
-    items: NonNull<Item<'a>>,
+    tables: NonNull<Tables<'a>>,
+    start: u32,
+    len: u32,
+    /// Values are borrowed from the input for `'a`.
+    _input: PhantomData<&'a [u8]>,
 }
 
 impl Default for Item<'_> {
     fn default() -> Self {
         Item {
-            elements: NonNull::dangling(),
+            tables: NonNull::dangling(),
+            start: 0,
             len: 0,
-            items: NonNull::dangling(),
+            _input: PhantomData,
         }
     }
 }
 
 impl fmt::Debug for Item<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Item")
-            .field("elements", &self.elements())
+        f.debug_list()
+            .entries(self.stored().iter().map(|e| (e.tag, self.view(e))))
             .finish()
     }
 }
 
 impl<'a> Item<'a> {
-    /// The elements, in file order.
-    pub fn elements(&self) -> &[Element<'a>] {
-        // SAFETY: by the type's invariant, `elements..elements + len` is a run of initialised
-        // elements of a live tree's element table (or an empty run at a dangling, aligned
-        // pointer), not mutated while `self` is borrowed.
-        unsafe { std::slice::from_raw_parts(self.elements.as_ptr(), self.len) }
+    /// The stored elements, in file order.
+    #[inline]
+    fn stored(&self) -> &[Stored] {
+        if self.len == 0 {
+            return &[];
+        }
+        // SAFETY: by the type's invariant a non-empty item belongs to a finished, live tree
+        // whose element table holds `start..start + len`, not mutated while `self` is
+        // borrowed.
+        unsafe {
+            let t = self.tables.as_ref();
+            std::slice::from_raw_parts(t.elements.add(self.start as usize), self.len as usize)
+        }
     }
-    pub fn get(&self, tag: Tag) -> Option<&Element<'a>> {
+
+    /// The accessor view of one of this item's stored elements.
+    #[inline]
+    fn view(&self, e: &Stored) -> Element<'a> {
+        let value = if e.is_sequence {
+            Value::Items(ItemRange {
+                start: e.start,
+                len: e.len,
+            })
+        } else {
+            // SAFETY: `e` is one of this item's elements (so the item is non-empty and its
+            // tables are live), and the scanner stored `start..start + len` only after
+            // checking it lies within the input, which the tree borrows for `'a`.
+            Value::Bytes(unsafe {
+                std::slice::from_raw_parts(
+                    self.tables.as_ref().input.add(e.start as usize),
+                    e.len as usize,
+                )
+            })
+        };
+        Element { vr: e.vr, value }
+    }
+
+    pub fn get(&self, tag: Tag) -> Option<Element<'a>> {
         // Items are small and in ascending tag order; a linear scan is cheapest here.
-        self.elements().iter().find(|e| e.tag == tag)
+        let e = self.stored().iter().find(|e| e.tag == tag)?;
+        Some(self.view(e))
+    }
+    /// The bytes of the first element of each of `tags`, in one pass over the item (a
+    /// sequence reads as empty bytes).
+    pub fn first_values<const N: usize>(&self, tags: [Tag; N]) -> [Option<&'a [u8]>; N] {
+        let mut found = [None; N];
+        for e in self.stored() {
+            for (slot, &tag) in found.iter_mut().zip(&tags) {
+                if e.tag == tag && slot.is_none() {
+                    *slot = Some(match self.view(e).value {
+                        Value::Bytes(b) => b,
+                        Value::Items(_) => &[][..],
+                    });
+                }
+            }
+        }
+        found
     }
     /// The raw bytes of a non-sequence element.
     pub fn bytes(&self, tag: Tag) -> Option<&'a [u8]> {
@@ -174,12 +272,12 @@ impl<'a> Item<'a> {
     pub fn items(&self, tag: Tag) -> &[Item<'a>] {
         match self.get(tag).map(|e| e.value) {
             Some(Value::Items(r)) if r.len > 0 => {
-                // SAFETY: a sequence element exists only in a tree (empty items have no
-                // elements), and its range was checked against that tree's item table when
-                // the table was built; `self.items` is the start of the same table.
+                // SAFETY: the element is this item's, so its tables are live; the scanner
+                // stored the range when it appended exactly those items to the item table,
+                // which only grows.
                 unsafe {
                     std::slice::from_raw_parts(
-                        self.items.as_ptr().add(r.start as usize),
+                        self.tables.as_ref().items.add(r.start as usize),
                         r.len as usize,
                     )
                 }
@@ -194,14 +292,116 @@ impl<'a> Item<'a> {
     }
 }
 
+/// Owns a [`Tables`] allocation through a raw pointer, so that moving its owner (the parser,
+/// then the tree) never asserts unique access to what the items point at.
+struct TablesBox<'a>(NonNull<Tables<'a>>);
+
+impl TablesBox<'_> {
+    fn new() -> Self {
+        TablesBox(NonNull::from(Box::leak(Box::new(Tables {
+            input: std::ptr::null(),
+            elements: std::ptr::null(),
+            items: std::ptr::null(),
+        }))))
+    }
+}
+
+impl Drop for TablesBox<'_> {
+    fn drop(&mut self) {
+        // SAFETY: made by `Box::leak` in `new`, freed only here.
+        drop(unsafe { Box::from_raw(self.0.as_ptr()) });
+    }
+}
+
 /// A file's dataset: the root [`Item`] and the tables every item of the file lives in.
 /// Dereferences to the root item.
 pub(crate) struct Tree<'a> {
     root: Item<'a>,
-    // Never read, mutated or reallocated after construction: the items point into them. Moving
-    // a `Tree` moves only these vectors' handles, not their heap storage.
-    _elements: Vec<Element<'a>>,
-    _items: Vec<Item<'a>>,
+    // Never mutated or reallocated while the tree lives: the items point into them (moving a
+    // `Tree` moves only these handles, not the heap storage). On drop they are emptied and
+    // kept for this thread's next parse (see `Scratch`).
+    elements: Vec<Stored>,
+    items: Vec<Item<'a>>,
+    _tables: TablesBox<'a>,
+    /// The tree borrows the input its values point into.
+    _input: PhantomData<&'a [u8]>,
+}
+
+impl Drop for Tree<'_> {
+    fn drop(&mut self) {
+        let elements = std::mem::take(&mut self.elements);
+        let items = relabel(std::mem::take(&mut self.items));
+        Scratch::keep(|s| {
+            s.elements = kept(elements);
+            s.items = kept(items);
+        });
+    }
+}
+
+/// Table storage kept by each thread between parses: a folder scan allocates (and
+/// page-faults) its tables once per worker thread instead of once per file, and the memory a
+/// thread keeps is bounded by [`SCRATCH_KEEP_MAX`] per table.
+#[derive(Default)]
+struct Scratch<'a> {
+    open_elements: Vec<Stored>,
+    open_items: Vec<Span>,
+    elements: Vec<Stored>,
+    items: Vec<Item<'a>>,
+}
+
+/// The largest table (in bytes of capacity) a thread keeps for its next parse.
+const SCRATCH_KEEP_MAX: usize = 4 << 20;
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<Scratch<'static>> =
+        std::cell::RefCell::new(Scratch::default());
+}
+
+impl Scratch<'_> {
+    /// This thread's kept storage (empty vectors when there is none).
+    fn take<'a>() -> Scratch<'a> {
+        SCRATCH
+            .try_with(|c| match c.try_borrow_mut() {
+                Ok(mut c) => {
+                    let s = std::mem::take(&mut *c);
+                    Scratch {
+                        open_elements: s.open_elements,
+                        open_items: s.open_items,
+                        elements: s.elements,
+                        items: relabel(s.items),
+                    }
+                }
+                Err(_) => Scratch::default(),
+            })
+            .unwrap_or_default()
+    }
+
+    /// Gives vectors back to this thread's storage (nothing happens while the thread exits).
+    fn keep(f: impl FnOnce(&mut Scratch<'static>)) {
+        let _ = SCRATCH.try_with(|c| {
+            if let Ok(mut c) = c.try_borrow_mut() {
+                f(&mut c);
+            }
+        });
+    }
+}
+
+/// `v`, emptied, if it is small enough to keep (else an unallocated vector).
+fn kept<T>(mut v: Vec<T>) -> Vec<T> {
+    if v.capacity() * std::mem::size_of::<T>() > SCRATCH_KEEP_MAX {
+        return Vec::new();
+    }
+    v.clear();
+    v
+}
+
+/// Empties a vector of items and relabels its lifetime, keeping the allocation.
+fn relabel<'x, 'y>(mut v: Vec<Item<'x>>) -> Vec<Item<'y>> {
+    v.clear();
+    let mut v = std::mem::ManuallyDrop::new(v);
+    // SAFETY: `Item<'x>` and `Item<'y>` are the same type up to a lifetime, hence of the same
+    // layout, and the vector is empty: the allocation is reused, no item changes lifetime.
+    unsafe { Vec::from_raw_parts(v.as_mut_ptr().cast::<Item<'y>>(), 0, v.capacity()) }
 }
 
 impl<'a> std::ops::Deref for Tree<'a> {
@@ -301,7 +501,7 @@ pub(crate) fn meta_sop_class(buf: &[u8]) -> Option<&str> {
 }
 
 pub(crate) fn parse<'a>(buf: &'a [u8], limits: &Limits) -> Result<Parsed<'a>, ParseError> {
-    let mut p = Parser::new(buf, limits);
+    let mut p = Parser::new(buf, limits).with_scratch();
     let mut transfer_syntax = None;
     let mut media_sop_class = None;
     let has_preamble = buf.len() >= 132 && &buf[128..132] == b"DICM";
@@ -348,8 +548,8 @@ struct Meta<'a> {
 /// A run of the element table: one item's elements.
 #[derive(Clone, Copy)]
 struct Span {
-    start: usize,
-    len: usize,
+    start: u32,
+    len: u32,
 }
 
 struct Parser<'a, 'l> {
@@ -361,11 +561,13 @@ struct Parser<'a, 'l> {
     pixel_data_at: Option<usize>,
     /// Elements of the items being read (innermost last); an item's run moves to
     /// `element_table` when the item ends, so that each item's elements are contiguous.
-    open_elements: Vec<Element<'a>>,
+    open_elements: Vec<Stored>,
     /// Items of the sequences being read (innermost last), moved to `item_table` likewise.
     open_items: Vec<Span>,
-    element_table: Vec<Element<'a>>,
-    item_table: Vec<Span>,
+    element_table: Vec<Stored>,
+    item_table: Vec<Item<'a>>,
+    /// What the items made here will point at, filled in by [`Parser::finish`].
+    tables: TablesBox<'a>,
 }
 
 struct Header {
@@ -387,7 +589,18 @@ impl<'a, 'l> Parser<'a, 'l> {
             open_items: Vec::new(),
             element_table: Vec::new(),
             item_table: Vec::new(),
+            tables: TablesBox::new(),
         }
+    }
+
+    /// Takes this thread's kept table storage (see [`Scratch`]).
+    fn with_scratch(mut self) -> Self {
+        let s = Scratch::take();
+        self.open_elements = s.open_elements;
+        self.open_items = s.open_items;
+        self.element_table = s.elements;
+        self.item_table = s.items;
+        self
     }
     fn truncated(&self, needed: Option<usize>) -> ParseError {
         ParseError::Truncated {
@@ -470,25 +683,24 @@ impl<'a, 'l> Parser<'a, 'l> {
         Ok(meta)
     }
 
-    /// The common case of [`Parser::header`], with no error to build: a data element (not an
-    /// item or delimiter) whose whole header is present and, in explicit VR, whose VR is
-    /// well-formed. `None` sends the caller to the general path. Returning a small `Option`
-    /// keeps the header in registers on the hottest path of the scanner.
-    #[inline(always)]
+    /// The common case of [`Parser::header`], with no error to build: a data element below
+    /// the Pixel Data group (so neither an item, a delimiter nor the end of the top-level
+    /// dataset) whose whole header is present and, in explicit VR, whose VR is well-formed.
+    /// `None` sends the caller to the general path, which decides every other case. Returning
+    /// a small `Option` keeps the header in registers on the hottest path of the scanner.
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn header_fast(&mut self) -> Option<Header> {
         let at = self.pos;
         let b = self.buf.get(at..at + 8)?;
         let tag = tag_of(b);
-        if tag >> 16 == 0xFFFE {
+        if tag >= PIXEL_DATA_GROUP_START {
             return None;
         }
         match self.syntax {
             Syntax::ExplicitLittle => {
                 let vr = Vr([b[4], b[5]]);
-                if !(vr.0[0].is_ascii_uppercase() && vr.0[1].is_ascii_uppercase()) {
-                    return None;
-                }
-                if vr.has_long_length() {
+                let long = vr_class(vr)?;
+                if long {
                     let l = self.buf.get(at + 8..at + 12)?;
                     self.pos = at + 12;
                     Some(Header {
@@ -516,7 +728,7 @@ impl<'a, 'l> Parser<'a, 'l> {
         }
     }
 
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn header(&mut self) -> Result<Header, ParseError> {
         let at = self.pos;
         // Fast path: the 8 bytes every header has are present (the checks and errors below
@@ -615,9 +827,24 @@ impl<'a, 'l> Parser<'a, 'l> {
         }
     }
 
+    /// Like [`Parser::take`], for a value stored in the element table: its offset, which must
+    /// fit in 32 bits.
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    fn take_stored(&mut self, len: u32) -> Result<u32, ParseError> {
+        let at = self.pos;
+        self.take(len)?;
+        match u32::try_from(self.pos) {
+            Ok(_) => Ok(at as u32),
+            Err(_) => Err(ParseError::LimitExceeded {
+                what: "header bytes",
+                limit: u64::from(u32::MAX),
+            }),
+        }
+    }
+
     /// Borrows `len` bytes of value; a length beyond the input is truncation, never an
     /// allocation.
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn take(&mut self, len: u32) -> Result<&'a [u8], ParseError> {
         if len == UNDEFINED {
             return Err(ParseError::Malformed {
@@ -649,11 +876,16 @@ impl<'a, 'l> Parser<'a, 'l> {
 
     /// Closes an item whose elements are `open_elements[mark..]`: moves them to the element
     /// table, where they are contiguous.
-    fn close_item(&mut self, mark: usize) -> Span {
+    fn close_item(&mut self, mark: usize) -> Result<Span, ParseError> {
         let start = self.element_table.len();
         let len = self.open_elements.len() - mark;
-        self.element_table.extend(self.open_elements.drain(mark..));
-        Span { start, len }
+        self.element_table
+            .extend_from_slice(&self.open_elements[mark..]);
+        self.open_elements.truncate(mark);
+        match (u32::try_from(start), u32::try_from(len)) {
+            (Ok(start), Ok(len)) if start.checked_add(len).is_some() => Ok(Span { start, len }),
+            _ => Err(too_many_elements()),
+        }
     }
 
     /// Reads elements until `end` (defined length), an Item Delimitation (undefined-length
@@ -667,7 +899,7 @@ impl<'a, 'l> Parser<'a, 'l> {
         let mark = self.open_elements.len();
         loop {
             match end {
-                Some(end) if self.pos == end => return Ok(self.close_item(mark)),
+                Some(end) if self.pos == end => return self.close_item(mark),
                 Some(end) if self.pos > end => {
                     return Err(ParseError::Malformed {
                         offset: self.pos,
@@ -676,41 +908,38 @@ impl<'a, 'l> Parser<'a, 'l> {
                 }
                 None if self.pos == self.buf.len() => {
                     return if top {
-                        Ok(self.close_item(mark))
+                        self.close_item(mark)
                     } else {
                         Err(self.truncated(None))
                     };
                 }
                 _ => {}
             }
-            let tag = self.tag_at(self.pos)?;
-            if top && tag >= PIXEL_DATA_GROUP_START {
-                self.pixel_data_at = Some(self.pos);
-                return Ok(self.close_item(mark));
-            }
-            if tag == ITEM_DELIMITATION {
-                self.header()?;
-                if end.is_some() || top {
-                    return Err(ParseError::Malformed {
-                        offset: self.pos,
-                        reason: "item delimiter outside an undefined-length item",
-                    });
-                }
-                return Ok(self.close_item(mark));
-            }
-            if tag >> 16 == 0xFFFE {
-                return Err(ParseError::Malformed {
-                    offset: self.pos,
-                    reason: "item or delimiter where a data element was expected",
-                });
-            }
-            self.count()?;
             let h = match self.header_fast() {
-                Some(h) => h,
-                None => self.header()?,
+                Some(h) => {
+                    self.count()?;
+                    h
+                }
+                None => {
+                    // The end of an undefined-length item, as common as items themselves.
+                    if end.is_none()
+                        && !top
+                        && self
+                            .buf
+                            .get(self.pos..self.pos + 8)
+                            .is_some_and(|b| tag_of(b) == ITEM_DELIMITATION)
+                    {
+                        self.pos += 8;
+                        return self.close_item(mark);
+                    }
+                    match self.header_general(end.is_some(), top)? {
+                        Some(h) => h,
+                        None => return self.close_item(mark),
+                    }
+                }
             };
             let is_sequence = h.vr == Vr::SQ || (h.len == UNDEFINED && h.vr == Vr::UN);
-            let value = if is_sequence {
+            let (start, len) = if is_sequence {
                 // An undefined-length UN is an implicit VR sequence (PS3.5 6.2.2).
                 let saved = self.syntax;
                 if h.vr == Vr::UN {
@@ -718,32 +947,74 @@ impl<'a, 'l> Parser<'a, 'l> {
                 }
                 let items = self.read_sequence(h.len, depth + 1);
                 self.syntax = saved;
-                Value::Items(items?)
+                let items = items?;
+                (items.start, items.len)
             } else {
-                Value::Bytes(self.take(h.len)?)
+                (self.take_stored(h.len)?, h.len)
             };
-            self.open_elements.push(Element {
+            self.open_elements.push(Stored {
                 tag: h.tag,
                 vr: h.vr,
-                value,
+                is_sequence,
+                start,
+                len,
             });
         }
+    }
+
+    /// The next element's header when [`Parser::header_fast`] declined it (out of line, so
+    /// that the scanner's frame stays small: it recurses once per nesting level). `None` when
+    /// the item ends here: Pixel Data at the top level, or an Item Delimitation.
+    #[cold]
+    #[inline(never)]
+    fn header_general(
+        &mut self,
+        defined_end: bool,
+        top: bool,
+    ) -> Result<Option<Header>, ParseError> {
+        let tag = self.tag_at(self.pos)?;
+        if top && tag >= PIXEL_DATA_GROUP_START {
+            self.pixel_data_at = Some(self.pos);
+            return Ok(None);
+        }
+        if tag == ITEM_DELIMITATION {
+            self.header()?;
+            if defined_end || top {
+                return Err(ParseError::Malformed {
+                    offset: self.pos,
+                    reason: "item delimiter outside an undefined-length item",
+                });
+            }
+            return Ok(None);
+        }
+        if tag >> 16 == 0xFFFE {
+            return Err(ParseError::Malformed {
+                offset: self.pos,
+                reason: "item or delimiter where a data element was expected",
+            });
+        }
+        self.count()?;
+        self.header().map(Some)
     }
 
     /// Closes a sequence whose items are `open_items[mark..]`: moves them to the item table.
     fn close_sequence(&mut self, mark: usize) -> Result<ItemRange, ParseError> {
         let start = self.item_table.len();
         let len = self.open_items.len() - mark;
-        self.item_table.extend(self.open_items.drain(mark..));
+        let tables = self.tables.0;
+        self.item_table
+            .extend(self.open_items[mark..].iter().map(|s| Item {
+                tables,
+                start: s.start,
+                len: s.len,
+                _input: PhantomData,
+            }));
+        self.open_items.truncate(mark);
         match (u32::try_from(start), u32::try_from(len)) {
             (Ok(start), Ok(len)) if start.checked_add(len).is_some() => {
                 Ok(ItemRange { start, len })
             }
-            // Only with `max_elements` raised past 4 billion and that many items present.
-            _ => Err(ParseError::LimitExceeded {
-                what: "data elements",
-                limit: u64::from(u32::MAX),
-            }),
+            _ => Err(too_many_elements()),
         }
     }
 
@@ -797,8 +1068,8 @@ impl<'a, 'l> Parser<'a, 'l> {
                             _ => return Err(self.truncated(e)),
                         }
                     };
-                    let item = self.read_dataset(item_end, depth, false)?;
-                    self.open_items.push(item);
+                    let span = self.read_dataset(item_end, depth, false)?;
+                    self.open_items.push(span);
                 }
                 _ => {
                     return Err(ParseError::Malformed {
@@ -810,47 +1081,58 @@ impl<'a, 'l> Parser<'a, 'l> {
         }
     }
 
-    /// Builds the [`Tree`]: the item table becomes items pointing into the element table.
+    /// Builds the [`Tree`]: points the items' shared [`Tables`] at the finished tables.
     fn finish(self, root: Span) -> Tree<'a> {
         let elements = self.element_table;
-        let spans = self.item_table;
-        debug_assert!(root.start + root.len <= elements.len());
-        // Every sequence range indexes `spans`, and every span indexes `elements` (each was
-        // taken from the table's length when it was closed); checked here once, so that the
-        // accessors may rely on it.
-        let ranges_ok = elements.iter().all(|e| match e.value {
-            Value::Items(r) => (r.start as usize + r.len as usize) <= spans.len(),
-            Value::Bytes(_) => true,
-        }) && spans.iter().chain(std::iter::once(&root)).all(|s| {
-            s.start
-                .checked_add(s.len)
-                .is_some_and(|x| x <= elements.len())
+        let items = self.item_table;
+        Scratch::keep(|s| {
+            s.open_elements = kept(self.open_elements);
+            s.open_items = kept(self.open_items);
         });
-        assert!(ranges_ok, "element and item tables are consistent");
-        let element_base =
-            NonNull::new(elements.as_ptr().cast_mut()).unwrap_or(NonNull::dangling());
-        let mut items: Vec<Item<'a>> = Vec::with_capacity(spans.len());
-        // The items refer to their own table: its address is fixed by the allocation above
-        // (no push below exceeds the capacity, so it never moves).
-        let item_base = NonNull::new(items.as_mut_ptr()).unwrap_or(NonNull::dangling());
-        let at = |s: Span| -> Item<'a> {
-            Item {
-                // SAFETY: `s.start <= elements.len()` (checked above), so the offset stays
-                // within (or one past the end of) the element table's allocation.
-                elements: unsafe { element_base.add(s.start) },
-                len: s.len,
-                items: item_base,
-            }
-        };
-        for &s in &spans {
-            items.push(at(s));
+        // Every sequence range indexes `items`, and every item (the root too) indexes
+        // `elements`, by construction: `close_item` and `close_sequence` take each range's
+        // start from their table's length just before appending exactly `len` entries, and the
+        // tables only grow. The accessors rely on it; debug builds (tests, fuzzing) check it.
+        debug_assert!(
+            elements
+                .iter()
+                .all(|e| !e.is_sequence || (e.start as usize + e.len as usize) <= items.len())
+                && items
+                    .iter()
+                    .map(|i| (i.start, i.len))
+                    .chain(std::iter::once((root.start, root.len)))
+                    .all(|(s, l)| s as usize + l as usize <= elements.len()),
+            "element and item tables are consistent"
+        );
+        // SAFETY: the parser owns the allocation and no item has been read yet; from here on
+        // the tables are never changed (the vectors move into the tree untouched).
+        unsafe {
+            *self.tables.0.as_ptr() = Tables {
+                input: self.buf.as_ptr(),
+                elements: elements.as_ptr(),
+                items: items.as_ptr(),
+            };
         }
-        debug_assert_eq!(items.as_ptr(), item_base.as_ptr().cast_const());
         Tree {
-            root: at(root),
-            _elements: elements,
-            _items: items,
+            root: Item {
+                tables: self.tables.0,
+                start: root.start,
+                len: root.len,
+                _input: PhantomData,
+            },
+            elements,
+            items,
+            _tables: self.tables,
+            _input: PhantomData,
         }
+    }
+}
+
+fn too_many_elements() -> ParseError {
+    // Only with `max_elements` raised past 4 billion and that many elements present.
+    ParseError::LimitExceeded {
+        what: "data elements",
+        limit: u64::from(u32::MAX),
     }
 }
 
@@ -917,8 +1199,8 @@ mod tests {
 
     #[test]
     fn table_entries_stay_small() {
-        assert_eq!(std::mem::size_of::<Element<'_>>(), 24);
-        assert_eq!(std::mem::size_of::<Item<'_>>(), 24);
+        assert_eq!(std::mem::size_of::<Stored>(), 16);
+        assert_eq!(std::mem::size_of::<Item<'_>>(), 16);
     }
 
     #[test]
@@ -945,7 +1227,7 @@ mod tests {
         b.extend(el(0x0040_A491, b"CS", b"COMPLETE"));
         let p = parse(&b, &Limits::default()).unwrap();
         let ds = &p.dataset;
-        assert_eq!(ds.elements().len(), 3);
+        assert_eq!(ds.stored().len(), 3);
         let items = ds.items(0x0040_A730);
         assert_eq!(items.len(), 2);
         assert_eq!(items[0].ascii(0x0040_A010), Some("CONTAINS"));

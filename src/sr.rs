@@ -62,14 +62,21 @@ impl<'a> CodeRef<'a> {
 }
 
 pub(crate) fn code_in<'a>(item: &Item<'a>) -> Option<CodeRef<'a>> {
-    let present = |tag| item.bytes(tag).map(trim_padding).filter(|b| !b.is_empty());
-    let value = present(CODE_VALUE)
-        .or_else(|| present(LONG_CODE_VALUE))
-        .or_else(|| present(URN_CODE_VALUE))?;
+    // One pass over the item: every code of the tree goes through here.
+    let [value, long, urn, scheme, meaning] = item.first_values([
+        CODE_VALUE,
+        LONG_CODE_VALUE,
+        URN_CODE_VALUE,
+        CODING_SCHEME,
+        CODE_MEANING,
+    ]);
+    let present = |b: Option<&'a [u8]>| b.map(trim_padding).filter(|b| !b.is_empty());
     Some(CodeRef {
-        value,
-        scheme: present(CODING_SCHEME).unwrap_or(b""),
-        meaning_raw: item.bytes(CODE_MEANING).map(trim_padding).unwrap_or(b""),
+        value: present(value)
+            .or_else(|| present(long))
+            .or_else(|| present(urn))?,
+        scheme: present(scheme).unwrap_or(b""),
+        meaning_raw: meaning.map(trim_padding).unwrap_or(b""),
     })
 }
 
@@ -123,7 +130,7 @@ impl<'i, 'a> Content<'i, 'a> {
         self.item.ascii(DATETIME)
     }
 
-    /// Reads a NUM item's measured value(s) and unit.
+    /// Reads a NUM item's measured value(s) and unit (parsed on demand, see [`Num`]).
     pub fn num(&self) -> Num<'i> {
         let Some(mv) = self.item.items(MEASURED_VALUE).first() else {
             return Num::Empty;
@@ -133,13 +140,8 @@ impl<'i, 'a> Content<'i, 'a> {
             && !fp.is_empty()
             && fp.len() % 8 == 0
         {
-            let values: Vec<f64> = fp
-                .chunks_exact(8)
-                .map(|c| f64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]))
-                .collect();
             return Num::Values {
-                raw: NumRaw::Float(values[0]),
-                values: Ok(values),
+                raw: NumRaw::Float(fp),
                 unit,
             };
         }
@@ -152,7 +154,6 @@ impl<'i, 'a> Content<'i, 'a> {
                 }
                 Num::Values {
                     raw: NumRaw::Text(raw),
-                    values: parse_ds_multi(raw),
                     unit,
                 }
             }
@@ -160,19 +161,62 @@ impl<'i, 'a> Content<'i, 'a> {
     }
 }
 
-/// The value as written, for messages.
+/// A measured value as written: Numeric Value (DS, possibly multi-valued) or Floating Point
+/// Value (FD, a multiple of 8 bytes).
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum NumRaw<'a> {
     Text(&'a [u8]),
-    Float(f64),
+    Float(&'a [u8]),
 }
 
 impl NumRaw<'_> {
+    /// The value as written, for messages.
     pub fn show(&self) -> String {
         match self {
             NumRaw::Text(b) => String::from_utf8_lossy(b).into_owned(),
-            NumRaw::Float(f) => f.to_string(),
+            NumRaw::Float(_) => self
+                .floats()
+                .next()
+                .map(|f| f.to_string())
+                .unwrap_or_default(),
         }
+    }
+    fn floats(&self) -> impl Iterator<Item = f64> + '_ {
+        let b: &[u8] = match self {
+            NumRaw::Float(b) => b,
+            NumRaw::Text(_) => &[],
+        };
+        b.chunks_exact(8)
+            .map(|c| f64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]))
+    }
+    /// Every value, each checked (a Decimal String strictly, see [`parse_ds`]).
+    pub fn values(&self) -> Result<Vec<f64>, &'static str> {
+        match self {
+            NumRaw::Text(b) => parse_ds_multi(b),
+            NumRaw::Float(_) => Ok(self.floats().collect()),
+        }
+    }
+    /// The first value and how many there are, every one checked, without allocating (the
+    /// common case of a single dose value).
+    pub fn first_and_count(&self) -> Result<(f64, usize), &'static str> {
+        let mut first = None;
+        let mut n = 0;
+        match self {
+            NumRaw::Text(b) => {
+                for part in b.split(|&c| c == b'\\') {
+                    let v = parse_ds(part)?;
+                    first.get_or_insert(v);
+                    n += 1;
+                }
+            }
+            NumRaw::Float(_) => {
+                for v in self.floats() {
+                    first.get_or_insert(v);
+                    n += 1;
+                }
+            }
+        }
+        first.map(|v| (v, n)).ok_or("empty")
     }
 }
 
@@ -182,7 +226,6 @@ pub(crate) enum Num<'a> {
     Empty,
     Values {
         raw: NumRaw<'a>,
-        values: Result<Vec<f64>, &'static str>,
         unit: Option<CodeRef<'a>>,
     },
 }
@@ -251,9 +294,9 @@ impl NumReader<'_> {
                 }
                 None
             }
-            Num::Values { raw, values, unit } => {
-                let values = match values {
-                    Ok(v) => v,
+            Num::Values { raw, unit } => {
+                let (v, count) = match raw.first_and_count() {
+                    Ok(x) => x,
                     Err(reason) => {
                         self.warnings.push(Warning::InvalidNumber {
                             concept,
@@ -263,15 +306,11 @@ impl NumReader<'_> {
                         return None;
                     }
                 };
-                if values.len() != 1 {
-                    self.warnings.push(Warning::MultiValued {
-                        concept,
-                        count: values.len(),
-                    });
+                if count != 1 {
+                    self.warnings.push(Warning::MultiValued { concept, count });
                     return None;
                 }
                 let factor = self.unit_factor(unit, concept, kind)?;
-                let v = values[0];
                 if v.is_nan() || v.is_infinite() || v < 0.0 {
                     self.warnings.push(Warning::InvalidNumber {
                         concept,
@@ -392,7 +431,7 @@ impl NumReader<'_> {
     pub fn technique(&mut self, c: &Content<'_, '_>, concept: Concept) -> Option<Technique> {
         match c.num() {
             Num::Empty => None,
-            Num::Values { raw, values, unit } => match values {
+            Num::Values { raw, unit } => match raw.values() {
                 Ok(values) => {
                     if let Some(u) = unit
                         && matches!(u.value, b"uAs" | b"pulse/s")
