@@ -19,6 +19,8 @@ pub(crate) const PIXEL_DATA_GROUP_START: Tag = 0x7FE0_0008;
 const ITEM: Tag = 0xFFFE_E000;
 const ITEM_DELIMITATION: Tag = 0xFFFE_E00D;
 const SEQUENCE_DELIMITATION: Tag = 0xFFFE_E0DD;
+const CONTENT_SEQUENCE: Tag = 0x0040_A730;
+const RELATIONSHIP_TYPE: Tag = 0x0040_A010;
 const UNDEFINED: u32 = 0xFFFF_FFFF;
 
 /// Nesting depth never exceeded whatever [`Limits::max_depth`] says (stack safety).
@@ -323,6 +325,7 @@ pub(crate) struct Tree<'a> {
     elements: Vec<Stored>,
     items: Vec<Item<'a>>,
     _tables: TablesBox<'a>,
+    content_items_without_relationship: usize,
     /// The tree borrows the input its values point into.
     _input: PhantomData<&'a [u8]>,
 }
@@ -402,6 +405,15 @@ fn relabel<'x, 'y>(mut v: Vec<Item<'x>>) -> Vec<Item<'y>> {
     // SAFETY: `Item<'x>` and `Item<'y>` are the same type up to a lifetime, hence of the same
     // layout, and the vector is empty: the allocation is reused, no item changes lifetime.
     unsafe { Vec::from_raw_parts(v.as_mut_ptr().cast::<Item<'y>>(), 0, v.capacity()) }
+}
+
+impl Tree<'_> {
+    /// How many SR content items (items of the Content Sequences reached from the root) lack
+    /// a Relationship Type (0040,A010): counted by the scanner while each item is in cache,
+    /// so that the SR stage needs no second walk of the whole tree for that warning.
+    pub fn content_items_without_relationship(&self) -> usize {
+        self.content_items_without_relationship
+    }
 }
 
 impl<'a> std::ops::Deref for Tree<'a> {
@@ -519,7 +531,7 @@ pub(crate) fn parse<'a>(buf: &'a [u8], limits: &Limits) -> Result<Parsed<'a>, Pa
         p.syntax = p.guess_syntax()?;
     }
     let start = p.pos;
-    let root = p.read_dataset(None, 0, true)?;
+    let root = p.read_dataset(None, 0, true, true)?;
     if root.len == 0 && p.pixel_data_at.is_none() && start == buf.len() {
         return Err(ParseError::Truncated {
             offset: start,
@@ -568,6 +580,7 @@ struct Parser<'a, 'l> {
     item_table: Vec<Item<'a>>,
     /// What the items made here will point at, filled in by [`Parser::finish`].
     tables: TablesBox<'a>,
+    content_items_without_relationship: usize,
 }
 
 struct Header {
@@ -590,6 +603,7 @@ impl<'a, 'l> Parser<'a, 'l> {
             element_table: Vec::new(),
             item_table: Vec::new(),
             tables: TablesBox::new(),
+            content_items_without_relationship: 0,
         }
     }
 
@@ -889,12 +903,14 @@ impl<'a, 'l> Parser<'a, 'l> {
     }
 
     /// Reads elements until `end` (defined length), an Item Delimitation (undefined-length
-    /// item), or the end of input / Pixel Data (top level).
+    /// item), or the end of input / Pixel Data (top level). `content`: this is the root or an
+    /// SR content item reached from it through Content Sequences.
     fn read_dataset(
         &mut self,
         end: Option<usize>,
         depth: usize,
         top: bool,
+        content: bool,
     ) -> Result<Span, ParseError> {
         let mark = self.open_elements.len();
         loop {
@@ -945,7 +961,8 @@ impl<'a, 'l> Parser<'a, 'l> {
                 if h.vr == Vr::UN {
                     self.syntax = Syntax::ImplicitLittle;
                 }
-                let items = self.read_sequence(h.len, depth + 1);
+                let items =
+                    self.read_sequence(h.len, depth + 1, content && h.tag == CONTENT_SEQUENCE);
                 self.syntax = saved;
                 let items = items?;
                 (items.start, items.len)
@@ -1018,7 +1035,14 @@ impl<'a, 'l> Parser<'a, 'l> {
         }
     }
 
-    fn read_sequence(&mut self, len: u32, depth: usize) -> Result<ItemRange, ParseError> {
+    /// Reads a sequence's items; `content`: they are SR content items (see
+    /// [`Tree::content_items_without_relationship`]).
+    fn read_sequence(
+        &mut self,
+        len: u32,
+        depth: usize,
+        content: bool,
+    ) -> Result<ItemRange, ParseError> {
         let max_depth = self.limits.max_depth.min(HARD_MAX_DEPTH);
         if depth > max_depth {
             return Err(ParseError::LimitExceeded {
@@ -1068,7 +1092,15 @@ impl<'a, 'l> Parser<'a, 'l> {
                             _ => return Err(self.truncated(e)),
                         }
                     };
-                    let span = self.read_dataset(item_end, depth, false)?;
+                    let span = self.read_dataset(item_end, depth, false, content)?;
+                    if content {
+                        // The item's elements were just written: checked while they are hot.
+                        let own = &self.element_table
+                            [span.start as usize..span.start as usize + span.len as usize];
+                        if !own.iter().any(|e| e.tag == RELATIONSHIP_TYPE) {
+                            self.content_items_without_relationship += 1;
+                        }
+                    }
                     self.open_items.push(span);
                 }
                 _ => {
@@ -1123,6 +1155,7 @@ impl<'a, 'l> Parser<'a, 'l> {
             elements,
             items,
             _tables: self.tables,
+            content_items_without_relationship: self.content_items_without_relationship,
             _input: PhantomData,
         }
     }
@@ -1245,6 +1278,26 @@ mod tests {
             moved.dataset.items(0x0040_A730)[1].items(0x0040_A730).len(),
             1
         );
+    }
+
+    #[test]
+    fn tables_kept_between_parses_hold_only_the_new_file() {
+        let mut a = el(0x0008_0016, b"UI", b"1.2.3\0");
+        a.extend(el(0x0010_0020, b"LO", b"FIRST "));
+        let b = el(0x0010_0020, b"LO", b"SECOND");
+        let first = parse(&a, &Limits::default()).unwrap();
+        assert_eq!(first.dataset.ascii(0x0010_0020), Some("FIRST"));
+        // A second tree while the first is alive: its own tables.
+        let second = parse(&b, &Limits::default()).unwrap();
+        assert_eq!(second.dataset.ascii(0x0010_0020), Some("SECOND"));
+        assert_eq!(first.dataset.ascii(0x0010_0020), Some("FIRST"));
+        drop(first);
+        drop(second);
+        // Then one made with the kept storage: nothing of the earlier files shows through.
+        let third = parse(&b, &Limits::default()).unwrap();
+        assert_eq!(third.dataset.stored().len(), 1);
+        assert_eq!(third.dataset.ascii(0x0008_0016), None);
+        assert_eq!(third.dataset.ascii(0x0010_0020), Some("SECOND"));
     }
 
     #[test]

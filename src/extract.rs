@@ -7,7 +7,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::codes::{self, Code, sop};
-use crate::dataset::{self, Item, Limits, Parsed, trim_padding};
+use crate::dataset::{self, Item, Limits, Parsed, Tree, trim_padding};
 use crate::error::{Error, ParseError, Result};
 use crate::image::{self, ImageDose};
 use crate::rdsr::{self, DoseReport, Plane, PlaneDose, Provenance};
@@ -568,7 +568,7 @@ fn days_apart(a: &str, b: &str) -> Option<i64> {
 }
 
 fn classify_sr(
-    ds: &Item<'_>,
+    ds: &Tree<'_>,
     limits: &Limits,
     x: &mut Extraction,
     warnings: &mut Vec<Warning>,

@@ -10,9 +10,9 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::codes::{self, Code, Concept};
-use crate::dataset::{Item, Limits};
+use crate::dataset::{Limits, Tree};
 use crate::error::ParseError;
-use crate::sr::{CONTENT_SEQUENCE, Content, NumReader, Technique};
+use crate::sr::{Content, NumReader, Technique};
 use crate::units::{AirKerma, Dap};
 use crate::warning::Warning;
 
@@ -281,7 +281,7 @@ pub struct DoseReport {
 
 /// Extracts a TID 10001 projection X-ray report from the root dataset.
 pub(crate) fn extract(
-    root: &Item<'_>,
+    root: &Tree<'_>,
     limits: &Limits,
     warnings: &mut Vec<Warning>,
 ) -> Result<DoseReport, ParseError> {
@@ -409,7 +409,7 @@ pub(crate) fn extract(
     if report.device.observer_uid.is_none() {
         warnings.push(Warning::NoDeviceObserverUid);
     }
-    let missing_rel = count_missing_relationship(root);
+    let missing_rel = root.content_items_without_relationship();
     if missing_rel > 0 {
         warnings.push(Warning::MissingRelationshipType { count: missing_rel });
     }
@@ -423,20 +423,6 @@ fn is_uid(s: &str) -> bool {
         && s.bytes().all(|b| b.is_ascii_digit() || b == b'.')
         && !s.starts_with('.')
         && !s.ends_with('.')
-}
-
-fn count_missing_relationship(root: &Item<'_>) -> usize {
-    fn walk(item: &Item<'_>, n: &mut usize) {
-        for child in item.items(CONTENT_SEQUENCE) {
-            if !Content::new(child).has_relationship() {
-                *n += 1;
-            }
-            walk(child, n);
-        }
-    }
-    let mut n = 0;
-    walk(root, &mut n);
-    n
 }
 
 fn reference_point(c: &Content<'_, '_>) -> Option<ReferencePoint> {
@@ -577,26 +563,14 @@ fn event(c: &Content<'_, '_>, r: &mut NumReader<'_>) -> IrradiationEvent {
             b"113735" if e.exposure_time.is_none() => {
                 e.exposure_time = r.duration(&k, codes::EXPOSURE_TIME_RETIRED);
             }
-            b"113768" => {
-                e.pulses = r
-                    .technique(&k, codes::NUMBER_OF_PULSES)
-                    .and_then(|t| t.value())
-            }
-            b"113791" => e.pulse_rate = r.technique(&k, codes::PULSE_RATE).and_then(|t| t.value()),
+            b"113768" => e.pulses = r.technique_value(&k, codes::NUMBER_OF_PULSES),
+            b"113791" => e.pulse_rate = r.technique_value(&k, codes::PULSE_RATE),
             b"113733" => e.kvp = r.technique(&k, codes::KVP),
             b"113734" => e.tube_current = r.technique(&k, codes::TUBE_CURRENT),
             b"113793" => e.pulse_width = r.technique(&k, codes::PULSE_WIDTH),
-            b"113736" => e.exposure_uas = r.technique(&k, codes::EXPOSURE).and_then(|t| t.value()),
-            b"112011" => {
-                e.primary_angle_deg = r
-                    .technique(&k, codes::PRIMARY_ANGLE)
-                    .and_then(|t| t.value())
-            }
-            b"112012" => {
-                e.secondary_angle_deg = r
-                    .technique(&k, codes::SECONDARY_ANGLE)
-                    .and_then(|t| t.value())
-            }
+            b"113736" => e.exposure_uas = r.technique_value(&k, codes::EXPOSURE),
+            b"112011" => e.primary_angle_deg = r.technique_value(&k, codes::PRIMARY_ANGLE),
+            b"112012" => e.secondary_angle_deg = r.technique_value(&k, codes::SECONDARY_ANGLE),
             b"113750" => {
                 e.source_to_detector_m = r.length_m(&k, codes::DISTANCE_SOURCE_TO_DETECTOR)
             }
@@ -617,13 +591,11 @@ fn event(c: &Content<'_, '_>, r: &mut NumReader<'_>) -> IrradiationEvent {
                     } else if xc.is(codes::XRAY_FILTER_MATERIAL) {
                         f.material = x.code().map(|y| y.to_owned_code());
                     } else if xc.is(codes::XRAY_FILTER_THICKNESS_MIN) {
-                        f.thickness_min_mm = r
-                            .technique(&x, codes::XRAY_FILTER_THICKNESS_MIN)
-                            .and_then(|t| t.value());
+                        f.thickness_min_mm =
+                            r.technique_value(&x, codes::XRAY_FILTER_THICKNESS_MIN);
                     } else if xc.is(codes::XRAY_FILTER_THICKNESS_MAX) {
-                        f.thickness_max_mm = r
-                            .technique(&x, codes::XRAY_FILTER_THICKNESS_MAX)
-                            .and_then(|t| t.value());
+                        f.thickness_max_mm =
+                            r.technique_value(&x, codes::XRAY_FILTER_THICKNESS_MAX);
                     }
                 }
                 e.filters.push(f);

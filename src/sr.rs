@@ -15,7 +15,6 @@ pub(crate) const CONTENT_SEQUENCE: u32 = 0x0040_A730;
 const CONCEPT_NAME: u32 = 0x0040_A043;
 const CONCEPT_CODE: u32 = 0x0040_A168;
 const VALUE_TYPE: u32 = 0x0040_A040;
-const RELATIONSHIP_TYPE: u32 = 0x0040_A010;
 const MEASURED_VALUE: u32 = 0x0040_A300;
 const NUMERIC_VALUE: u32 = 0x0040_A30A;
 const FLOATING_POINT_VALUE: u32 = 0x0040_A161;
@@ -98,9 +97,6 @@ impl<'i, 'a> Content<'i, 'a> {
     }
     pub fn value_type(&self) -> Option<&'a str> {
         self.item.ascii(VALUE_TYPE)
-    }
-    pub fn has_relationship(&self) -> bool {
-        self.item.get(RELATIONSHIP_TYPE).is_some()
     }
     pub fn children(&self) -> impl Iterator<Item = Content<'i, 'a>> + 'i {
         self.item.items(CONTENT_SEQUENCE).iter().map(Content::new)
@@ -427,20 +423,40 @@ impl NumReader<'_> {
         Some(first as u64)
     }
 
+    /// [`Technique::value`] of [`NumReader::technique`], without building the vector in the
+    /// common single-valued case.
+    pub fn technique_value(&mut self, c: &Content<'_, '_>, concept: Concept) -> Option<f64> {
+        match c.num() {
+            Num::Empty => return None,
+            Num::Values { raw, unit } => {
+                if let Ok((v, 1)) = raw.first_and_count() {
+                    self.technique_unit(unit, concept);
+                    return Some(v);
+                }
+            }
+        }
+        self.technique(c, concept).and_then(|t| t.value())
+    }
+
+    /// Records a vendor alias among a technique factor's units.
+    fn technique_unit(&mut self, unit: Option<CodeRef<'_>>, concept: Concept) {
+        if let Some(u) = unit
+            && matches!(u.value, b"uAs" | b"pulse/s")
+        {
+            self.warnings.push(Warning::UnitAlias {
+                concept,
+                unit: u.value_str().into_owned(),
+            });
+        }
+    }
+
     /// A technique factor "as found": every value, unit not checked beyond the alias table.
     pub fn technique(&mut self, c: &Content<'_, '_>, concept: Concept) -> Option<Technique> {
         match c.num() {
             Num::Empty => None,
             Num::Values { raw, unit } => match raw.values() {
                 Ok(values) => {
-                    if let Some(u) = unit
-                        && matches!(u.value, b"uAs" | b"pulse/s")
-                    {
-                        self.warnings.push(Warning::UnitAlias {
-                            concept,
-                            unit: u.value_str().into_owned(),
-                        });
-                    }
+                    self.technique_unit(unit, concept);
                     Some(Technique { values })
                 }
                 Err(reason) => {
@@ -475,12 +491,12 @@ impl Technique {
     /// The mean of the non-zero values (the first pulse of a per-pulse vector is often 0);
     /// `None` when all are zero.
     pub fn mean_nonzero(&self) -> Option<f64> {
-        let nz: Vec<f64> = self.values.iter().copied().filter(|v| *v != 0.0).collect();
-        if nz.is_empty() {
-            None
-        } else {
-            Some(nz.iter().sum::<f64>() / nz.len() as f64)
-        }
+        let (sum, n) = self
+            .values
+            .iter()
+            .filter(|v| **v != 0.0)
+            .fold((0.0, 0usize), |(s, n), v| (s + v, n + 1));
+        (n > 0).then(|| sum / n as f64)
     }
     /// The single value, or the non-zero mean of a per-pulse vector.
     pub fn value(&self) -> Option<f64> {

@@ -165,6 +165,25 @@ pub fn estimate(group: &str, function: &str) -> Option<(f64, Option<u64>)> {
     Some((median, bytes))
 }
 
+/// The fastest sample's time per iteration (ns) of `group/function` in this run.
+///
+/// On a shared virtual machine other tenants only ever add time, and they do so in bursts
+/// that hit whole samples: the median then measures the neighbours as much as the code. The
+/// fastest of the samples (each the mean of many iterations) is the figure that reflects what
+/// one core does; both are printed.
+pub fn fastest(group: &str, function: &str) -> Option<f64> {
+    let dir = criterion_home().join(group).join(function).join("new");
+    let s: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("sample.json")).ok()?).ok()?;
+    let iters = s["iters"].as_array()?;
+    let times = s["times"].as_array()?;
+    iters
+        .iter()
+        .zip(times)
+        .filter_map(|(i, t)| Some(t.as_f64()? / i.as_f64()?))
+        .min_by(f64::total_cmp)
+}
+
 fn fmt_time(ns: f64) -> String {
     if ns >= 1e9 {
         format!("{:.2} s", ns / 1e9)
@@ -186,7 +205,7 @@ pub fn print_ratios(groups: &[String]) {
         "dicom_parser_lazy_skip",
         "dicom_object_parse",
     ];
-    println!("\n=== summary (medians of this run) ===");
+    println!("\n=== summary (this run: median, then fastest sample; ratios on each) ===");
     for group in groups {
         if group == "xa_frames" {
             let one = estimate(group, "encapsulated_1_frame");
@@ -208,30 +227,62 @@ pub fn print_ratios(groups: &[String]) {
         }
         println!("{group}:");
         let mut t = std::collections::HashMap::new();
+        let mut best = std::collections::HashMap::new();
         for f in FUNCS {
             if let Some((ns, bytes)) = estimate(group, f) {
-                let rate = bytes.map_or(String::new(), |b| {
-                    format!("{:>9.1} MB/s", b as f64 / ns * 1e3)
-                });
-                println!("  {f:<24} {:>10} {rate}", fmt_time(ns));
+                let fast = fastest(group, f).unwrap_or(ns);
+                let rate = |ns: f64| {
+                    bytes.map_or(String::new(), |b| {
+                        format!("{:>8.1} MB/s", b as f64 / ns * 1e3)
+                    })
+                };
+                println!(
+                    "  {f:<24} {:>10} {}   fastest {:>10} {}",
+                    fmt_time(ns),
+                    rate(ns),
+                    fmt_time(fast),
+                    rate(fast)
+                );
                 t.insert(f, ns);
+                best.insert(f, fast);
             }
         }
-        let r = |a: &str, b: &str| Some(t.get(a)? / t.get(b)?);
-        if let Some(x) = r("kerma_extract_path", "fs_read") {
-            println!("  extract_path / fs_read            = {x:.2}x  (target <= 5x)");
-        }
-        if let Some(x) = r("dicom_object_parse", "kerma_extract_path") {
-            println!("  dicom_object_parse / extract_path = {x:.1}x  (target >= 20x)");
-        }
-        if let Some(x) = r("dicom_object_parse", "kerma_extract_bytes") {
-            println!("  dicom_object_parse / extract_bytes = {x:.1}x");
-        }
-        if let Some(x) = r("dicom_parser_lazy_skip", "kerma_extract_bytes") {
-            println!("  dicom_parser_lazy_skip / extract_bytes = {x:.2}x");
-        }
-        if let Some(x) = r("dicom_parser_tokens", "kerma_extract_bytes") {
-            println!("  dicom_parser_tokens / extract_bytes = {x:.2}x");
+        let r = |a: &str, b: &str| Some((t.get(a)? / t.get(b)?, best.get(a)? / best.get(b)?));
+        for (a, b, label, target) in [
+            (
+                "kerma_extract_path",
+                "fs_read",
+                "extract_path / fs_read",
+                "target <= 5x",
+            ),
+            (
+                "dicom_object_parse",
+                "kerma_extract_path",
+                "dicom_object_parse / extract_path",
+                "target >= 20x",
+            ),
+            (
+                "dicom_object_parse",
+                "kerma_extract_bytes",
+                "dicom_object_parse / extract_bytes",
+                "",
+            ),
+            (
+                "dicom_parser_lazy_skip",
+                "kerma_extract_bytes",
+                "dicom_parser_lazy_skip / extract_bytes",
+                "",
+            ),
+            (
+                "dicom_parser_tokens",
+                "kerma_extract_bytes",
+                "dicom_parser_tokens / extract_bytes",
+                "",
+            ),
+        ] {
+            if let Some((m, f)) = r(a, b) {
+                println!("  {label:<40} = {m:>6.2}x (fastest samples: {f:.2}x)  {target}");
+            }
         }
     }
 }
