@@ -84,7 +84,8 @@ where
 
 /// Runs `work` over `inputs` on `threads` workers and hands results to `sink` in input order.
 /// Workers claim runs of `CHUNK` consecutive files (so locking costs little per file) and stay
-/// at most `2 × threads` runs ahead of the run `sink` is taking.
+/// at most `threads + 1` runs ahead of the run `sink` is taking: finished results wait for
+/// the sink in at most that many runs, which bounds the memory they hold.
 #[cfg(feature = "parallel")]
 fn ordered_parallel<W, F>(inputs: &[Input], threads: usize, work: W, mut sink: F)
 where
@@ -95,7 +96,7 @@ where
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::{Condvar, Mutex, MutexGuard};
 
-    const CHUNK: usize = 8;
+    const CHUNK: usize = 4;
     struct State {
         /// The run `sink` takes next.
         next: usize,
@@ -104,7 +105,7 @@ where
     fn wait<'m>(cv: &Condvar, g: MutexGuard<'m, State>) -> MutexGuard<'m, State> {
         cv.wait(g).unwrap_or_else(|e| e.into_inner())
     }
-    let window = 2 * threads;
+    let window = threads + 1;
     let state = Mutex::new(State {
         next: 0,
         ready: BTreeMap::new(),
