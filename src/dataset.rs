@@ -335,8 +335,8 @@ impl Drop for Tree<'_> {
         let elements = std::mem::take(&mut self.elements);
         let items = relabel(std::mem::take(&mut self.items));
         Scratch::keep(|s| {
-            s.elements = kept(elements);
-            s.items = kept(items);
+            offer(&mut s.elements, elements);
+            offer(&mut s.items, items);
         });
     }
 }
@@ -389,13 +389,14 @@ impl Scratch<'_> {
     }
 }
 
-/// `v`, emptied, if it is small enough to keep (else an unallocated vector).
-fn kept<T>(mut v: Vec<T>) -> Vec<T> {
-    if v.capacity() * std::mem::size_of::<T>() > SCRATCH_KEEP_MAX {
-        return Vec::new();
+/// Keeps `v`, emptied, in `slot` if it is larger than what the slot holds and small enough
+/// to keep; otherwise frees it.
+fn offer<T>(slot: &mut Vec<T>, mut v: Vec<T>) {
+    if v.capacity() > slot.capacity() && v.capacity() * std::mem::size_of::<T>() <= SCRATCH_KEEP_MAX
+    {
+        v.clear();
+        *slot = v;
     }
-    v.clear();
-    v
 }
 
 /// Empties a vector of items and relabels its lifetime, keeping the allocation.
@@ -514,6 +515,26 @@ pub(crate) fn meta_sop_class(buf: &[u8]) -> Option<&str> {
 
 pub(crate) fn parse<'a>(buf: &'a [u8], limits: &Limits) -> Result<Parsed<'a>, ParseError> {
     let mut p = Parser::new(buf, limits).with_scratch();
+    match read_file(&mut p) {
+        Ok((transfer_syntax, media_sop_class, root)) => Ok(Parsed {
+            transfer_syntax,
+            media_sop_class,
+            pixel_data_at: p.pixel_data_at,
+            dataset: p.finish(root),
+        }),
+        Err(e) => {
+            // A failed parse (often a reader's first chunk) still hands its storage back.
+            p.give_back();
+            Err(e)
+        }
+    }
+}
+
+/// The transfer syntax and media storage SOP class (as written) and the root dataset's span.
+type FileParts<'a> = (Option<&'a str>, Option<&'a str>, Span);
+
+fn read_file<'a>(p: &mut Parser<'a, '_>) -> Result<FileParts<'a>, ParseError> {
+    let buf = p.buf;
     let mut transfer_syntax = None;
     let mut media_sop_class = None;
     let has_preamble = buf.len() >= 132 && &buf[128..132] == b"DICM";
@@ -538,13 +559,7 @@ pub(crate) fn parse<'a>(buf: &'a [u8], limits: &Limits) -> Result<Parsed<'a>, Pa
             needed: None,
         });
     }
-    let pixel_data_at = p.pixel_data_at;
-    Ok(Parsed {
-        transfer_syntax,
-        media_sop_class,
-        dataset: p.finish(root),
-        pixel_data_at,
-    })
+    Ok((transfer_syntax, media_sop_class, root))
 }
 
 fn looks_like_meta(buf: &[u8]) -> bool {
@@ -1114,12 +1129,22 @@ impl<'a, 'l> Parser<'a, 'l> {
     }
 
     /// Builds the [`Tree`]: points the items' shared [`Tables`] at the finished tables.
+    /// Hands the parser's storage back to this thread (see [`Scratch`]), emptied.
+    fn give_back(self) {
+        Scratch::keep(|s| {
+            offer(&mut s.open_elements, self.open_elements);
+            offer(&mut s.open_items, self.open_items);
+            offer(&mut s.elements, self.element_table);
+            offer(&mut s.items, relabel(self.item_table));
+        });
+    }
+
     fn finish(self, root: Span) -> Tree<'a> {
         let elements = self.element_table;
         let items = self.item_table;
         Scratch::keep(|s| {
-            s.open_elements = kept(self.open_elements);
-            s.open_items = kept(self.open_items);
+            offer(&mut s.open_elements, self.open_elements);
+            offer(&mut s.open_items, self.open_items);
         });
         // Every sequence range indexes `items`, and every item (the root too) indexes
         // `elements`, by construction: `close_item` and `close_sequence` take each range's
