@@ -12,6 +12,11 @@
 //! 3. content items / header attributes → typed dose records ([`DoseReport`], [`ImageDose`]);
 //! 4. records → flat report rows ([`FileEntry`]).
 //!
+//! Memory: a file's bytes and its element index live only while it is extracted; results own
+//! their data. Each thread keeps the index storage of the largest file it has read (at most
+//! 4 MiB per table) for its next file, so that scanning a folder allocates it once per
+//! thread; it is freed when the thread ends.
+//!
 //! ```
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let bytes = include_bytes!("../testdata/rdsr_canon_dgycm2_mgy.dcm");

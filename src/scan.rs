@@ -82,10 +82,15 @@ where
     }
 }
 
-/// Runs `work` over `inputs` on `threads` workers and hands results to `sink` in input order.
-/// Workers claim runs of `CHUNK` consecutive files (so locking costs little per file) and stay
-/// at most `threads + 1` runs ahead of the run `sink` is taking: finished results wait for
-/// the sink in at most that many runs, which bounds the memory they hold.
+/// Runs `work` over `inputs` on `threads` threads (the caller and `threads - 1` workers) and
+/// hands results to `sink`, on the caller, in input order.
+///
+/// Threads claim runs of `CHUNK` consecutive files (locking once per run). Workers stay at
+/// most `2 × threads + 1` runs ahead of the run `sink` takes next, which bounds the memory
+/// finished results hold. The caller extracts too, one short run at a time, handing over every
+/// finished run in order before it claims another: `threads` threads keep `threads` cores
+/// busy, with no separate consumer thread to wake for every run, and the workers seldom wait
+/// for the caller to finish a run of its own.
 #[cfg(feature = "parallel")]
 fn ordered_parallel<W, F>(inputs: &[Input], threads: usize, work: W, mut sink: F)
 where
@@ -96,67 +101,99 @@ where
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::{Condvar, Mutex, MutexGuard};
 
-    const CHUNK: usize = 4;
+    const CHUNK: usize = 2;
     struct State {
         /// The run `sink` takes next.
         next: usize,
         ready: BTreeMap<usize, Vec<Result<Extraction>>>,
+        /// Set when the caller stops (normally or because `sink` panicked): workers stop too.
+        done: bool,
     }
     fn wait<'m>(cv: &Condvar, g: MutexGuard<'m, State>) -> MutexGuard<'m, State> {
         cv.wait(g).unwrap_or_else(|e| e.into_inner())
     }
-    let window = threads + 1;
+    let window = 2 * threads + 1;
     let state = Mutex::new(State {
         next: 0,
         ready: BTreeMap::new(),
+        done: false,
     });
     let changed = Condvar::new();
     let claim = AtomicUsize::new(0);
     // A poisoned lock only means another thread panicked; the state itself stays consistent.
     let lock = || state.lock().unwrap_or_else(|e| e.into_inner());
     let runs: Vec<&[Input]> = inputs.chunks(CHUNK).collect();
+    let extract_run = |run: &[Input]| -> Vec<Result<Extraction>> {
+        run.iter()
+            .map(|input| {
+                // A panic would be a kerma bug; it must not leave the caller waiting.
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(input)))
+                    .unwrap_or_else(|_| {
+                        Err(Error::Internal {
+                            path: input.path.clone(),
+                        })
+                    })
+            })
+            .collect()
+    };
+    let finished = |c: usize, results: Vec<Result<Extraction>>| {
+        lock().ready.insert(c, results);
+        changed.notify_all();
+    };
 
     std::thread::scope(|scope| {
-        for _ in 0..threads {
+        for _ in 1..threads {
             scope.spawn(|| {
                 loop {
                     let c = claim.fetch_add(1, Ordering::Relaxed);
                     let Some(run) = runs.get(c) else { break };
                     let mut g = lock();
-                    while c >= g.next + window {
+                    while c >= g.next + window && !g.done {
                         g = wait(&changed, g);
                     }
+                    if g.done {
+                        break;
+                    }
                     drop(g);
-                    let results = run
-                        .iter()
-                        .map(|input| {
-                            // A panic would be a kerma bug; it must not leave the caller waiting.
-                            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(input)))
-                                .unwrap_or_else(|_| {
-                                    Err(Error::Internal {
-                                        path: input.path.clone(),
-                                    })
-                                })
-                        })
-                        .collect();
-                    lock().ready.insert(c, results);
-                    changed.notify_all();
+                    finished(c, extract_run(run));
                 }
             });
         }
-        for (c, run) in runs.iter().enumerate() {
+        // However the caller leaves (a panicking `sink` included), workers waiting for it are
+        // released, so that the scope can join them.
+        struct Release<'s, 'c>(&'s Mutex<State>, &'c Condvar);
+        impl Drop for Release<'_, '_> {
+            fn drop(&mut self) {
+                self.0.lock().unwrap_or_else(|e| e.into_inner()).done = true;
+                self.1.notify_all();
+            }
+        }
+        let _release = Release(&state, &changed);
+        let mut next = 0;
+        while next < runs.len() {
+            // Hand over every run finished in order.
             let mut g = lock();
-            let results = loop {
-                if let Some(r) = g.ready.remove(&c) {
-                    g.next = c + 1;
-                    break r;
+            if let Some(results) = g.ready.remove(&next) {
+                g.next = next + 1;
+                drop(g);
+                changed.notify_all();
+                for (input, r) in runs[next].iter().zip(results) {
+                    sink(input, r);
                 }
-                g = wait(&changed, g);
-            };
+                next += 1;
+                continue;
+            }
             drop(g);
-            changed.notify_all();
-            for (input, r) in run.iter().zip(results) {
-                sink(input, r);
+            // Then extract a run, or wait for the one due if every run is taken.
+            let c = claim.fetch_add(1, Ordering::Relaxed);
+            match runs.get(c) {
+                Some(run) => finished(c, extract_run(run)),
+                None => {
+                    let mut g = lock();
+                    while !g.ready.contains_key(&next) {
+                        g = wait(&changed, g);
+                    }
+                }
             }
         }
     });
@@ -165,6 +202,29 @@ where
 #[cfg(all(test, feature = "parallel"))]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_panicking_sink_stops_the_workers() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata");
+        let once = walk_inputs(&[dir]);
+        let inputs: Vec<Input> = (0..20).flat_map(|_| once.iter().cloned()).collect();
+        let extractor = Extractor::new();
+        let Ok(pool) = rayon::ThreadPoolBuilder::new().num_threads(2).build() else {
+            return;
+        };
+        let mut seen = 0;
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            pool.install(|| {
+                scan(&inputs, &extractor, |_, _| {
+                    seen += 1;
+                    assert!(seen < 3, "the sink gives up");
+                })
+            })
+        }));
+        // The panic reaches the caller (rather than the scan waiting forever for its sink).
+        assert!(r.is_err());
+        assert_eq!(seen, 3);
+    }
 
     #[test]
     fn parallel_scan_keeps_input_order_and_results() {
