@@ -67,27 +67,14 @@ pub(crate) struct Vr(pub [u8; 2]);
 impl Vr {
     pub const SQ: Vr = Vr(*b"SQ");
     pub const UN: Vr = Vr(*b"UN");
+    /// Whether the VR has a 4-byte length in explicit VR data (PS3.5 7.1.2).
     fn has_long_length(self) -> bool {
-        matches!(
-            &self.0,
-            b"OB"
-                | b"OW"
-                | b"OF"
-                | b"SQ"
-                | b"UT"
-                | b"UN"
-                | b"UC"
-                | b"UR"
-                | b"OD"
-                | b"OL"
-                | b"OV"
-                | b"SV"
-                | b"UV"
-        )
+        vr_class(self) == Some(true)
     }
 }
 
-/// Whether each two-letter VR (`(first - b'A') * 26 + (second - b'A')`) has a 4-byte length.
+/// Whether each two-letter VR (`(first - b'A') * 26 + (second - b'A')`) has a 4-byte length
+/// in explicit VR data (PS3.5 7.1.2): the one list of them.
 const LONG_LENGTH: [bool; 26 * 26] = {
     let mut t = [false; 26 * 26];
     let long: [&[u8; 2]; 13] = [
