@@ -2,6 +2,7 @@
 //! meaning (DOMAIN.md 4.2). Names are for messages only.
 
 use std::fmt;
+use std::sync::Arc;
 
 /// A coded concept kerma knows: its code value, coding scheme designator and a display name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -112,25 +113,91 @@ pub(crate) mod sop {
 }
 
 /// A code as written in a file: value, scheme and meaning (display text, never matched on).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize)]
+///
+/// The three texts share one allocation, and cloning a `Code` only counts a reference: an
+/// RDSR repeats the same few codes (event type, filter material, reference point) in every
+/// event, and extraction hands out one shared copy of each.
+///
+/// ```
+/// use kerma::Code;
+/// let c = Code::new("113620", "DCM", "Stationary Acquisition");
+/// assert_eq!((c.value(), c.scheme(), c.meaning()), ("113620", "DCM", "Stationary Acquisition"));
+/// assert_eq!(c.to_string(), r#"(113620, DCM, "Stationary Acquisition")"#);
+/// ```
+#[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Code {
-    /// Code Value (0008,0100), or Long / URN Code Value.
-    pub value: String,
-    /// Coding Scheme Designator (0008,0102).
-    pub scheme: String,
-    /// Code Meaning (0008,0104).
-    pub meaning: String,
+    /// `value`, `scheme` and `meaning`, one after the other.
+    text: Arc<str>,
+    /// Where `value` ends and `scheme` starts in `text`.
+    value_end: usize,
+    /// Where `scheme` ends and `meaning` starts in `text`.
+    scheme_end: usize,
 }
 
 impl Code {
+    /// A code from its Code Value, Coding Scheme Designator and Code Meaning.
+    pub fn new(value: &str, scheme: &str, meaning: &str) -> Code {
+        let mut text = String::with_capacity(value.len() + scheme.len() + meaning.len());
+        text.push_str(value);
+        text.push_str(scheme);
+        text.push_str(meaning);
+        Code {
+            text: text.into(),
+            value_end: value.len(),
+            scheme_end: value.len() + scheme.len(),
+        }
+    }
+
+    /// Code Value (0008,0100), or Long / URN Code Value.
+    pub fn value(&self) -> &str {
+        &self.text[..self.value_end]
+    }
+
+    /// Coding Scheme Designator (0008,0102).
+    pub fn scheme(&self) -> &str {
+        &self.text[self.value_end..self.scheme_end]
+    }
+
+    /// Code Meaning (0008,0104).
+    pub fn meaning(&self) -> &str {
+        &self.text[self.scheme_end..]
+    }
+
     /// Whether this is the given concept (by value and scheme).
     pub fn is(&self, c: Concept) -> bool {
-        self.value == c.code && self.scheme == c.scheme
+        self.value() == c.code && self.scheme() == c.scheme
+    }
+}
+
+impl fmt::Debug for Code {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Code")
+            .field("value", &self.value())
+            .field("scheme", &self.scheme())
+            .field("meaning", &self.meaning())
+            .finish()
     }
 }
 
 impl fmt::Display for Code {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "({}, {}, {:?})", self.value, self.scheme, self.meaning)
+        write!(
+            f,
+            "({}, {}, {:?})",
+            self.value(),
+            self.scheme(),
+            self.meaning()
+        )
+    }
+}
+
+impl serde::Serialize for Code {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("Code", 3)?;
+        st.serialize_field("value", self.value())?;
+        st.serialize_field("scheme", self.scheme())?;
+        st.serialize_field("meaning", self.meaning())?;
+        st.end()
     }
 }

@@ -1192,17 +1192,27 @@ fn tag_of(b: &[u8]) -> Tag {
 /// come from the standard data dictionary; private and unknown tags are `UN` (opaque bytes).
 fn implicit_vr(tag: Tag) -> Vr {
     match tag {
-        // SR content tree and code sequences, the hot path of every implicit VR RDSR.
+        // SR content tree and code sequences, the hot path of every implicit VR RDSR; a test
+        // checks each line against the standard dictionary.
         0x0040_A730 | 0x0040_A043 | 0x0040_A300 | 0x0040_08EA | 0x0040_A168 | 0x0040_A504
         | 0x0008_1199 | 0x0008_1115 | 0x0008_1111 | 0x0008_1032 | 0x0040_A375 | 0x0040_A385
-        | 0x0040_A301 | 0x0040_A073 | 0x0040_A078 | 0x5200_9229 | 0x5200_9230 => Vr::SQ,
-        0x0040_A010 | 0x0040_A040 | 0x0008_0102 => Vr(*b"CS"),
-        0x0008_0100 => Vr(*b"SH"),
-        0x0008_0104 => Vr(*b"LO"),
+        | 0x0040_A301 | 0x0040_A073 | 0x0040_A078 | 0x5200_9229 | 0x5200_9230 | 0x0040_A370
+        | 0x0040_A372 | 0x0040_0275 | 0x0008_114A | 0x0040_A360 | 0x0040_A525 | 0x0040_A088 => {
+            Vr::SQ
+        }
+        0x0040_A010 | 0x0040_A040 | 0x0040_A050 | 0x0040_A491 | 0x0040_A493 | 0x0008_0105
+        | 0x0008_010F => Vr(*b"CS"),
+        0x0008_0100 | 0x0008_0102 | 0x0008_0103 => Vr(*b"SH"),
+        0x0008_0104 | 0x0040_A027 => Vr(*b"LO"),
         0x0040_A30A => Vr(*b"DS"),
         0x0040_A160 => Vr(*b"UT"),
-        0x0040_A124 => Vr(*b"UI"),
-        0x0040_A120 => Vr(*b"DT"),
+        0x0040_A124 | 0x0008_1150 | 0x0008_1155 | 0x0040_A171 | 0x0008_0117 => Vr(*b"UI"),
+        0x0040_A120 | 0x0040_A032 | 0x0008_0106 | 0x0040_A030 => Vr(*b"DT"),
+        0x0040_A121 => Vr(*b"DA"),
+        0x0040_A122 => Vr(*b"TM"),
+        0x0040_A123 | 0x0040_A075 => Vr(*b"PN"),
+        0x0040_A161 => Vr(*b"FD"),
+        0x0040_DB73 => Vr(*b"UL"),
         _ if (tag >> 16) % 2 == 1 => Vr::UN,
         _ => dictionary_vr(tag),
     }
@@ -1240,6 +1250,68 @@ mod tests {
         v.extend_from_slice(&(value.len() as u16).to_le_bytes());
         v.extend_from_slice(value);
         v
+    }
+
+    #[test]
+    fn implicit_vr_shortcuts_agree_with_the_dictionary() {
+        let shortcuts = [
+            0x0040_A730,
+            0x0040_A043,
+            0x0040_A300,
+            0x0040_08EA,
+            0x0040_A168,
+            0x0040_A504,
+            0x0008_1199,
+            0x0008_1115,
+            0x0008_1111,
+            0x0008_1032,
+            0x0040_A375,
+            0x0040_A385,
+            0x0040_A301,
+            0x0040_A073,
+            0x0040_A078,
+            0x5200_9229,
+            0x5200_9230,
+            0x0040_A370,
+            0x0040_A372,
+            0x0040_0275,
+            0x0008_114A,
+            0x0040_A360,
+            0x0040_A525,
+            0x0040_A088,
+            0x0040_A010,
+            0x0040_A040,
+            0x0040_A050,
+            0x0040_A491,
+            0x0040_A493,
+            0x0008_0105,
+            0x0008_010F,
+            0x0008_0100,
+            0x0008_0102,
+            0x0008_0103,
+            0x0008_0104,
+            0x0040_A027,
+            0x0040_A30A,
+            0x0040_A160,
+            0x0040_A124,
+            0x0008_1150,
+            0x0008_1155,
+            0x0040_A171,
+            0x0008_0117,
+            0x0040_A120,
+            0x0040_A032,
+            0x0008_0106,
+            0x0040_A030,
+            0x0040_A121,
+            0x0040_A122,
+            0x0040_A123,
+            0x0040_A075,
+            0x0040_A161,
+            0x0040_DB73,
+        ];
+        for tag in shortcuts {
+            assert_eq!(implicit_vr(tag), dictionary_vr(tag), "{tag:08X}");
+        }
     }
 
     #[test]

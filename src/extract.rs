@@ -626,7 +626,7 @@ fn vendor_summary(root: &Content<'_, '_>, warnings: &mut Vec<Warning>) -> DoseRe
     });
     let mut plane = PlaneDose::new(Plane::Single);
     let mut exposures = None;
-    let mut r = sr::NumReader { warnings };
+    let mut r = sr::NumReader::new(warnings);
     for c in root.children() {
         let Some(k) = c.concept() else { continue };
         if k.is(codes::SIEMENS_DAP) {

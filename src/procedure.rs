@@ -954,7 +954,7 @@ impl Procedure {
         }
         for c in &id.procedure_codes {
             let c: &Code = c;
-            v.push(("procedure_code", format!("{} {}", c.value, c.meaning)));
+            v.push(("procedure_code", format!("{} {}", c.value(), c.meaning())));
         }
         for p in &self.protocols {
             v.push(("protocol", p.clone()));

@@ -12,7 +12,7 @@ use serde::Serialize;
 use crate::codes::{self, Code, Concept};
 use crate::dataset::{Limits, Tree};
 use crate::error::ParseError;
-use crate::sr::{Content, NumReader, Technique};
+use crate::sr::{CodeCache, Content, NumReader, Technique};
 use crate::units::{AirKerma, Dap};
 use crate::warning::Warning;
 
@@ -91,12 +91,12 @@ impl ReferencePoint {
     /// Whether this is the IEC interventional reference point (113860), so that K_a,r is
     /// comparable with IRP-based reference levels. Text definitions are never assumed to be.
     pub fn is_interventional_reference_point(&self) -> bool {
-        matches!(self, ReferencePoint::Code(c) if c.value == "113860" && c.scheme == "DCM")
+        matches!(self, ReferencePoint::Code(c) if c.value() == "113860" && c.scheme() == "DCM")
     }
     /// The code value or text, for reports.
     pub fn label(&self) -> &str {
         match self {
-            ReferencePoint::Code(c) => &c.value,
+            ReferencePoint::Code(c) => c.value(),
             ReferencePoint::Text(t) => t,
         }
     }
@@ -129,7 +129,7 @@ pub struct Scope {
 impl Scope {
     /// Whether the scope is a whole study (113014).
     pub fn is_study(&self) -> bool {
-        self.level.value == "113014" && self.level.scheme == "DCM"
+        self.level.value() == "113014" && self.level.scheme() == "DCM"
     }
 }
 
@@ -315,7 +315,7 @@ pub(crate) fn extract(
     };
     let mut root_study_uid = None;
     let mut device_uid_text = false;
-    let mut reader = NumReader { warnings };
+    let mut reader = NumReader::new(warnings);
     for c in root_c.children() {
         let Some(k) = c.concept() else { continue };
         if k.is(codes::PROCEDURE_REPORTED) {
@@ -393,11 +393,7 @@ pub(crate) fn extract(
             Some(_) => {}
             None => {
                 report.scope = Some(Scope {
-                    level: Code {
-                        value: "113014".into(),
-                        scheme: "DCM".into(),
-                        meaning: "Study".into(),
-                    },
+                    level: Code::new("113014", "DCM", "Study"),
                     uid: Some(uid),
                 })
             }
@@ -425,12 +421,12 @@ fn is_uid(s: &str) -> bool {
         && !s.ends_with('.')
 }
 
-fn reference_point(c: &Content<'_, '_>) -> Option<ReferencePoint> {
+fn reference_point(c: &Content<'_, '_>, cache: &mut CodeCache) -> Option<ReferencePoint> {
     match c.value_type() {
         Some("TEXT") => c.text().map(ReferencePoint::Text),
         _ => c
             .code()
-            .map(|x| ReferencePoint::Code(x.to_owned_code()))
+            .map(|x| ReferencePoint::Code(cache.get(x)))
             .or_else(|| c.text().map(ReferencePoint::Text)),
     }
 }
@@ -473,7 +469,7 @@ fn accumulated(container: &Content<'_, '_>, r: &mut NumReader<'_>) -> PlaneDose 
             } else if concept.is(codes::DISTANCE_SOURCE_TO_RP) {
                 p.distance_source_to_rp_m = r.length_m(&k, codes::DISTANCE_SOURCE_TO_RP);
             } else if concept.is(codes::REFERENCE_POINT_DEFINITION) {
-                p.reference_point = reference_point(&k);
+                p.reference_point = reference_point(&k, &mut r.codes);
             }
             if k.value_type() == Some("CONTAINER") {
                 visit(&k, p, r);
@@ -497,15 +493,15 @@ fn category_of(t: Option<&Code>, warnings: &mut Vec<Warning>) -> EventCategory {
     {
         return EventCategory::Acquisition;
     }
-    let meaning = t.meaning.to_ascii_lowercase();
+    let meaning = t.meaning().to_ascii_lowercase();
     if meaning == "fluoroscopy" {
         warnings.push(Warning::EventTypeByMeaning {
-            meaning: t.meaning.clone(),
+            meaning: t.meaning().to_owned(),
         });
         EventCategory::Fluoroscopy
     } else if meaning.contains("acquisition") {
         warnings.push(Warning::EventTypeByMeaning {
-            meaning: t.meaning.clone(),
+            meaning: t.meaning().to_owned(),
         });
         EventCategory::Acquisition
     } else {
@@ -553,9 +549,9 @@ fn event(c: &Content<'_, '_>, r: &mut NumReader<'_>) -> IrradiationEvent {
             b"113764" => e.plane = k.code().and_then(|x| Plane::from_code(x.value)),
             b"113769" | b"113853" => e.uid = k.uid().map(str::to_owned),
             b"111526" => e.started = k.datetime().map(str::to_owned),
-            b"113721" => e.event_type = k.code().map(|x| x.to_owned_code()),
+            b"113721" => e.event_type = k.code().map(|x| r.codes.get(x)),
             b"125203" => e.protocol = k.text(),
-            b"123014" => e.target_region = k.code().map(|x| x.to_owned_code()),
+            b"123014" => e.target_region = k.code().map(|x| r.codes.get(x)),
             b"122130" => e.dap = r.dap(&k, codes::DAP),
             b"113738" => e.ka_r = r.air_kerma(&k, codes::DOSE_RP),
             b"113742" => e.duration = r.duration(&k, codes::IRRADIATION_DURATION),
@@ -575,7 +571,7 @@ fn event(c: &Content<'_, '_>, r: &mut NumReader<'_>) -> IrradiationEvent {
                 e.source_to_detector_m = r.length_m(&k, codes::DISTANCE_SOURCE_TO_DETECTOR)
             }
             b"113790" => e.field_area_m2 = r.area_m2(&k, codes::COLLIMATED_FIELD_AREA),
-            b"113780" => e.reference_point = reference_point(&k),
+            b"113780" => e.reference_point = reference_point(&k, &mut r.codes),
             b"113744" => modifier_sibling = true,
             b"113771" => {
                 let mut f = Filter {
@@ -587,9 +583,9 @@ fn event(c: &Content<'_, '_>, r: &mut NumReader<'_>) -> IrradiationEvent {
                 for x in k.children() {
                     let Some(xc) = x.concept() else { continue };
                     if xc.is(codes::XRAY_FILTER_TYPE) {
-                        f.filter_type = x.code().map(|y| y.to_owned_code());
+                        f.filter_type = x.code().map(|y| r.codes.get(y));
                     } else if xc.is(codes::XRAY_FILTER_MATERIAL) {
-                        f.material = x.code().map(|y| y.to_owned_code());
+                        f.material = x.code().map(|y| r.codes.get(y));
                     } else if xc.is(codes::XRAY_FILTER_THICKNESS_MIN) {
                         f.thickness_min_mm =
                             r.technique_value(&x, codes::XRAY_FILTER_THICKNESS_MIN);

@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use crate::codes::Concept;
+use crate::codes::{Code, Concept};
 use crate::dataset::{Item, ascii_value, trim_padding};
 use crate::units::{AirKerma, Dap, UnitKind, UnitStatus, duration_from_secs, lookup_unit};
 use crate::warning::Warning;
@@ -48,15 +48,12 @@ impl<'a> CodeRef<'a> {
     pub fn value_str(&self) -> std::borrow::Cow<'a, str> {
         String::from_utf8_lossy(self.value)
     }
-    pub fn meaning(&self) -> String {
-        String::from_utf8_lossy(self.meaning_raw).into_owned()
-    }
     pub fn to_owned_code(self) -> crate::Code {
-        crate::Code {
-            value: self.value_str().into_owned(),
-            scheme: String::from_utf8_lossy(self.scheme).into_owned(),
-            meaning: self.meaning(),
-        }
+        crate::Code::new(
+            &self.value_str(),
+            &String::from_utf8_lossy(self.scheme),
+            &String::from_utf8_lossy(self.meaning_raw),
+        )
     }
 }
 
@@ -278,6 +275,46 @@ pub(crate) fn parse_is(raw: &[u8]) -> Result<i64, &'static str> {
 /// Reads dose quantities from NUM items, recording every deviation as a warning.
 pub(crate) struct NumReader<'w> {
     pub warnings: &'w mut Vec<Warning>,
+    pub codes: CodeCache,
+}
+
+impl<'w> NumReader<'w> {
+    pub fn new(warnings: &'w mut Vec<Warning>) -> Self {
+        NumReader {
+            warnings,
+            codes: CodeCache::default(),
+        }
+    }
+}
+
+/// The codes of one report, each decoded and allocated once: events repeat the same few.
+#[derive(Debug, Default)]
+pub(crate) struct CodeCache {
+    codes: Vec<Code>,
+}
+
+impl CodeCache {
+    /// Distinct codes kept; a report with more (a hostile one) allocates the rest each time,
+    /// so a lookup stays a short scan.
+    const MAX: usize = 32;
+
+    /// An owned copy of `c`, shared with earlier copies of the same code.
+    pub fn get(&mut self, c: CodeRef<'_>) -> Code {
+        let same = |k: &&Code| {
+            k.value().as_bytes() == c.value
+                && k.scheme().as_bytes() == c.scheme
+                && k.meaning().as_bytes() == c.meaning_raw
+        };
+        if let Some(k) = self.codes.iter().find(same) {
+            return k.clone();
+        }
+        let k = c.to_owned_code();
+        // A code that needed a lossy decode never matches its bytes again: not worth a slot.
+        if self.codes.len() < Self::MAX && same(&&k) {
+            self.codes.push(k.clone());
+        }
+        k
+    }
 }
 
 impl NumReader<'_> {
@@ -511,6 +548,33 @@ impl Technique {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn code_cache_copies_exactly_and_stays_bounded() {
+        fn raw<'a>(value: &'a [u8], meaning: &'a [u8]) -> CodeRef<'a> {
+            CodeRef {
+                value,
+                scheme: b"DCM",
+                meaning_raw: meaning,
+            }
+        }
+        let mut cache = CodeCache::default();
+        let a = cache.get(raw(b"113620", b"Stationary Acquisition"));
+        assert_eq!(a, Code::new("113620", "DCM", "Stationary Acquisition"));
+        // Same value and scheme, another meaning: a distinct code, never the cached one.
+        let b = cache.get(raw(b"113620", b"Stationary acquisition"));
+        assert_eq!(b.meaning(), "Stationary acquisition");
+        assert_eq!(cache.get(raw(b"113620", b"Stationary Acquisition")), a);
+        // Latin-1 meaning: decoded lossily every time, and not kept.
+        let latin = cache.get(raw(b"1", b"R\xe9f\xe9rence"));
+        assert_eq!(latin.meaning(), "R\u{fffd}f\u{fffd}rence");
+        assert_eq!(cache.codes.len(), 2);
+        for i in 0..1000u32 {
+            let v = i.to_string();
+            assert_eq!(cache.get(raw(v.as_bytes(), b"m")).value(), v);
+        }
+        assert_eq!(cache.codes.len(), CodeCache::MAX);
+    }
 
     #[test]
     fn strict_decimal_strings() {
