@@ -147,12 +147,15 @@ where
 /// Runs `work` over `inputs` on `threads` threads (the caller and `threads - 1` workers) and
 /// hands results to `sink`, on the caller, in input order.
 ///
-/// Threads claim runs of `CHUNK` consecutive files (locking once per run). Workers stay at
-/// most `2 × threads + 1` runs ahead of the run `sink` takes next, which bounds the memory
-/// finished results hold. The caller extracts too, one short run at a time, handing over every
-/// finished run in order before it claims another: `threads` threads keep `threads` cores
-/// busy, with no separate consumer thread to wake for every run, and the workers seldom wait
-/// for the caller to finish a run of its own.
+/// Threads claim runs of `CHUNK` consecutive files. Workers stay at most `2 × threads + 1`
+/// runs ahead of the run `sink` takes next, which bounds the memory finished results hold. The
+/// caller extracts too, one short run at a time, handing over every finished run in order
+/// before it claims another: `threads` threads keep `threads` cores busy, with no separate
+/// consumer thread to wake for every run.
+///
+/// Nobody makes a system call to wake a thread that is not asleep, and a thread that must wait
+/// first spins for about the time of one file (see [`Sleep`]): with files of a few
+/// microseconds, sleeping and waking on every run cost a tenth of the scan.
 #[cfg(feature = "parallel")]
 fn ordered_parallel<W, F>(inputs: &[Input], threads: usize, work: W, mut sink: F)
 where
@@ -160,31 +163,22 @@ where
     F: FnMut(&Input, Result<Extraction>),
 {
     use std::collections::BTreeMap;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::sync::{Condvar, Mutex, MutexGuard};
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
     const CHUNK: usize = 2;
-    struct State {
-        /// The run `sink` takes next.
-        next: usize,
-        ready: BTreeMap<usize, Vec<Result<Extraction>>>,
-        /// Set when the caller stops (normally or because `sink` panicked): workers stop too.
-        done: bool,
-    }
-    fn wait<'m>(cv: &Condvar, g: MutexGuard<'m, State>) -> MutexGuard<'m, State> {
-        cv.wait(g).unwrap_or_else(|e| e.into_inner())
-    }
     let window = 2 * threads + 1;
-    let state = Mutex::new(State {
-        next: 0,
-        ready: BTreeMap::new(),
-        done: false,
-    });
-    let changed = Condvar::new();
-    let claim = AtomicUsize::new(0);
-    // A poisoned lock only means another thread panicked; the state itself stays consistent.
-    let lock = || state.lock().unwrap_or_else(|e| e.into_inner());
     let runs: Vec<&[Input]> = inputs.chunks(CHUNK).collect();
+    // Finished runs not yet handed over, by run number.
+    let ready = Mutex::new(BTreeMap::<usize, Vec<Result<Extraction>>>::new());
+    // A poisoned lock only means another thread panicked; the map itself stays consistent.
+    let ready = || ready.lock().unwrap_or_else(|e| e.into_inner());
+    // The run `sink` takes next: workers start only runs below `next + window`.
+    let next = AtomicUsize::new(0);
+    // Set when the caller stops (normally or because `sink` panicked): workers stop too.
+    let done = AtomicBool::new(false);
+    let claim = AtomicUsize::new(0);
+    let (workers_wait, caller_waits) = (Sleep::default(), Sleep::default());
     let extract_run = |run: &[Input]| -> Vec<Result<Extraction>> {
         run.iter()
             .map(|input| {
@@ -198,10 +192,6 @@ where
             })
             .collect()
     };
-    let finished = |c: usize, results: Vec<Result<Extraction>>| {
-        lock().ready.insert(c, results);
-        changed.notify_all();
-    };
 
     std::thread::scope(|scope| {
         for _ in 1..threads {
@@ -209,56 +199,98 @@ where
                 loop {
                     let c = claim.fetch_add(1, Ordering::Relaxed);
                     let Some(run) = runs.get(c) else { break };
-                    let mut g = lock();
-                    while c >= g.next + window && !g.done {
-                        g = wait(&changed, g);
-                    }
-                    if g.done {
+                    workers_wait.until(|| {
+                        c < next.load(Ordering::SeqCst) + window || done.load(Ordering::SeqCst)
+                    });
+                    if done.load(Ordering::SeqCst) {
                         break;
                     }
-                    drop(g);
-                    finished(c, extract_run(run));
+                    let results = extract_run(run);
+                    ready().insert(c, results);
+                    caller_waits.wake();
                 }
             });
         }
         // However the caller leaves (a panicking `sink` included), workers waiting for it are
         // released, so that the scope can join them.
-        struct Release<'s, 'c>(&'s Mutex<State>, &'c Condvar);
-        impl Drop for Release<'_, '_> {
+        struct Release<'a>(&'a AtomicBool, &'a Sleep);
+        impl Drop for Release<'_> {
             fn drop(&mut self) {
-                self.0.lock().unwrap_or_else(|e| e.into_inner()).done = true;
-                self.1.notify_all();
+                self.0.store(true, Ordering::SeqCst);
+                self.1.wake();
             }
         }
-        let _release = Release(&state, &changed);
-        let mut next = 0;
-        while next < runs.len() {
+        let _release = Release(&done, &workers_wait);
+        let mut due = 0;
+        while due < runs.len() {
             // Hand over every run finished in order.
-            let mut g = lock();
-            if let Some(results) = g.ready.remove(&next) {
-                g.next = next + 1;
-                drop(g);
-                changed.notify_all();
-                for (input, r) in runs[next].iter().zip(results) {
+            let finished = ready().remove(&due);
+            if let Some(results) = finished {
+                next.store(due + 1, Ordering::SeqCst);
+                workers_wait.wake();
+                for (input, r) in runs[due].iter().zip(results) {
                     sink(input, r);
                 }
-                next += 1;
+                due += 1;
                 continue;
             }
-            drop(g);
             // Then extract a run, or wait for the one due if every run is taken.
             let c = claim.fetch_add(1, Ordering::Relaxed);
             match runs.get(c) {
-                Some(run) => finished(c, extract_run(run)),
-                None => {
-                    let mut g = lock();
-                    while !g.ready.contains_key(&next) {
-                        g = wait(&changed, g);
-                    }
+                Some(run) => {
+                    let results = extract_run(run);
+                    ready().insert(c, results);
                 }
+                None => caller_waits.until(|| ready().contains_key(&due)),
             }
         }
     });
+}
+
+/// Waiting for a condition that another thread makes true, then calls [`Sleep::wake`].
+///
+/// `wake` makes a system call only when a thread is asleep, and `until` spins a little before
+/// it sleeps. A waiter counts itself among the sleepers before its last look at the condition,
+/// and a waker makes the condition true before it counts the sleepers (all sequentially
+/// consistent, or under a lock the condition takes): one of the two sees the other, so no
+/// wake-up is lost.
+#[cfg(feature = "parallel")]
+#[derive(Default)]
+struct Sleep {
+    lock: std::sync::Mutex<()>,
+    changed: std::sync::Condvar,
+    sleepers: std::sync::atomic::AtomicUsize,
+}
+
+#[cfg(feature = "parallel")]
+impl Sleep {
+    /// Looks at the condition this many times, pausing between looks, before sleeping: a few
+    /// microseconds, about one small file.
+    const SPINS: usize = 256;
+
+    fn until(&self, condition: impl Fn() -> bool) {
+        use std::sync::atomic::Ordering::SeqCst;
+        for _ in 0..Self::SPINS {
+            if condition() {
+                return;
+            }
+            std::hint::spin_loop();
+        }
+        let mut g = self.lock.lock().unwrap_or_else(|e| e.into_inner());
+        self.sleepers.fetch_add(1, SeqCst);
+        while !condition() {
+            g = self.changed.wait(g).unwrap_or_else(|e| e.into_inner());
+        }
+        self.sleepers.fetch_sub(1, SeqCst);
+    }
+
+    fn wake(&self) {
+        if self.sleepers.load(std::sync::atomic::Ordering::SeqCst) > 0 {
+            // Taking the lock waits until a sleeper that counted itself is really asleep.
+            drop(self.lock.lock().unwrap_or_else(|e| e.into_inner()));
+            self.changed.notify_all();
+        }
+    }
 }
 
 #[cfg(all(test, feature = "parallel"))]
@@ -354,6 +386,46 @@ mod tests {
                 assert_eq!(path, &inputs[i].path, "order at {i}");
                 assert_eq!(r, &sequential[i], "result at {i}");
             }
+        }
+    }
+
+    #[test]
+    fn uneven_workers_and_sink_lose_no_wake_up() {
+        // Work and sink that are sometimes slow (so that workers reach the window and sleep,
+        // and the caller waits for the run due), sometimes instant: a lost wake-up hangs here.
+        let inputs: Vec<Input> = (0..3000)
+            .map(|i| Input {
+                path: PathBuf::from(i.to_string()),
+                walk_error: None,
+            })
+            .collect();
+        let pause = |i: usize| {
+            if i.is_multiple_of(97) {
+                std::thread::sleep(std::time::Duration::from_micros(300));
+            } else if i.is_multiple_of(7) {
+                std::thread::yield_now();
+            }
+        };
+        for threads in [2, 3, 4] {
+            let work = |input: &Input| -> Result<Extraction> {
+                let i: usize = input
+                    .path
+                    .to_str()
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or(0);
+                pause(i * 31 % 1000);
+                Err(Error::Internal {
+                    path: input.path.clone(),
+                })
+            };
+            let mut seen = 0;
+            ordered_parallel(&inputs, threads, work, |input, r| {
+                assert_eq!(input.path, PathBuf::from(seen.to_string()));
+                assert!(matches!(r, Err(Error::Internal { path }) if path == input.path));
+                pause(seen);
+                seen += 1;
+            });
+            assert_eq!(seen, inputs.len());
         }
     }
 }
