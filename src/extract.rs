@@ -248,6 +248,17 @@ impl Extractor {
                 Some(len) => buf.len() >= len || (got as u64) < need,
                 None => (got as u64) < need,
             };
+            // A structured report has no pixel data: when its length is known, read the rest
+            // at once rather than parse growing prefixes of it.
+            if let Some(len) = len
+                && !eof
+                && want < len
+                && want < cap
+                && dataset::meta_sop_class(&buf).is_some_and(|c| c.starts_with(SR_CLASS_PREFIX))
+            {
+                want = len.min(cap);
+                continue;
+            }
             let mut needed = None;
             match dataset::parse(&buf, &self.limits) {
                 // Complete: reading stopped at Pixel Data, or at the true end of the input.
@@ -270,13 +281,6 @@ impl Extractor {
             // Grow at least fourfold (so re-parsing costs at most a third more than one parse),
             // and straight to the end of an element whose declared length says how far to read.
             want = needed.unwrap_or(0).max(want.saturating_mul(4)).min(cap);
-            // A structured report has no pixel data: when its length is known, read the rest
-            // at once rather than parse growing prefixes of it.
-            if let Some(len) = len
-                && dataset::meta_sop_class(&buf).is_some_and(|c| c.starts_with(SR_CLASS_PREFIX))
-            {
-                want = want.max(len).min(cap);
-            }
         }
     }
 
