@@ -423,8 +423,12 @@ fn text_attr(
             lossy
         }
     };
-    let s = s.trim().to_owned();
-    if s.is_empty() { None } else { Some(s) }
+    // Trimmed in place when nothing is trimmed (the common case): one allocation per value.
+    match s.trim() {
+        "" => None,
+        t if t.len() == s.len() => Some(s),
+        t => Some(t.to_owned()),
+    }
 }
 
 fn ascii_attr(ds: &Item<'_>, tag: u32) -> Option<String> {

@@ -8,7 +8,7 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::dataset::{Item, Value, Vr, ascii_value};
-use crate::sr::{parse_ds_multi, parse_is};
+use crate::sr::{parse_ds, parse_is};
 use crate::units::{AirKerma, Dap, duration_from_secs};
 use crate::warning::Warning;
 
@@ -171,16 +171,25 @@ impl Reader<'_> {
     }
     fn ds(&mut self, item: &Item<'_>, attr: Attr) -> Option<f64> {
         let b = self.raw(item, attr)?;
-        match parse_ds_multi(b) {
-            Ok(v) if v.len() == 1 => Some(v[0]),
-            Ok(_) => {
-                self.invalid(attr, lossy(b), "several values where one is expected");
-                None
-            }
-            Err(reason) => {
+        // Every value must parse (the first error is reported), and there must be one value.
+        let mut values = b.split(|&c| c == b'\\').map(parse_ds);
+        let first = values.next().unwrap_or(Err("not a decimal string"));
+        match (first, values.next()) {
+            (Ok(v), None) => Some(v),
+            (Err(reason), _) | (Ok(_), Some(Err(reason))) => {
                 self.invalid(attr, lossy(b), reason);
                 None
             }
+            (Ok(_), Some(Ok(_))) => match values.find_map(Result::err) {
+                Some(reason) => {
+                    self.invalid(attr, lossy(b), reason);
+                    None
+                }
+                None => {
+                    self.invalid(attr, lossy(b), "several values where one is expected");
+                    None
+                }
+            },
         }
     }
     fn non_negative(&mut self, item: &Item<'_>, attr: Attr) -> Option<f64> {

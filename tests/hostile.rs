@@ -647,6 +647,9 @@ fn header_dose_attributes_with_wrong_vr_or_garbage() {
         ("1e309", "range"),
         ("-5", "negative"),
         ("12.5\\13.5", "several values"),
+        // A bad value anywhere is reported as such, before the count.
+        ("12.5\\x", "decimal"),
+        ("1\\2\\NaN", "decimal"),
     ] {
         let mut im = Image::new(ImageKind::Xa, 49);
         im.dap = Some(HeaderDap::Ds(dap.into()));
