@@ -147,11 +147,12 @@ where
 /// Runs `work` over `inputs` on `threads` threads (the caller and `threads - 1` workers) and
 /// hands results to `sink`, on the caller, in input order.
 ///
-/// Threads claim runs of `CHUNK` consecutive files. Workers stay at most `2 × threads + 1`
-/// runs ahead of the run `sink` takes next, which bounds the memory finished results hold. The
-/// caller extracts too, one short run at a time, handing over every finished run in order
-/// before it claims another: `threads` threads keep `threads` cores busy, with no separate
-/// consumer thread to wake for every run.
+/// Threads claim runs of `CHUNK` consecutive files. No thread starts a run more than
+/// `2 × threads + 1` runs ahead of the run `sink` takes next (give or take the runs other
+/// threads are claiming at that moment), which bounds the memory finished results hold however
+/// slow one file is. The caller extracts too, one short run at a time, handing over every
+/// finished run in order before it claims another: `threads` threads keep `threads` cores
+/// busy, with no separate consumer thread to wake for every run.
 ///
 /// Nobody makes a system call to wake a thread that is not asleep, and a thread that must wait
 /// first spins for about the time of one file (see [`Sleep`]): with files of a few
@@ -234,8 +235,14 @@ where
                 due += 1;
                 continue;
             }
-            // Then extract a run, or wait for the one due if every run is taken.
-            let c = claim.fetch_add(1, Ordering::Relaxed);
+            // Then extract a run, unless that would take the caller a window ahead of the run
+            // due (a worker is extracting it: a slow file must not let finished results pile
+            // up behind it) or every run is taken: then wait for the one due.
+            let c = if claim.load(Ordering::Relaxed) < due + window {
+                claim.fetch_add(1, Ordering::Relaxed)
+            } else {
+                usize::MAX
+            };
             match runs.get(c) {
                 Some(run) => {
                     let results = extract_run(run);
@@ -296,6 +303,7 @@ impl Sleep {
 #[cfg(all(test, feature = "parallel"))]
 mod tests {
     use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
 
     #[test]
     fn parallel_walk_lists_what_the_sequential_walk_lists() {
@@ -407,25 +415,38 @@ mod tests {
             }
         };
         for threads in [2, 3, 4] {
+            // Results finished and not yet handed over: bounded by the window, even behind
+            // files a thousand times slower than the rest.
+            let pending = AtomicUsize::new(0);
+            let most = AtomicUsize::new(0);
             let work = |input: &Input| -> Result<Extraction> {
                 let i: usize = input
                     .path
                     .to_str()
                     .and_then(|s| s.parse().ok())
                     .unwrap_or(0);
+                if i % 250 == 125 {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
                 pause(i * 31 % 1000);
+                most.fetch_max(pending.fetch_add(1, Ordering::SeqCst) + 1, Ordering::SeqCst);
                 Err(Error::Internal {
                     path: input.path.clone(),
                 })
             };
             let mut seen = 0;
             ordered_parallel(&inputs, threads, work, |input, r| {
+                pending.fetch_sub(1, Ordering::SeqCst);
                 assert_eq!(input.path, PathBuf::from(seen.to_string()));
                 assert!(matches!(r, Err(Error::Internal { path }) if path == input.path));
                 pause(seen);
                 seen += 1;
             });
             assert_eq!(seen, inputs.len());
+            // The window, and the runs of the other threads claimed at the same moment.
+            let bound = 2 * (2 * threads + 1 + threads);
+            let most = most.into_inner();
+            assert!(most <= bound, "{most} results waiting, more than {bound}");
         }
     }
 }

@@ -22,8 +22,8 @@ use output::{Doc, Report};
 
 /// The scan's worker threads allocate results that this thread frees. glibc's malloc takes the
 /// owning thread's arena lock for such frees, and on two threads that lock is contended on
-/// every file: 10,000 XA headers scaled 1.4x with it, 1.6-1.9x with mimalloc (`cargo bench
-/// --bench folders` and `--bench folders_mimalloc`).
+/// every file: 10,000 XA headers scaled about 1.6x with it from 1 to 2 threads, 1.8-2.1x with
+/// mimalloc (`cargo bench --bench folders` and `--bench folders_mimalloc`).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
