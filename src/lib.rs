@@ -22,7 +22,7 @@
 //! let bytes = include_bytes!("../testdata/rdsr_canon_dgycm2_mgy.dcm");
 //! let x = kerma::extract_bytes(bytes)?;
 //! assert_eq!(x.outcome, kerma::Outcome::Dose);
-//! let report = x.report.expect("an RDSR");
+//! let report = x.report.ok_or("not an RDSR")?;
 //! for plane in &report.planes {
 //!     // DAP was written in dGy.cm2 and Dose (RP) in mGy: converted by their unit codes.
 //!     if let (Some(dap), Some(ka_r)) = (plane.dap_total, plane.ka_r_total) {

@@ -300,11 +300,12 @@ pub struct KnownUnit {
 ///
 /// ```
 /// use kerma::{lookup_unit, UnitKind, UnitStatus};
-/// let Some(u) = lookup_unit("dGy.cm2") else { panic!("dGy.cm2 is in the table") };
+/// let u = lookup_unit("dGy.cm2").ok_or("dGy.cm2 is in the table")?;
 /// assert_eq!(u.kind, UnitKind::Dap);
 /// assert_eq!(u.factor, 1e-5);
 /// assert_eq!(u.status, UnitStatus::UcumNonStandard);
 /// assert!(lookup_unit("Gy.in2").is_none());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn lookup_unit(code: &str) -> Option<KnownUnit> {
     use UnitKind::*;

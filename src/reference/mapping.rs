@@ -199,9 +199,8 @@ impl ProcedureMapping {
     /// English names of the procedure types of `drl.csv`.
     pub fn bundled() -> ProcedureMapping {
         let mut m = ProcedureMapping::default();
-        // ok: the bundled text is fixed at compile time and parsed by a unit test
         m.load_csv("bundled:procedure-types.csv", BUNDLED_MAPPING.as_bytes())
-            .expect("bundled procedure-types.csv is valid");
+            .expect("bundled procedure-types.csv is valid"); // ok: compile-time text, parsed by a unit test
         m
     }
 

@@ -155,8 +155,9 @@ impl LevelValue {
     ///     .find(|l| l.source_id == "FR_SFPM_ETARD_2017"
     ///         && l.procedure_code == "vertebroplasty"
     ///         && l.value.quantity() == DrlQuantity::FluoroTime)
-    ///     .unwrap();
+    ///     .ok_or("the vertebroplasty level is bundled")?;
     /// assert_eq!(ft.value.in_report_unit(), 11.0); // minutes, as in drl.csv
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn in_report_unit(&self) -> f64 {
         match *self {

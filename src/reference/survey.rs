@@ -226,7 +226,7 @@ impl Default for SurveyConfig {
 /// let report = survey.finish();
 /// let row = report.drl.iter()
 ///     .find(|r| r.room.is_none() && r.quantity == kerma::DrlQuantity::Pka)
-///     .unwrap();
+///     .ok_or("a PKA row for all rooms")?;
 /// assert_eq!(row.median, Some(39.5)); // Gy·cm²
 /// assert_eq!(row.drl_value, Some(35.0)); // EURADOS 2018, coronary angiography
 /// assert_eq!(row.verdict, Verdict::Above);

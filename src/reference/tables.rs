@@ -155,12 +155,10 @@ impl ReferenceTables {
     /// `bundled:trigger-levels.csv:<line>`.
     pub fn bundled() -> ReferenceTables {
         let mut t = ReferenceTables::default();
-        // ok: the bundled text is fixed at compile time and parsed by a unit test
         t.load_drl_csv("bundled:drl.csv", BUNDLED_DRL.as_bytes())
-            .expect("bundled drl.csv is valid");
-        // ok: as above
+            .expect("bundled drl.csv is valid"); // ok: compile-time text, parsed by a unit test
         t.load_trigger_csv("bundled:trigger-levels.csv", BUNDLED_TRIGGERS.as_bytes())
-            .expect("bundled trigger-levels.csv is valid");
+            .expect("bundled trigger-levels.csv is valid"); // ok: as above
         t
     }
 
