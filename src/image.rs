@@ -171,26 +171,26 @@ impl Reader<'_> {
     }
     fn ds(&mut self, item: &Item<'_>, attr: Attr) -> Option<f64> {
         let b = self.raw(item, attr)?;
-        // Every value must parse (the first error is reported), and there must be one value.
-        let mut values = b.split(|&c| c == b'\\').map(parse_ds);
-        let first = values.next().unwrap_or(Err("not a decimal string"));
-        match (first, values.next()) {
-            (Ok(v), None) => Some(v),
-            (Err(reason), _) | (Ok(_), Some(Err(reason))) => {
-                self.invalid(attr, lossy(b), reason);
-                None
-            }
-            (Ok(_), Some(Ok(_))) => match values.find_map(Result::err) {
-                Some(reason) => {
+        // Every value must parse (the first bad one is reported), and there must be one.
+        let mut values = 0;
+        let mut first = None;
+        for v in b.split(|&c| c == b'\\').map(parse_ds) {
+            match v {
+                Ok(v) => {
+                    values += 1;
+                    first.get_or_insert(v);
+                }
+                Err(reason) => {
                     self.invalid(attr, lossy(b), reason);
-                    None
+                    return None;
                 }
-                None => {
-                    self.invalid(attr, lossy(b), "several values where one is expected");
-                    None
-                }
-            },
+            }
         }
+        if values > 1 {
+            self.invalid(attr, lossy(b), "several values where one is expected");
+            return None;
+        }
+        first
     }
     fn non_negative(&mut self, item: &Item<'_>, attr: Attr) -> Option<f64> {
         let v = self.ds(item, attr)?;

@@ -254,7 +254,8 @@ where
     });
 }
 
-/// Waiting for a condition that another thread makes true, then calls [`Sleep::wake`].
+/// Where a thread waits ([`Sleep::until`]) for a condition that another thread makes true and
+/// then announces ([`Sleep::wake`]).
 ///
 /// `wake` makes a system call only when a thread is asleep, and `until` spins a little before
 /// it sleeps. A waiter counts itself among the sleepers before its last look at the condition,
