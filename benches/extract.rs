@@ -35,14 +35,6 @@ use criterion::{Criterion, Throughput};
 /// How many of the corpus's largest RDSRs are benched.
 const LARGEST: usize = 3;
 
-fn config() -> Criterion {
-    Criterion::default()
-        .sample_size(10)
-        .warm_up_time(Duration::from_millis(500))
-        .measurement_time(Duration::from_secs(2))
-        .configure_from_args()
-}
-
 /// The six measurements of one RDSR, in one criterion group named `group`.
 fn bench_rdsr(c: &mut Criterion, group: &str, path: &Path, bytes: &[u8]) {
     let mut g = c.benchmark_group(group);
@@ -217,7 +209,7 @@ fn events_scaling(c: &mut Criterion) {
 }
 
 fn main() {
-    let mut c = config();
+    let mut c = common::config(Duration::from_secs(2));
     let mut groups = Vec::new();
     corpus(&mut c, &mut groups);
     synthetic(&mut c, &mut groups);

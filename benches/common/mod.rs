@@ -4,12 +4,23 @@
 
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use dicom_encoding::transfer_syntax::TransferSyntaxIndex;
 use dicom_parser::dataset::lazy_read::LazyDataSetReader;
 use dicom_parser::dataset::read::{DataSetReaderOptions, ValueReadStrategy};
 use dicom_parser::dataset::{DataSetReader, DataToken, LazyDataToken};
 use dicom_transfer_syntax_registry::TransferSyntaxRegistry;
+
+/// Criterion as the benches run it: 10 samples after a short warm-up, over `measurement`,
+/// and the command line's options on top.
+pub fn config(measurement: Duration) -> criterion::Criterion {
+    criterion::Criterion::default()
+        .sample_size(10)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(measurement)
+        .configure_from_args()
+}
 
 /// The corpus directory: `$KERMA_CORPUS`, else `../shared/corpus`; `None` (with a clear
 /// message) when it is absent, so that a bench group is skipped rather than failing.

@@ -31,14 +31,6 @@ const FILES: usize = 10_000;
 /// Frames of each generated XA (encapsulated 1024×1024, small fragments).
 const XA_FRAMES: usize = 30;
 
-fn config() -> Criterion {
-    Criterion::default()
-        .sample_size(10)
-        .warm_up_time(Duration::from_millis(500))
-        .measurement_time(Duration::from_secs(4))
-        .configure_from_args()
-}
-
 /// Writes `FILES` files made by `make` into `dir`, in 100 subfolders; returns their bytes.
 fn generate(dir: &Path, make: impl Fn(usize) -> Vec<u8>) -> u64 {
     let mut total = 0u64;
@@ -175,7 +167,7 @@ fn bench_folder(c: &mut Criterion, group: &str, dir: &Path, total: u64) -> [f64;
 /// Generates the folders, runs the benches and prints the summary. `allocator` names the
 /// global allocator of the bench binary; `suffix` keeps its results apart from the other's.
 pub fn run(allocator: &str, suffix: &str) {
-    let mut c = config();
+    let mut c = common::config(Duration::from_secs(4));
     let tmp = tempfile::tempdir().expect("tempdir");
     let rdsr_dir = tmp.path().join("rdsr");
     let xa_dir = tmp.path().join("xa");
