@@ -538,6 +538,9 @@ fn read_file<'a>(p: &mut Parser<'a, '_>) -> Result<FileParts<'a>, ParseError> {
         // A raw dataset without preamble or meta group: accept it only when it starts like one.
         p.syntax = p.guess_syntax()?;
     }
+    if media_sop_class.is_some_and(is_structured_report) {
+        p.reserve_for_report();
+    }
     let start = p.pos;
     let root = p.read_dataset(None, 0, true, true)?;
     if root.len == 0 && p.pixel_data_at.is_none() && start == buf.len() {
@@ -547,6 +550,11 @@ fn read_file<'a>(p: &mut Parser<'a, '_>) -> Result<FileParts<'a>, ParseError> {
         });
     }
     Ok((transfer_syntax, media_sop_class, root))
+}
+
+/// SOP classes of structured reports (PS3.4 B.5): no pixel data, and dense in elements.
+pub(crate) fn is_structured_report(sop_class: &str) -> bool {
+    sop_class.starts_with("1.2.840.10008.5.1.4.1.1.88.")
 }
 
 fn looks_like_meta(buf: &[u8]) -> bool {
@@ -618,6 +626,23 @@ impl<'a, 'l> Parser<'a, 'l> {
         self.item_table = s.items;
         self
     }
+    /// Sizes the tables for a structured report from its length before reading it. RDSRs
+    /// hold an element per 17 to 22 bytes and an item per 54 to 68 (every report of the
+    /// corpus): reserving one per 16 and per 48 bytes fits them at once, where tables grown by
+    /// doubling end up to twice as large as what they hold (and a thread keeps them for its
+    /// next file). The reservation is the input's own size in element records and a third of
+    /// it in items, whatever the header declares.
+    fn reserve_for_report(&mut self) {
+        let rest = self.buf.len().saturating_sub(self.pos);
+        let (elements, items) = (
+            (rest / 16).min(self.limits.max_elements),
+            (rest / 48).min(self.limits.max_elements),
+        );
+        // The tables are empty here: `reserve_exact` makes the capacity at least the count.
+        self.element_table.reserve_exact(elements);
+        self.item_table.reserve_exact(items);
+    }
+
     fn truncated(&self, needed: Option<usize>) -> ParseError {
         ParseError::Truncated {
             offset: self.pos,
@@ -1382,6 +1407,53 @@ mod tests {
         assert_eq!(third.dataset.stored().len(), 1);
         assert_eq!(third.dataset.ascii(0x0008_0016), None);
         assert_eq!(third.dataset.ascii(0x0010_0020), Some("SECOND"));
+    }
+
+    /// A file meta group (explicit VR LE) declaring `sop_class`, and the dataset's elements.
+    fn with_meta(sop_class: &str, dataset: &[u8]) -> Vec<u8> {
+        let mut meta = el(0x0002_0002, b"UI", sop_class.as_bytes());
+        meta.extend(el(0x0002_0010, b"UI", b"1.2.840.10008.1.2.1\0"));
+        let mut b = vec![0; 128];
+        b.extend_from_slice(b"DICM");
+        b.extend(el(0x0002_0000, b"UL", &(meta.len() as u32).to_le_bytes()));
+        b.extend(meta);
+        b.extend_from_slice(dataset);
+        b
+    }
+
+    #[test]
+    fn a_reports_tables_are_sized_from_its_length() {
+        // 600 content-item-like elements of 18 bytes: a report's density.
+        let mut ds = Vec::new();
+        for _ in 0..600 {
+            ds.extend(el(0x0040_A010, b"CS", b"CONTAINS  "));
+        }
+        let report = with_meta("1.2.840.10008.5.1.4.1.1.88.67\0", &ds);
+        let image = with_meta("1.2.840.10008.5.1.4.1.1.12.1", &ds);
+        // Each parse on a fresh thread, so that no kept table hides the sizing.
+        let capacity = |bytes: &[u8]| {
+            std::thread::scope(|s| {
+                s.spawn(|| {
+                    let p = parse(bytes, &Limits::default()).unwrap();
+                    assert_eq!(p.dataset.stored().len(), 600);
+                    p.dataset.elements.capacity()
+                })
+                .join()
+                .unwrap()
+            })
+        };
+        // The report's table is reserved at once: one record per 16 bytes of dataset.
+        assert_eq!(capacity(&report), ds.len() / 16);
+        // Another object (an image header, perhaps followed by pixel data) reserves nothing:
+        // its table holds just the top level's elements.
+        assert_eq!(capacity(&image), 600);
+        // A limit on elements caps the reservation as well.
+        let limits = Limits {
+            max_elements: 700,
+            ..Limits::default()
+        };
+        let p = parse(&report, &limits).unwrap();
+        assert!(p.dataset.elements.capacity() <= 700);
     }
 
     #[test]

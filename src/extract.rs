@@ -170,9 +170,6 @@ pub struct Extractor {
 /// same whatever its pixel data; dose reports grow the buffer from there.
 const FIRST_CHUNK: usize = 16 * 1024;
 
-/// SOP classes of structured reports (no pixel data), PS3.4 B.5.
-const SR_CLASS_PREFIX: &str = "1.2.840.10008.5.1.4.1.1.88.";
-
 /// Files up to this size are read whole.
 const SMALL_FILE: usize = 64 * 1024;
 
@@ -254,7 +251,7 @@ impl Extractor {
                 && !eof
                 && want < len
                 && want < cap
-                && dataset::meta_sop_class(&buf).is_some_and(|c| c.starts_with(SR_CLASS_PREFIX))
+                && dataset::meta_sop_class(&buf).is_some_and(dataset::is_structured_report)
             {
                 want = len.min(cap);
                 continue;
@@ -507,7 +504,7 @@ fn classify_and_extract(parsed: &Parsed<'_>, limits: &Limits) -> Result<Extracti
     };
     let is_sr = ds.get(CONTENT_SEQUENCE).is_some()
         || modality == "SR"
-        || sop_class.starts_with("1.2.840.10008.5.1.4.1.1.88.");
+        || dataset::is_structured_report(sop_class);
     match sop_class {
         sop::XA | sop::XA_BIPLANE_RETIRED => x.kind = ObjectKind::XaImage,
         sop::RF => x.kind = ObjectKind::RfImage,

@@ -410,6 +410,9 @@ pub(crate) fn extract(
         warnings.push(Warning::MissingRelationshipType { count: missing_rel });
     }
     check_consistency(&mut report, warnings);
+    // The event list grew by doubling; results may be kept by the thousand (a folder run's
+    // reorder window, a caller's archive), so they hold only what they use.
+    report.events.shrink_to_fit();
     Ok(report)
 }
 
