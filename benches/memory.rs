@@ -1,10 +1,13 @@
 //! Memory of a folder run (issue 8 target 3), with a counting global allocator: the peak of
-//! live heap bytes while `kerma::scan` runs over 1,000 and then 10,000 small RDSRs (results
-//! streamed to a sink that keeps counts only), and over the real corpus when present.
+//! live heap bytes while `kerma::scan` runs over 10,000 small RDSRs (results streamed to a sink
+//! that keeps counts only), over the real corpus when present, and over folders of equal
+//! reports of 47 kB, 426 kB and 1.27 MB. Each run has a new thread pool, so that the scanner
+//! tables its threads keep between files count.
 //!
-//! It shows that the peak does not grow with the number of files, and compares it with twice
-//! the largest file per worker thread. The file list itself (`walk_inputs`, one path per file)
-//! is made before the scan and reported apart: it is the one thing that grows with the folder.
+//! It shows that the peak does not grow with the number of files (the peak so far, printed
+//! after 1,000, 2,000, 5,000 and 10,000 files, levels off), and compares it with twice the
+//! largest file per worker thread. The file list itself (`walk_inputs`, one path per file) is
+//! made before the scan and reported apart: it is the one thing that grows with the folder.
 //!
 //! ```text
 //! KERMA_CORPUS=../shared/corpus cargo bench --bench memory
@@ -68,11 +71,30 @@ struct Run {
     largest: u64,
     inputs_bytes: usize,
     peak_during_scan: usize,
+    /// The peak so far after 1,000, 2,000, 5,000 and 10,000 files (as many as there are).
+    peak_after: Vec<(usize, usize)>,
 }
 
-/// Scans `dir` on `pool`, measuring the peak heap above what was live when the scan began
-/// (the input list is made before and measured apart).
-fn run(dir: &Path, pool: &rayon::ThreadPool) -> Run {
+const CHECKPOINTS: [usize; 4] = [1_000, 2_000, 5_000, 10_000];
+
+/// Waits until the live heap stops changing: threads of an earlier pool free the scanner
+/// tables they kept only as they exit, after the pool is dropped.
+fn settle() {
+    let mut last = LIVE.load(Ordering::Relaxed);
+    for _ in 0..200 {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        let now = LIVE.load(Ordering::Relaxed);
+        if now == last {
+            return;
+        }
+        last = now;
+    }
+}
+
+/// Scans `dir` on a new pool of `threads` threads, measuring the peak heap above what was
+/// live before the pool existed: the tables each thread keeps between files count (the input
+/// list is made before and measured apart).
+fn run(dir: &Path, threads: usize) -> Run {
     let before_inputs = LIVE.load(Ordering::Relaxed);
     let inputs = kerma::walk_inputs(&[dir]);
     let inputs_bytes = LIVE.load(Ordering::Relaxed).saturating_sub(before_inputs);
@@ -84,13 +106,23 @@ fn run(dir: &Path, pool: &rayon::ThreadPool) -> Run {
         .unwrap_or(0);
     let extractor = kerma::Extractor::new();
     let (mut files, mut errors) = (0, 0);
+    let mut peak_after = Vec::new();
+    settle();
     let base = LIVE.load(Ordering::Relaxed);
     PEAK.store(base, Ordering::Relaxed);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .expect("pool");
     pool.install(|| {
         kerma::scan(&inputs, &extractor, |_input, result| {
             files += 1;
             if result.is_err() {
                 errors += 1;
+            }
+            if CHECKPOINTS.contains(&files) {
+                let peak = PEAK.load(Ordering::Relaxed).saturating_sub(base);
+                peak_after.push((files, peak));
             }
         })
     });
@@ -101,6 +133,7 @@ fn run(dir: &Path, pool: &rayon::ThreadPool) -> Run {
         largest,
         inputs_bytes,
         peak_during_scan,
+        peak_after,
     }
 }
 
@@ -109,11 +142,13 @@ fn report(label: &str, r: &Run, threads: usize) -> bool {
     let ok = r.peak_during_scan <= bound;
     println!(
         "{label:<34} files {:>6}  errors {:>3}  largest {:>9} B  peak during scan {:>9} B  \
-         bound 2×largest×{threads} = {:>9} B  {}  (file list: {} B)",
+         ({:.2}x the largest file per thread)  bound 2×largest×{threads} = {:>9} B  {}  \
+         (file list: {} B)",
         r.files,
         r.errors,
         r.largest,
         r.peak_during_scan,
+        r.peak_during_scan as f64 / (r.largest as f64 * threads as f64).max(1.0),
         bound,
         if ok { "within" } else { "ABOVE" },
         r.inputs_bytes,
@@ -153,43 +188,46 @@ fn main() {
         return;
     }
     let threads = 2;
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .expect("pool");
     let tmp = tempfile::tempdir().expect("tempdir");
-    let small = tmp.path().join("small");
     let large = tmp.path().join("large");
-    std::fs::create_dir_all(&small).expect("mkdir");
     std::fs::create_dir_all(&large).expect("mkdir");
     for i in 0..10_000 {
-        let bytes = fixtures::small_rdsr(i);
-        if i < 1_000 {
-            std::fs::write(small.join(format!("{i:05}.dcm")), &bytes).expect("write");
-        }
-        std::fs::write(large.join(format!("{i:05}.dcm")), &bytes).expect("write");
+        std::fs::write(large.join(format!("{i:05}.dcm")), fixtures::small_rdsr(i)).expect("write");
     }
     println!("\n=== peak heap of a folder run ({threads} worker threads) ===");
     one_file(&large.join("00000.dcm"));
-    let a = run(&small, &pool);
-    let b = run(&large, &pool);
-    let mut ok = report("1,000 small RDSRs", &a, threads);
-    ok &= report("10,000 small RDSRs", &b, threads);
-    println!(
-        "peak growth from 1,000 to 10,000 files: {:+} B ({:.2}x)",
-        b.peak_during_scan as i64 - a.peak_during_scan as i64,
-        b.peak_during_scan as f64 / a.peak_during_scan.max(1) as f64
-    );
+    let b = run(&large, threads);
+    let mut ok = report("10,000 small RDSRs", &b, threads);
+    // The peak reached after each number of files: it levels off once the reorder window has
+    // been full, however many files follow.
+    let after: Vec<String> = b
+        .peak_after
+        .iter()
+        .map(|(files, peak)| format!("{files} files {peak} B"))
+        .collect();
+    println!("peak so far after {}", after.join(", "));
     if let Some(dir) = common::corpus_dir("memory/corpus") {
-        let c = run(&dir, &pool);
+        let c = run(&dir, threads);
         ok &= report("real corpus (all files)", &c, threads);
     }
-    let single = rayon::ThreadPoolBuilder::new()
-        .num_threads(1)
-        .build()
-        .expect("pool");
-    let d = run(&large, &single);
+    let d = run(&large, 1);
     ok &= report("10,000 small RDSRs, 1 thread", &d, 1);
+    // Folders of larger reports, all alike: how the peak per thread compares with the file as
+    // files grow.
+    println!("\n=== folders of equal reports, by size ===");
+    for (events, count) in [(10, 200), (100, 60), (300, 30)] {
+        let dir = tmp.path().join(format!("equal_{events}"));
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        for i in 0..count {
+            let bytes = fixtures::rdsr_with_events(i, events);
+            std::fs::write(dir.join(format!("{i:05}.dcm")), &bytes).expect("write");
+        }
+        one_file(&dir.join("00000.dcm"));
+        for t in [1, threads] {
+            let r = run(&dir, t);
+            ok &= report(&format!("{count} reports of {events} events"), &r, t);
+        }
+    }
     println!(
         "bound (peak during scan <= 2 x largest file x threads): {}",
         if ok { "holds" } else { "NOT met" }
