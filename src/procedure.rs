@@ -13,7 +13,7 @@
 //! Procedures are keyed by (Patient ID, Study Instance UID): two patients sharing a study UID
 //! give two procedures and a warning, never a merge.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::time::Duration;
 
 use serde::Serialize;
@@ -431,6 +431,18 @@ impl Procedures {
             .map(|(u, &i)| (*u, i))
             .collect();
 
+        // Study UIDs whose groups differ by patient (a missing ID counts as one): the
+        // procedures of a known patient among them say that they were not merged.
+        let mut patient_of_study: HashMap<&str, &Option<String>> = HashMap::new();
+        let mut shared_studies: HashSet<&str> = HashSet::new();
+        for (patient, study) in groups.keys() {
+            if let Some(study) = study.as_deref()
+                && *patient_of_study.entry(study).or_insert(patient) != patient
+            {
+                shared_studies.insert(study);
+            }
+        }
+
         let mut procedures = Vec::new();
         for (key, group) in &groups {
             let g = procedures.len();
@@ -519,9 +531,10 @@ impl Procedures {
             }
             p.add_header_events(&header_events);
             if key.0.is_some()
-                && groups
-                    .keys()
-                    .any(|k| k.1 == key.1 && k.1.is_some() && k.0 != key.0)
+                && key
+                    .1
+                    .as_deref()
+                    .is_some_and(|study| shared_studies.contains(study))
             {
                 p.note("another patient has the same Study Instance UID: not merged".to_owned());
             }

@@ -102,11 +102,14 @@ fn main() -> ExitCode {
         eprintln!("kerma-report: {}: {e}", dir.display());
         return ExitCode::from(2);
     }
-    let out = io::stdout().lock();
+    // Rust's stdout flushes at every newline, even into a pipe or a file: buffered, the JSON
+    // of 10,000 files is one write per 8 KiB instead of one per line (2.25 million writes).
+    let mut out = io::BufWriter::new(io::stdout().lock());
     let written = match args.format {
-        Format::Json => output::write_json(out, &report.doc),
-        Format::Table => output::write_table(out, &report),
-    };
+        Format::Json => output::write_json(&mut out, &report.doc),
+        Format::Table => output::write_table(&mut out, &report),
+    }
+    .and_then(|()| io::Write::flush(&mut out));
     match written {
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {}
         Err(e) => {
