@@ -361,13 +361,13 @@ impl TextDecoder {
         let raw = ds.bytes(0x0008_0005).map(trim_padding).unwrap_or(b"");
         let text = std::str::from_utf8(raw).unwrap_or("");
         // Multi-valued: the first value is the initial set; ISO 2022 extensions follow.
-        let values: Vec<&str> = text.split('\\').map(str::trim).collect();
-        let single = values.len() == 1;
-        let first = values.first().copied().unwrap_or("");
-        let code = if single {
-            first
+        let mut values = text.split('\\').map(str::trim);
+        let single = !text.contains('\\');
+        let first = values.next().unwrap_or("");
+        let code = if first.is_empty() {
+            values.find(|v| !v.is_empty()).unwrap_or("")
         } else {
-            values.iter().copied().find(|v| !v.is_empty()).unwrap_or("")
+            first
         };
         TextDecoder {
             utf8: single && first == "ISO_IR 192",
