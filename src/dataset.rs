@@ -148,7 +148,15 @@ struct Tables<'a> {
     input: *const u8,
     elements: *const Stored,
     items: *const Item<'a>,
+    /// Every item of more than [`LINEAR_LOOKUP_MAX`] elements has them in strictly ascending
+    /// tag order (as PS3.5 7.1 requires), so that a lookup there may search by halves.
+    large_items_sorted: bool,
 }
+
+/// Items up to this many elements are searched one element after another (SR content items
+/// and code items, the most frequent, have a handful); larger ones, such as an image header's
+/// top level, by halves when the file keeps its tags in order.
+const LINEAR_LOOKUP_MAX: usize = 16;
 
 /// A dataset or sequence item: a view of a contiguous run of its tree's element table, the
 /// item's elements in file order.
@@ -230,8 +238,18 @@ impl<'a> Item<'a> {
     }
 
     pub fn get(&self, tag: Tag) -> Option<Element<'a>> {
-        // Items are small and in ascending tag order; a linear scan is cheapest here.
-        let e = self.stored().iter().find(|e| e.tag == tag)?;
+        let stored = self.stored();
+        // SAFETY: a non-empty item's tables are live (see `stored`); an empty one never gets
+        // past the length test.
+        let e = if stored.len() > LINEAR_LOOKUP_MAX
+            && unsafe { self.tables.as_ref() }.large_items_sorted
+        {
+            let i = stored.binary_search_by_key(&tag, |e| e.tag).ok()?;
+            &stored[i]
+        } else {
+            // With tags out of order or repeated, the first element of the tag, as written.
+            stored.iter().find(|e| e.tag == tag)?
+        };
         Some(self.view(e))
     }
     /// The bytes of the first element of each of `tags`, in one pass over the item (a
@@ -291,6 +309,7 @@ impl TablesBox<'_> {
             input: std::ptr::null(),
             elements: std::ptr::null(),
             items: std::ptr::null(),
+            large_items_sorted: false,
         }))))
     }
 }
@@ -591,6 +610,8 @@ struct Parser<'a, 'l> {
     /// What the items made here will point at, filled in by [`Parser::finish`].
     tables: TablesBox<'a>,
     content_items_without_relationship: usize,
+    /// Whether an item of more than [`LINEAR_LOOKUP_MAX`] elements had them out of order.
+    large_item_unsorted: bool,
 }
 
 struct Header {
@@ -614,6 +635,7 @@ impl<'a, 'l> Parser<'a, 'l> {
             item_table: Vec::new(),
             tables: TablesBox::new(),
             content_items_without_relationship: 0,
+            large_item_unsorted: false,
         }
     }
 
@@ -920,6 +942,13 @@ impl<'a, 'l> Parser<'a, 'l> {
     fn close_item(&mut self, mark: usize) -> Result<Span, ParseError> {
         let start = self.element_table.len();
         let len = self.open_elements.len() - mark;
+        if len > LINEAR_LOOKUP_MAX
+            && !self.open_elements[mark..]
+                .windows(2)
+                .all(|w| w[0].tag < w[1].tag)
+        {
+            self.large_item_unsorted = true;
+        }
         self.element_table
             .extend_from_slice(&self.open_elements[mark..]);
         self.open_elements.truncate(mark);
@@ -1180,6 +1209,7 @@ impl<'a, 'l> Parser<'a, 'l> {
                 input: self.buf.as_ptr(),
                 elements: elements.as_ptr(),
                 items: items.as_ptr(),
+                large_items_sorted: !self.large_item_unsorted,
             };
         }
         Tree {
@@ -1454,6 +1484,40 @@ mod tests {
         };
         let p = parse(&report, &limits).unwrap();
         assert!(p.dataset.elements.capacity() <= 700);
+    }
+
+    #[test]
+    fn large_items_are_searched_by_halves_only_when_in_order() {
+        let value = |i: u32| format!("V{i:03}").into_bytes();
+        let tags: Vec<Tag> = (0..40).map(|i| 0x0008_1000 + 2 * i).collect();
+        let dataset = |order: &[Tag]| -> Vec<u8> {
+            order
+                .iter()
+                .flat_map(|&t| el(t, b"LO", &value(t & 0xFFF)))
+                .collect()
+        };
+        // In order: binary search finds every tag, and nothing between them.
+        let sorted = dataset(&tags);
+        let p = parse(&sorted, &Limits::default()).unwrap();
+        assert!(p.dataset.stored().len() > LINEAR_LOOKUP_MAX);
+        assert!(unsafe { p.dataset.tables.as_ref() }.large_items_sorted);
+        for &t in &tags {
+            assert_eq!(p.dataset.bytes(t), Some(&value(t & 0xFFF)[..]), "{t:08X}");
+            assert_eq!(p.dataset.bytes(t + 1), None);
+        }
+        // A tag repeated out of order: every lookup reads the elements in file order and
+        // finds the first one written.
+        let mut shuffled = tags.clone();
+        shuffled.swap(3, 30);
+        shuffled.push(tags[10]);
+        let mut bytes = dataset(&shuffled);
+        bytes.truncate(bytes.len() - 12);
+        bytes.extend(el(tags[10], b"LO", b"LATE"));
+        let p = parse(&bytes, &Limits::default()).unwrap();
+        assert!(!unsafe { p.dataset.tables.as_ref() }.large_items_sorted);
+        for &t in &tags {
+            assert_eq!(p.dataset.bytes(t), Some(&value(t & 0xFFF)[..]), "{t:08X}");
+        }
     }
 
     #[test]
