@@ -21,6 +21,17 @@ const ITEM_DELIMITATION: Tag = 0xFFFE_E00D;
 const SEQUENCE_DELIMITATION: Tag = 0xFFFE_E0DD;
 const CONTENT_SEQUENCE: Tag = 0x0040_A730;
 const RELATIONSHIP_TYPE: Tag = 0x0040_A010;
+/// The SR code sequences whose single code item the scanner keeps as a [`Code`]: Concept
+/// Name, Concept and Measurement Units Code Sequences.
+pub(crate) const CONCEPT_NAME: Tag = 0x0040_A043;
+pub(crate) const CONCEPT_CODE: Tag = 0x0040_A168;
+pub(crate) const UNITS: Tag = 0x0040_08EA;
+/// The attributes of a code item (PS3.3 Table 8.8-1) that make a code.
+const CODE_VALUE: Tag = 0x0008_0100;
+const CODING_SCHEME: Tag = 0x0008_0102;
+const CODE_MEANING: Tag = 0x0008_0104;
+const LONG_CODE_VALUE: Tag = 0x0008_0119;
+const URN_CODE_VALUE: Tag = 0x0008_0120;
 const UNDEFINED: u32 = 0xFFFF_FFFF;
 
 /// Nesting depth never exceeded whatever [`Limits::max_depth`] says (stack safety).
@@ -120,6 +131,50 @@ pub(crate) enum Value<'a> {
     Bytes(&'a [u8]),
     /// The items of a sequence: a range of the tree's item table (see [`Item::items`]).
     Items(ItemRange),
+    /// An SR code sequence of one plain code item, kept as an entry of the tree's code table
+    /// (see [`Item::code`]).
+    Code(u32),
+}
+
+/// A code as written in a code item: the first non-empty of Code Value, Long Code Value and
+/// URN Code Value, the Coding Scheme Designator and the Code Meaning (the first element of
+/// each tag), padding removed. A missing scheme or meaning reads as empty.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Code<'a> {
+    pub value: &'a [u8],
+    pub scheme: &'a [u8],
+    pub meaning: &'a [u8],
+}
+
+impl<'a> Code<'a> {
+    /// The code of a code item's elements, given as `(tag, bytes)` in file order (a sequence
+    /// as empty bytes); `None` without a value.
+    fn of(elements: impl Iterator<Item = (Tag, &'a [u8])>) -> Option<Code<'a>> {
+        const TAGS: [Tag; 5] = [
+            CODE_VALUE,
+            LONG_CODE_VALUE,
+            URN_CODE_VALUE,
+            CODING_SCHEME,
+            CODE_MEANING,
+        ];
+        let mut found: [Option<&'a [u8]>; 5] = [None; 5];
+        for (tag, bytes) in elements {
+            if let Some(i) = TAGS.iter().position(|&t| t == tag)
+                && found[i].is_none()
+            {
+                found[i] = Some(bytes);
+            }
+        }
+        let [value, long, urn, scheme, meaning] = found;
+        let present = |b: Option<&'a [u8]>| b.map(trim_padding).filter(|b| !b.is_empty());
+        Some(Code {
+            value: present(value)
+                .or_else(|| present(long))
+                .or_else(|| present(urn))?,
+            scheme: present(scheme).unwrap_or(b""),
+            meaning: meaning.map(trim_padding).unwrap_or(b""),
+        })
+    }
 }
 
 /// A contiguous range of a [`Tree`]'s item table.
@@ -129,6 +184,35 @@ pub(crate) struct ItemRange {
     len: u32,
 }
 
+/// Bytes of a structured report per element record and per item reserved before reading it
+/// (see [`Parser::reserve_for_report`]).
+const REPORT_BYTES_PER_ELEMENT: usize = 32;
+const REPORT_BYTES_PER_ITEM: usize = 96;
+
+/// The most values a code item may have to be kept in the code table (a code item has 3 or 4:
+/// Code Value, Coding Scheme Designator, Code Meaning, perhaps Coding Scheme Version).
+const CODE_ITEM_MAX: usize = 8;
+
+/// The span `start..end` of the input, if its offsets fit in 32 bits.
+fn span(start: usize, end: usize) -> Option<Span> {
+    Some(Span {
+        start: u32::try_from(start).ok()?,
+        len: u32::try_from(end.checked_sub(start)?).ok()?,
+    })
+}
+
+/// What a [`Stored`] element's `start` and `len` designate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+enum Kind {
+    /// A value: a range of the input.
+    Bytes,
+    /// A sequence: a range of the item table.
+    Items,
+    /// A code sequence kept as entry `start` of the code table (see [`Parser::intern_code`]).
+    Code,
+}
+
 /// How an element is stored in its tree's table: 16 bytes, the value as a range of the input
 /// (or, for a sequence, of the item table). Offsets and counts are 32-bit: the scanner refuses
 /// a header reaching past 4 GiB and more than `u32::MAX` elements.
@@ -136,9 +220,49 @@ pub(crate) struct ItemRange {
 struct Stored {
     tag: Tag,
     vr: Vr,
-    is_sequence: bool,
+    kind: Kind,
     start: u32,
     len: u32,
+}
+
+/// A code of the code table: the bytes of the code sequence it was read from and the code's
+/// parts, as ranges of the input (an empty part as `0..0`).
+#[derive(Debug, Clone, Copy)]
+struct StoredCode {
+    raw: Span,
+    hash: u32,
+    implicit: bool,
+    /// Whether the sequence had a defined length (then `raw` is all of it).
+    defined: bool,
+    /// Elements and items in `raw`, for [`Limits::max_elements`].
+    count: u32,
+    value: Span,
+    scheme: Span,
+    meaning: Span,
+}
+
+/// A hash of the first 24 bytes of a code sequence's value (its item's header, its first
+/// element's header and 8 bytes of value, most often the Code Value) and of how it is read;
+/// `None` when fewer bytes are left.
+#[inline]
+fn prefix_hash(buf: &[u8], start: usize, implicit: bool, defined: bool) -> Option<u32> {
+    let b = buf.get(start..start + 24)?;
+    let word = |i: usize| {
+        u64::from_le_bytes([
+            b[i],
+            b[i + 1],
+            b[i + 2],
+            b[i + 3],
+            b[i + 4],
+            b[i + 5],
+            b[i + 6],
+            b[i + 7],
+        ])
+    };
+    let h = word(0) ^ word(8).rotate_left(21) ^ word(16).rotate_left(42);
+    let h = h ^ u64::from(implicit) ^ u64::from(defined) << 1;
+    let h = (h ^ (h >> 29)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    Some((h >> 32) as u32)
 }
 
 /// Where a tree's tables live, shared by all its items (one small allocation per file, so
@@ -148,6 +272,8 @@ struct Tables<'a> {
     input: *const u8,
     elements: *const Stored,
     items: *const Item<'a>,
+    codes: *const StoredCode,
+    codes_len: usize,
     /// Every item of more than [`LINEAR_LOOKUP_MAX`] elements has them in strictly ascending
     /// tag order (as PS3.5 7.1 requires), so that a lookup there may search by halves.
     large_items_sorted: bool,
@@ -163,7 +289,7 @@ const LINEAR_LOOKUP_MAX: usize = 16;
 ///
 /// Items do not own their elements: every element and item of a file lives in two flat
 /// tables owned by the file's [`Tree`] (one allocation each instead of one per item and per
-/// sequence).
+/// sequence), and the codes of its SR code sequences in a third, each distinct code once.
 ///
 /// Invariant (what makes the accessors sound): an `Item` is either empty (`len == 0`, such
 /// as [`Item::default`]; its pointer is then never read) or was made by the [`Parser`] of a
@@ -218,23 +344,31 @@ impl<'a> Item<'a> {
     /// The accessor view of one of this item's stored elements.
     #[inline]
     fn view(&self, e: &Stored) -> Element<'a> {
-        let value = if e.is_sequence {
-            Value::Items(ItemRange {
+        let value = match e.kind {
+            Kind::Items => Value::Items(ItemRange {
                 start: e.start,
                 len: e.len,
-            })
-        } else {
+            }),
+            Kind::Code => Value::Code(e.start),
             // SAFETY: `e` is one of this item's elements (so the item is non-empty and its
             // tables are live), and the scanner stored `start..start + len` only after
             // checking it lies within the input, which the tree borrows for `'a`.
-            Value::Bytes(unsafe {
-                std::slice::from_raw_parts(
-                    self.tables.as_ref().input.add(e.start as usize),
-                    e.len as usize,
-                )
-            })
+            Kind::Bytes => Value::Bytes(unsafe { self.input(e.start, e.len) }),
         };
         Element { vr: e.vr, value }
+    }
+
+    /// `len` bytes of the input from `start`.
+    ///
+    /// # Safety
+    /// The item is non-empty (its tables are live) and the scanner checked that the range
+    /// lies within the input.
+    #[inline]
+    unsafe fn input(&self, start: u32, len: u32) -> &'a [u8] {
+        // SAFETY: as the caller promises; the tree borrows the input for `'a`.
+        unsafe {
+            std::slice::from_raw_parts(self.tables.as_ref().input.add(start as usize), len as usize)
+        }
     }
 
     pub fn get(&self, tag: Tag) -> Option<Element<'a>> {
@@ -252,44 +386,81 @@ impl<'a> Item<'a> {
         };
         Some(self.view(e))
     }
-    /// The bytes of the first element of each of `tags`, in one pass over the item (a
-    /// sequence reads as empty bytes).
-    pub fn first_values<const N: usize>(&self, tags: [Tag; N]) -> [Option<&'a [u8]>; N] {
-        let mut found = [None; N];
-        for e in self.stored() {
-            for (slot, &tag) in found.iter_mut().zip(&tags) {
-                if e.tag == tag && slot.is_none() {
-                    *slot = Some(match self.view(e).value {
-                        Value::Bytes(b) => b,
-                        Value::Items(_) => &[][..],
-                    });
-                }
-            }
-        }
-        found
-    }
     /// The raw bytes of a non-sequence element.
     pub fn bytes(&self, tag: Tag) -> Option<&'a [u8]> {
         match self.get(tag)?.value {
             Value::Bytes(b) => Some(b),
-            Value::Items(_) => None,
+            Value::Items(_) | Value::Code(_) => None,
         }
     }
     /// The items of a sequence element (empty if absent or not a sequence).
     pub fn items(&self, tag: Tag) -> &[Item<'a>] {
         match self.get(tag).map(|e| e.value) {
-            Some(Value::Items(r)) if r.len > 0 => {
-                // SAFETY: the element is this item's, so its tables are live; the scanner
-                // stored the range when it appended exactly those items to the item table,
-                // which only grows.
-                unsafe {
-                    std::slice::from_raw_parts(
-                        self.tables.as_ref().items.add(r.start as usize),
-                        r.len as usize,
-                    )
-                }
-            }
+            Some(Value::Items(r)) => self.items_in(r),
             _ => &[],
+        }
+    }
+
+    /// The items of one of this item's sequences.
+    fn items_in(&self, r: ItemRange) -> &[Item<'a>] {
+        if r.len == 0 {
+            return &[];
+        }
+        // SAFETY: the range is one of this item's elements (so its tables are live); the
+        // scanner stored it when it appended exactly those items to the item table, which
+        // never lost them afterwards (only a code item, appended last, is ever taken back).
+        unsafe {
+            std::slice::from_raw_parts(
+                self.tables.as_ref().items.add(r.start as usize),
+                r.len as usize,
+            )
+        }
+    }
+
+    /// The code of the code sequence `tag`: its first item's (see [`Code`]).
+    pub fn code(&self, tag: Tag) -> Option<Code<'a>> {
+        match self.get(tag)?.value {
+            Value::Code(id) => self.code_at(id),
+            Value::Items(r) => self.items_in(r).first()?.as_code(),
+            Value::Bytes(_) => None,
+        }
+    }
+
+    /// This item read as a code item.
+    pub fn as_code(&self) -> Option<Code<'a>> {
+        Code::of(self.stored().iter().map(|e| {
+            (
+                e.tag,
+                match self.view(e).value {
+                    Value::Bytes(b) => b,
+                    Value::Items(_) | Value::Code(_) => &[][..],
+                },
+            )
+        }))
+    }
+
+    /// Entry `id` of the code table.
+    fn code_at(&self, id: u32) -> Option<Code<'a>> {
+        if self.len == 0 {
+            return None;
+        }
+        // SAFETY: a non-empty item's tables are live, and the code table (`codes_len`
+        // entries) is never changed while the tree lives.
+        let c = unsafe {
+            let t = self.tables.as_ref();
+            if id as usize >= t.codes_len {
+                return None;
+            }
+            *t.codes.add(id as usize)
+        };
+        // SAFETY: the item is non-empty, and every part was cut from a value the scanner
+        // had checked lies within the input.
+        unsafe {
+            Some(Code {
+                value: self.input(c.value.start, c.value.len),
+                scheme: self.input(c.scheme.start, c.scheme.len),
+                meaning: self.input(c.meaning.start, c.meaning.len),
+            })
         }
     }
     /// An ASCII value (codes, UIDs, CS, DA, TM, numbers) with padding removed; `None` when
@@ -309,6 +480,8 @@ impl TablesBox<'_> {
             input: std::ptr::null(),
             elements: std::ptr::null(),
             items: std::ptr::null(),
+            codes: std::ptr::null(),
+            codes_len: 0,
             large_items_sorted: false,
         }))))
     }
@@ -330,6 +503,7 @@ pub(crate) struct Tree<'a> {
     // kept for this thread's next parse (see `Scratch`).
     elements: Vec<Stored>,
     items: Vec<Item<'a>>,
+    codes: Vec<StoredCode>,
     _tables: TablesBox<'a>,
     content_items_without_relationship: usize,
     /// The tree borrows the input its values point into.
@@ -340,9 +514,11 @@ impl Drop for Tree<'_> {
     fn drop(&mut self) {
         let elements = std::mem::take(&mut self.elements);
         let items = relabel(std::mem::take(&mut self.items));
+        let codes = std::mem::take(&mut self.codes);
         Scratch::keep(|s| {
             offer(&mut s.elements, elements);
             offer(&mut s.items, items);
+            offer(&mut s.codes.entries, codes);
         });
     }
 }
@@ -356,6 +532,7 @@ struct Scratch<'a> {
     open_items: Vec<Span>,
     elements: Vec<Stored>,
     items: Vec<Item<'a>>,
+    codes: CodeTable,
 }
 
 /// The largest table (in bytes of capacity) a thread keeps for its next parse.
@@ -378,6 +555,7 @@ impl Scratch<'_> {
                         open_items: s.open_items,
                         elements: s.elements,
                         items: relabel(s.items),
+                        codes: s.codes,
                     }
                 }
                 Err(_) => Scratch::default(),
@@ -402,6 +580,109 @@ fn offer<T>(slot: &mut Vec<T>, mut v: Vec<T>) {
     {
         v.clear();
         *slot = v;
+    }
+}
+
+/// The distinct codes of a file's SR code items, each kept once (a report repeats a few
+/// dozen codes thousands of times), with an open-addressing index by content.
+#[derive(Default)]
+struct CodeTable {
+    entries: Vec<StoredCode>,
+    /// `id + 1` of the entry hashed there, or 0; a power of two long, at most half full.
+    slots: Vec<u32>,
+}
+
+impl CodeTable {
+    /// The code sequence read earlier whose bytes are those at `start`, read the same way
+    /// (the same syntax, and the same defined length or none): its id, its element count and
+    /// its length. Identical bytes read the same way make the same elements and the same code.
+    #[inline]
+    fn find(&self, buf: &[u8], start: usize, implicit: bool, len: u32) -> Option<(u32, u32, u32)> {
+        if self.slots.is_empty() {
+            return None;
+        }
+        let defined = len != UNDEFINED;
+        let hash = prefix_hash(buf, start, implicit, defined)?;
+        let mask = self.slots.len() - 1;
+        let mut at = hash as usize & mask;
+        loop {
+            let slot = self.slots[at];
+            if slot == 0 {
+                return None;
+            }
+            let e = &self.entries[slot as usize - 1];
+            if e.hash == hash
+                && e.implicit == implicit
+                && e.defined == defined
+                && (!defined || e.raw.len == len)
+            {
+                let bytes = |at: usize| buf.get(at..at + e.raw.len as usize);
+                if bytes(start) == bytes(e.raw.start as usize) {
+                    return Some((slot - 1, e.count, e.raw.len));
+                }
+            }
+            at = (at + 1) & mask;
+        }
+    }
+
+    /// Adds `code`, read from the code sequence whose bytes are `raw` (`count` elements and
+    /// items), which [`CodeTable::find`] did not find; its id, or `None` past `u32::MAX` codes.
+    #[cold]
+    fn add(
+        &mut self,
+        buf: &[u8],
+        raw: Span,
+        (implicit, defined): (bool, bool),
+        count: u32,
+        code: Code<'_>,
+    ) -> Option<u32> {
+        let hash = prefix_hash(buf, raw.start as usize, implicit, defined)?;
+        if self.slots.len() < 2 * (self.entries.len() + 1) {
+            self.grow();
+        }
+        let mask = self.slots.len() - 1;
+        let mut at = hash as usize & mask;
+        while self.slots[at] != 0 {
+            at = (at + 1) & mask;
+        }
+        let part = |part: &[u8]| match part {
+            [] => Some(Span { start: 0, len: 0 }),
+            // A part is a sub-slice of `buf`.
+            _ => {
+                let start = part.as_ptr().addr() - buf.as_ptr().addr();
+                span(start, start + part.len())
+            }
+        };
+        let id = u32::try_from(self.entries.len()).ok()?;
+        let entry = StoredCode {
+            raw,
+            hash,
+            implicit,
+            defined,
+            count,
+            value: part(code.value)?,
+            scheme: part(code.scheme)?,
+            meaning: part(code.meaning)?,
+        };
+        self.slots[at] = id.checked_add(1)?;
+        self.entries.push(entry);
+        Some(id)
+    }
+
+    /// Doubles the index (64 slots at first) and re-enters every entry.
+    #[cold]
+    fn grow(&mut self) {
+        let len = (2 * self.slots.len()).max(64);
+        self.slots.clear();
+        self.slots.resize(len, 0);
+        let mask = len - 1;
+        for (id, e) in self.entries.iter().enumerate() {
+            let mut at = e.hash as usize & mask;
+            while self.slots[at] != 0 {
+                at = (at + 1) & mask;
+            }
+            self.slots[at] = id as u32 + 1;
+        }
     }
 }
 
@@ -520,7 +801,10 @@ pub(crate) fn meta_sop_class(buf: &[u8]) -> Option<&str> {
 }
 
 pub(crate) fn parse<'a>(buf: &'a [u8], limits: &Limits) -> Result<Parsed<'a>, ParseError> {
-    let mut p = Parser::new(buf, limits).with_scratch();
+    parse_with(Parser::new(buf, limits).with_scratch())
+}
+
+fn parse_with<'a>(mut p: Parser<'a, '_>) -> Result<Parsed<'a>, ParseError> {
     match read_file(&mut p) {
         Ok((transfer_syntax, media_sop_class, root)) => Ok(Parsed {
             transfer_syntax,
@@ -586,8 +870,8 @@ struct Meta<'a> {
     media_sop_class: Option<&'a [u8]>,
 }
 
-/// A run of the element table: one item's elements.
-#[derive(Clone, Copy)]
+/// A run of the element table (one item's elements), or of the input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Span {
     start: u32,
     len: u32,
@@ -607,11 +891,15 @@ struct Parser<'a, 'l> {
     open_items: Vec<Span>,
     element_table: Vec<Stored>,
     item_table: Vec<Item<'a>>,
+    codes: CodeTable,
     /// What the items made here will point at, filled in by [`Parser::finish`].
     tables: TablesBox<'a>,
     content_items_without_relationship: usize,
     /// Whether an item of more than [`LINEAR_LOOKUP_MAX`] elements had them out of order.
     large_item_unsorted: bool,
+    /// Whether SR code sequences go to the code table (see [`Parser::code_sequence`]); tests
+    /// turn it off to check that the two ways read alike.
+    code_table: bool,
 }
 
 struct Header {
@@ -633,9 +921,11 @@ impl<'a, 'l> Parser<'a, 'l> {
             open_items: Vec::new(),
             element_table: Vec::new(),
             item_table: Vec::new(),
+            codes: CodeTable::default(),
             tables: TablesBox::new(),
             content_items_without_relationship: 0,
             large_item_unsorted: false,
+            code_table: true,
         }
     }
 
@@ -646,19 +936,21 @@ impl<'a, 'l> Parser<'a, 'l> {
         self.open_items = s.open_items;
         self.element_table = s.elements;
         self.item_table = s.items;
+        self.codes = s.codes;
         self
     }
-    /// Sizes the tables for a structured report from its length before reading it. RDSRs
-    /// hold an element per 17 to 22 bytes and an item per 54 to 68 (every report of the
-    /// corpus): reserving one per 16 and per 48 bytes fits them at once, where tables grown by
-    /// doubling end up to twice as large as what they hold (and a thread keeps them for its
-    /// next file). The reservation is the input's own size in element records and a third of
-    /// it in items, whatever the header declares.
+    /// Sizes the tables for a structured report from its length before reading it. With
+    /// their code items in the code table, RDSRs keep an element record per 33 to 46 bytes
+    /// and an item per 109 to 258 (every report of the corpus): reserving one per
+    /// [`REPORT_BYTES_PER_ELEMENT`] and per [`REPORT_BYTES_PER_ITEM`] bytes fits them at once,
+    /// where tables grown by doubling end up to twice as large as what they hold (and a thread
+    /// keeps them for its next file). The reservation is half the input's size in element
+    /// records and a sixth of it in items, whatever the header declares.
     fn reserve_for_report(&mut self) {
         let rest = self.buf.len().saturating_sub(self.pos);
         let (elements, items) = (
-            (rest / 16).min(self.limits.max_elements),
-            (rest / 48).min(self.limits.max_elements),
+            (rest / REPORT_BYTES_PER_ELEMENT).min(self.limits.max_elements),
+            (rest / REPORT_BYTES_PER_ITEM).min(self.limits.max_elements),
         );
         // The tables are empty here: `reserve_exact` makes the capacity at least the count.
         self.element_table.reserve_exact(elements);
@@ -1011,24 +1303,33 @@ impl<'a, 'l> Parser<'a, 'l> {
                 }
             };
             let is_sequence = h.vr == Vr::SQ || (h.len == UNDEFINED && h.vr == Vr::UN);
-            let (start, len) = if is_sequence {
+            let (kind, start, len) = if is_sequence {
                 // An undefined-length UN is an implicit VR sequence (PS3.5 6.2.2).
                 let saved = self.syntax;
                 if h.vr == Vr::UN {
                     self.syntax = Syntax::ImplicitLittle;
                 }
-                let items =
-                    self.read_sequence(h.len, depth + 1, content && h.tag == CONTENT_SEQUENCE);
+                let code = match h.tag {
+                    CONCEPT_NAME | CONCEPT_CODE | UNITS if self.code_table => {
+                        self.code_sequence(h.len, depth + 1)
+                    }
+                    _ => None,
+                };
+                let read = match code {
+                    Some(id) => Ok((Kind::Code, id, 0)),
+                    None => self
+                        .read_sequence(h.len, depth + 1, content && h.tag == CONTENT_SEQUENCE)
+                        .map(|items| (Kind::Items, items.start, items.len)),
+                };
                 self.syntax = saved;
-                let items = items?;
-                (items.start, items.len)
+                read?
             } else {
-                (self.take_stored(h.len)?, h.len)
+                (Kind::Bytes, self.take_stored(h.len)?, h.len)
             };
             self.open_elements.push(Stored {
                 tag: h.tag,
                 vr: h.vr,
-                is_sequence,
+                kind,
                 start,
                 len,
             });
@@ -1089,6 +1390,109 @@ impl<'a, 'l> Parser<'a, 'l> {
             }
             _ => Err(too_many_elements()),
         }
+    }
+
+    /// Reads an SR code sequence (Concept Name, Concept or Measurement Units Code Sequence)
+    /// into the code table when it is the common one: a single item of at most
+    /// [`CODE_ITEM_MAX`] plain values that make a [`Code`]. Half of a report's elements are in
+    /// such items, and a report repeats a few dozen codes: kept once each, they halve its
+    /// tables, and the SR stage reads a code without a search.
+    ///
+    /// `None` when the sequence is anything else, or would fail to read or exceed a limit:
+    /// then nothing is consumed, and [`Parser::read_sequence`] reads it (or reports the error)
+    /// as any other sequence; [`Item::code`] reads the codes of both alike.
+    fn code_sequence(&mut self, len: u32, depth: usize) -> Option<u32> {
+        if depth > self.limits.max_depth.min(HARD_MAX_DEPTH) {
+            return None;
+        }
+        let (pos, elements) = (self.pos, self.elements);
+        let id = self.try_code_sequence(len);
+        if id.is_none() {
+            (self.pos, self.elements) = (pos, elements);
+        }
+        id
+    }
+
+    fn try_code_sequence(&mut self, len: u32) -> Option<u32> {
+        let start = self.pos;
+        let implicit = self.syntax == Syntax::ImplicitLittle;
+        let end = match len {
+            UNDEFINED => None,
+            _ => Some(
+                start
+                    .checked_add(len as usize)
+                    .filter(|&e| e <= self.buf.len())?,
+            ),
+        };
+        if let Some((id, count, raw_len)) = self.codes.find(self.buf, start, implicit, len) {
+            self.add_elements(count)?;
+            self.pos = start + raw_len as usize;
+            return Some(id);
+        }
+        let (tag, item_len) = self.delimiter_at(self.pos)?;
+        if tag != ITEM {
+            return None;
+        }
+        self.pos += 8;
+        self.add_elements(1)?;
+        let item_end = match item_len {
+            UNDEFINED => None,
+            _ => Some(
+                self.pos
+                    .checked_add(item_len as usize)
+                    .filter(|&e| e <= end.unwrap_or(self.buf.len()))?,
+            ),
+        };
+        let mut values = [(0, &[][..]); CODE_ITEM_MAX];
+        let mut n = 0;
+        loop {
+            match item_end {
+                Some(e) if self.pos == e => break,
+                Some(e) if self.pos > e => return None,
+                None if self.delimiter_at(self.pos)?.0 == ITEM_DELIMITATION => {
+                    self.pos += 8;
+                    break;
+                }
+                _ => {}
+            }
+            let h = self.header_fast()?;
+            if h.vr == Vr::SQ || h.len == UNDEFINED || n == CODE_ITEM_MAX {
+                return None;
+            }
+            self.add_elements(1)?;
+            let value = self.take(h.len).ok()?;
+            values[n] = (h.tag, value);
+            n += 1;
+        }
+        match end {
+            Some(e) if self.pos != e => return None,
+            Some(_) => {}
+            None => {
+                if self.delimiter_at(self.pos)?.0 != SEQUENCE_DELIMITATION {
+                    return None;
+                }
+                self.pos += 8;
+            }
+        }
+        let raw = span(start, self.pos)?;
+        let code = Code::of(values[..n].iter().copied())?;
+        let form = (implicit, end.is_some());
+        self.codes.add(self.buf, raw, form, n as u32 + 1, code)
+    }
+
+    /// The tag and length of the item or delimiter header at `at`, if 8 bytes are there.
+    #[inline]
+    fn delimiter_at(&self, at: usize) -> Option<(Tag, u32)> {
+        let b = self.buf.get(at..at + 8)?;
+        Some((tag_of(b), u32::from_le_bytes([b[4], b[5], b[6], b[7]])))
+    }
+
+    /// Counts `n` more elements; `None` past the limit (the caller then reads them again, and
+    /// fails where [`Parser::count`] does).
+    #[inline]
+    fn add_elements(&mut self, n: u32) -> Option<()> {
+        let total = self.elements.checked_add(n as usize)?;
+        (total <= self.limits.max_elements).then(|| self.elements = total)
     }
 
     /// Reads a sequence's items; `content`: they are SR content items (see
@@ -1177,24 +1581,30 @@ impl<'a, 'l> Parser<'a, 'l> {
             offer(&mut s.open_items, self.open_items);
             offer(&mut s.elements, self.element_table);
             offer(&mut s.items, relabel(self.item_table));
+            offer(&mut s.codes.entries, self.codes.entries);
+            offer(&mut s.codes.slots, self.codes.slots);
         });
     }
 
     fn finish(self, root: Span) -> Tree<'a> {
         let elements = self.element_table;
         let items = self.item_table;
+        let codes = self.codes.entries;
         Scratch::keep(|s| {
             offer(&mut s.open_elements, self.open_elements);
             offer(&mut s.open_items, self.open_items);
+            offer(&mut s.codes.slots, self.codes.slots);
         });
         // Every sequence range indexes `items`, and every item (the root too) indexes
         // `elements`, by construction: `close_item` and `close_sequence` take each range's
         // start from their table's length just before appending exactly `len` entries, and the
         // tables only grow. The accessors rely on it; debug builds (tests, fuzzing) check it.
         debug_assert!(
-            elements
+            elements.iter().all(
+                |e| e.kind != Kind::Items || (e.start as usize + e.len as usize) <= items.len()
+            ) && elements
                 .iter()
-                .all(|e| !e.is_sequence || (e.start as usize + e.len as usize) <= items.len())
+                .all(|e| e.kind != Kind::Code || (e.start as usize) < codes.len())
                 && items
                     .iter()
                     .map(|i| (i.start, i.len))
@@ -1209,6 +1619,8 @@ impl<'a, 'l> Parser<'a, 'l> {
                 input: self.buf.as_ptr(),
                 elements: elements.as_ptr(),
                 items: items.as_ptr(),
+                codes: codes.as_ptr(),
+                codes_len: codes.len(),
                 large_items_sorted: !self.large_item_unsorted,
             };
         }
@@ -1221,6 +1633,7 @@ impl<'a, 'l> Parser<'a, 'l> {
             },
             elements,
             items,
+            codes,
             _tables: self.tables,
             content_items_without_relationship: self.content_items_without_relationship,
             _input: PhantomData,
@@ -1453,10 +1866,10 @@ mod tests {
 
     #[test]
     fn a_reports_tables_are_sized_from_its_length() {
-        // 600 content-item-like elements of 18 bytes: a report's density.
+        // 600 elements of 36 bytes.
         let mut ds = Vec::new();
         for _ in 0..600 {
-            ds.extend(el(0x0040_A010, b"CS", b"CONTAINS  "));
+            ds.extend(el(0x0008_1030, b"LO", b"a text value of 28 bytes... "));
         }
         let report = with_meta("1.2.840.10008.5.1.4.1.1.88.67\0", &ds);
         let image = with_meta("1.2.840.10008.5.1.4.1.1.12.1", &ds);
@@ -1472,8 +1885,8 @@ mod tests {
                 .unwrap()
             })
         };
-        // The report's table is reserved at once: one record per 16 bytes of dataset.
-        assert_eq!(capacity(&report), ds.len() / 16);
+        // The report's table is reserved at once: one record per 32 bytes of dataset.
+        assert_eq!(capacity(&report), ds.len() / REPORT_BYTES_PER_ELEMENT);
         // Another object (an image header, perhaps followed by pixel data) reserves nothing:
         // its table holds just the top level's elements.
         assert_eq!(capacity(&image), 600);
@@ -1596,5 +2009,327 @@ mod tests {
             .join()
             .unwrap();
         assert!(r);
+    }
+
+    /// Encodes SR test data in explicit or implicit VR little endian.
+    #[derive(Clone, Copy)]
+    struct Enc {
+        explicit: bool,
+    }
+
+    impl Enc {
+        fn el(self, tag: Tag, vr: &[u8; 2], value: &[u8]) -> Vec<u8> {
+            let mut v = Vec::new();
+            v.extend_from_slice(&((tag >> 16) as u16).to_le_bytes());
+            v.extend_from_slice(&((tag & 0xFFFF) as u16).to_le_bytes());
+            match (self.explicit, Vr(*vr).has_long_length()) {
+                (true, false) => {
+                    v.extend_from_slice(vr);
+                    v.extend_from_slice(&(value.len() as u16).to_le_bytes());
+                }
+                (true, true) => {
+                    v.extend_from_slice(vr);
+                    v.extend_from_slice(&[0, 0]);
+                    v.extend_from_slice(&(value.len() as u32).to_le_bytes());
+                }
+                (false, _) => v.extend_from_slice(&(value.len() as u32).to_le_bytes()),
+            }
+            v.extend_from_slice(value);
+            v
+        }
+
+        /// A sequence of `items`, each of the given bytes; `defined`: with lengths (the
+        /// sequence's and its items'), else with delimiters.
+        fn sq(self, tag: Tag, vr: &[u8; 2], items: &[Vec<u8>], defined: bool) -> Vec<u8> {
+            let mut value = Vec::new();
+            for item in items {
+                value.extend_from_slice(&[0xFE, 0xFF, 0x00, 0xE0]);
+                if defined {
+                    value.extend_from_slice(&(item.len() as u32).to_le_bytes());
+                    value.extend_from_slice(item);
+                } else {
+                    value.extend_from_slice(&UNDEFINED.to_le_bytes());
+                    value.extend_from_slice(item);
+                    value.extend_from_slice(&[0xFE, 0xFF, 0x0D, 0xE0, 0, 0, 0, 0]);
+                }
+            }
+            if !defined {
+                value.extend_from_slice(&[0xFE, 0xFF, 0xDD, 0xE0, 0, 0, 0, 0]);
+            }
+            let mut v = self.el(tag, vr, &[]);
+            let len = if defined {
+                value.len() as u32
+            } else {
+                UNDEFINED
+            };
+            let at = v.len() - 4;
+            v[at..].copy_from_slice(&len.to_le_bytes());
+            v.extend(value);
+            v
+        }
+
+        fn code(self, value: &[u8], scheme: &[u8], meaning: &[u8]) -> Vec<u8> {
+            let mut v = self.el(CODE_VALUE, b"SH", value);
+            v.extend(self.el(CODING_SCHEME, b"SH", scheme));
+            v.extend(self.el(CODE_MEANING, b"LO", meaning));
+            v
+        }
+
+        /// A NUM content item: concept, value and unit, the sequences with lengths or not.
+        fn num(self, concept: &[u8], meaning: &[u8], unit: &[u8], defined: bool) -> Vec<u8> {
+            let mut v = self.el(RELATIONSHIP_TYPE, b"CS", b"CONTAINS");
+            v.extend(self.el(0x0040_A040, b"CS", b"NUM "));
+            let name = self.code(concept, b"DCM ", meaning);
+            v.extend(self.sq(CONCEPT_NAME, b"SQ", &[name], defined));
+            let mut mv = self.sq(UNITS, b"SQ", &[self.code(unit, b"UCUM", unit)], !defined);
+            mv.extend(self.el(0x0040_A30A, b"DS", b"1.5 "));
+            v.extend(self.sq(0x0040_A300, b"SQ", &[mv], defined));
+            v
+        }
+
+        /// A report's dataset holding every form of code sequence: repeated codes (read once
+        /// each), with lengths and without, a fourth value, a Long Code Value, no value, two
+        /// items, none, a nested sequence, too many values; in explicit data, a UN sequence.
+        fn report(self) -> Vec<u8> {
+            let mut items = Vec::new();
+            for round in 0..3 {
+                for defined in [false, true] {
+                    items.push(self.num(b"113722", b"Dose Area Product Total", b"Gy.m2", defined));
+                    items.push(self.num(b"113725", b"Dose (RP) Total", b"Gy", defined));
+                    if round == 0 {
+                        items.push(self.num(b"113725", b"Dose (RP) total", b"Gy", defined));
+                    }
+                }
+            }
+            let mut odd = Vec::new();
+            let mut with_version = self.code(b"113738", b"DCM", b"Dose (RP)");
+            with_version.extend(self.el(0x0008_0103, b"SH", b"01"));
+            odd.push(vec![with_version]);
+            let mut long = self.el(CODE_VALUE, b"SH", b"  ");
+            long.extend(self.el(LONG_CODE_VALUE, b"UC", b"a-long-code-value-of-more-than-16"));
+            long.extend(self.el(CODING_SCHEME, b"SH", b"99X"));
+            odd.push(vec![long]);
+            odd.push(vec![self.el(CODE_MEANING, b"LO", b"no value")]);
+            odd.push(vec![
+                self.code(b"1", b"DCM", b"first"),
+                self.code(b"2", b"DCM", b"second"),
+            ]);
+            odd.push(vec![]);
+            let mut nested = self.code(b"3", b"DCM", b"with an equivalent code");
+            nested.extend(self.sq(0x0008_0121, b"SQ", &[self.code(b"4", b"DCM", b"x")], true));
+            odd.push(vec![nested]);
+            let mut many = self.code(b"5", b"DCM", b"many values");
+            for i in 0..6u32 {
+                many.extend(self.el(0x0009_1000 + i, b"LO", b"x "));
+            }
+            odd.push(vec![many]);
+            for (i, code) in odd.iter().enumerate() {
+                let mut v = self.el(RELATIONSHIP_TYPE, b"CS", b"HAS PROPERTIES");
+                v.extend(self.el(0x0040_A040, b"CS", b"CODE"));
+                v.extend(self.sq(CONCEPT_NAME, b"SQ", &[self.code(b"9", b"DCM", b"n")], true));
+                v.extend(self.sq(CONCEPT_CODE, b"SQ", code, i % 2 == 0));
+                items.push(v);
+            }
+            if self.explicit {
+                // A UN sequence of undefined length: implicit VR inside (PS3.5 6.2.2).
+                let implicit = Enc { explicit: false };
+                let mut v = self.el(RELATIONSHIP_TYPE, b"CS", b"CONTAINS");
+                v.extend(implicit_un(&implicit.sq(
+                    CONCEPT_NAME,
+                    b"SQ",
+                    &[implicit.code(b"113722", b"DCM ", b"Dose Area Product Total")],
+                    false,
+                )));
+                items.push(v);
+            }
+            let mut ds = self.el(0x0008_0016, b"UI", b"1.2.840.10008.5.1.4.1.1.88.67\0");
+            ds.extend(self.sq(0x0040_A730, b"SQ", &items, false));
+            ds
+        }
+    }
+
+    /// An implicit VR sequence of undefined length re-encoded as an explicit VR UN element.
+    fn implicit_un(implicit_sq: &[u8]) -> Vec<u8> {
+        let mut v = implicit_sq[..4].to_vec();
+        v.extend_from_slice(b"UN\0\0");
+        v.extend_from_slice(&implicit_sq[4..]);
+        v
+    }
+
+    /// The code an element holds: its code table entry, or its first item's.
+    fn code_of<'a>(item: &Item<'a>, e: &Stored) -> Option<Code<'a>> {
+        match item.view(e).value {
+            Value::Code(id) => item.code_at(id),
+            Value::Items(r) => item.items_in(r).first()?.as_code(),
+            Value::Bytes(_) => None,
+        }
+    }
+
+    /// Asserts that two items read alike: the same elements, values and items, and the same
+    /// code where either kept a code sequence in its code table.
+    fn assert_alike(a: &Item<'_>, b: &Item<'_>, path: &str) {
+        let (x, y) = (a.stored(), b.stored());
+        assert_eq!(x.len(), y.len(), "{path}: element count");
+        for (e, f) in x.iter().zip(y) {
+            let here = format!("{path}/{:08X}", e.tag);
+            assert_eq!((e.tag, e.vr), (f.tag, f.vr), "{here}");
+            match (a.view(e).value, b.view(f).value) {
+                (Value::Bytes(p), Value::Bytes(q)) => assert_eq!(p, q, "{here}"),
+                (Value::Items(p), Value::Items(q)) => {
+                    let (p, q) = (a.items_in(p), b.items_in(q));
+                    assert_eq!(p.len(), q.len(), "{here}: items");
+                    for (i, (p, q)) in p.iter().zip(q).enumerate() {
+                        assert_alike(p, q, &format!("{here}[{i}]"));
+                    }
+                }
+                (Value::Code(_), Value::Items(_)) | (Value::Items(_), Value::Code(_)) => {
+                    assert_eq!(code_of(a, e), code_of(b, f), "{here}");
+                    assert!(code_of(a, e).is_some(), "{here}: a kept code has a value");
+                }
+                (p, q) => panic!("{here}: {p:?} / {q:?}"),
+            }
+        }
+    }
+
+    /// Parses `buf` with and without the code table, and asserts the two read alike (the same
+    /// error, or trees that read alike). The number of codes in the table.
+    fn read_alike(buf: &[u8], limits: &Limits) -> usize {
+        let with = parse(buf, limits);
+        let mut plain = Parser::new(buf, limits);
+        plain.code_table = false;
+        let without = parse_with(plain);
+        match (&with, &without) {
+            (Ok(p), Ok(q)) => {
+                assert!(q.dataset.codes.is_empty());
+                assert_eq!(p.pixel_data_at, q.pixel_data_at);
+                assert_eq!(
+                    p.dataset.content_items_without_relationship(),
+                    q.dataset.content_items_without_relationship()
+                );
+                assert_alike(&p.dataset, &q.dataset, "");
+                p.dataset.codes.len()
+            }
+            (Err(e), Err(f)) => {
+                assert_eq!(format!("{e:?}"), format!("{f:?}"));
+                0
+            }
+            _ => panic!("{with:?} / {without:?}"),
+        }
+    }
+
+    #[test]
+    fn code_sequences_kept_as_codes_read_as_their_items_do() {
+        for explicit in [true, false] {
+            let report = Enc { explicit }.report();
+            let codes = read_alike(&report, &Limits::default());
+            // Dose Area Product Total, Dose (RP) Total, Dose (RP) total, Gy.m2 and Gy, each with
+            // lengths and without, whatever the repeats: 10 entries. Then the 4-value code, the
+            // Long Code Value and "n" (7 times): 13, and the UN sequence's in explicit data.
+            assert_eq!(codes, if explicit { 14 } else { 13 });
+            let p = parse(&report, &Limits::default()).unwrap();
+            let content = p.dataset.items(CONTENT_SEQUENCE);
+            let dap = content[0].code(CONCEPT_NAME).unwrap();
+            assert_eq!((dap.value, dap.scheme), (&b"113722"[..], &b"DCM"[..]));
+            assert_eq!(dap.meaning, b"Dose Area Product Total");
+            let unit = content[0].items(0x0040_A300)[0].code(UNITS).unwrap();
+            assert_eq!(unit.value, b"Gy.m2");
+            // The odd forms, after the 14 NUM items.
+            let coded = |i: usize| content[14 + i].code(CONCEPT_CODE).map(|c| c.value);
+            assert_eq!(coded(0), Some(&b"113738"[..]));
+            assert_eq!(coded(1), Some(&b"a-long-code-value-of-more-than-16"[..]));
+            assert_eq!(coded(2), None);
+            assert_eq!(coded(3), Some(&b"1"[..]));
+            assert_eq!(coded(4), None);
+            assert_eq!(coded(5), Some(&b"3"[..]));
+            assert_eq!(coded(6), Some(&b"5"[..]));
+            if explicit {
+                let un = content[21].code(CONCEPT_NAME).unwrap();
+                assert_eq!(un.value, b"113722");
+            }
+            // Every element limit and depth limit fails (or not) at the same place both ways.
+            for max_elements in 1..400 {
+                let limits = Limits {
+                    max_elements,
+                    ..Limits::default()
+                };
+                read_alike(&report, &limits);
+            }
+            for max_depth in 0..6 {
+                let limits = Limits {
+                    max_depth,
+                    ..Limits::default()
+                };
+                read_alike(&report, &limits);
+            }
+            // Every truncation, and bytes flipped at random.
+            for cut in 0..report.len() {
+                read_alike(&report[..cut], &Limits::default());
+            }
+            let mut x = 0x2545_F491_4F6C_DD1Du64;
+            for _ in 0..3_000 {
+                let mut b = report.clone();
+                for _ in 0..1 + (x >> 60) % 3 {
+                    x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+                    let at = (x >> 20) as usize % b.len();
+                    b[at] ^= (x >> 8) as u8 | 1;
+                }
+                read_alike(&b, &Limits::default());
+            }
+        }
+    }
+
+    #[test]
+    fn a_code_read_in_one_syntax_is_not_reused_in_another() {
+        // An explicit VR code sequence of undefined length, then a UN sequence whose value is
+        // the same bytes: read as implicit VR they are not a code item (the VR reads as part
+        // of a length), and reading fails, as it does without the code table.
+        let e = Enc { explicit: true };
+        let code = e.sq(
+            CONCEPT_NAME,
+            b"SQ",
+            &[e.code(b"113722", b"DCM", b"DAP")],
+            false,
+        );
+        let mut un = code[..4].to_vec();
+        un.extend_from_slice(b"UN\0\0");
+        un.extend_from_slice(&code[8..]);
+        let mut item = e.el(RELATIONSHIP_TYPE, b"CS", b"CONTAINS");
+        item.extend(code);
+        let mut ds = e.el(0x0008_0016, b"UI", b"1.2.840.10008.5.1.4.1.1.88.67\0");
+        let mut second = item.clone();
+        second.extend(un);
+        ds.extend(e.sq(CONTENT_SEQUENCE, b"SQ", &[item, second], false));
+        read_alike(&ds, &Limits::default());
+        assert!(parse(&ds, &Limits::default()).is_err());
+    }
+
+    #[test]
+    fn corpus_code_sequences_read_alike() {
+        // The corpus when the environment names it (as CI does); its reports are checked
+        // whole, and cut and flipped, both ways.
+        let Some(dir) = std::env::var_os("KERMA_CORPUS") else {
+            return;
+        };
+        let mut reports = 0;
+        for entry in walkdir::WalkDir::new(dir).sort_by_file_name() {
+            let entry = entry.unwrap();
+            if !entry.file_type().is_file() {
+                continue;
+            }
+            let bytes = std::fs::read(entry.path()).unwrap();
+            if read_alike(&bytes, &Limits::default()) > 0 {
+                reports += 1;
+                let mut x = bytes.len() as u64;
+                for i in 0..40 {
+                    read_alike(&bytes[..bytes.len() * i / 40], &Limits::default());
+                    let mut b = bytes.clone();
+                    x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+                    let at = (x >> 20) as usize % b.len();
+                    b[at] ^= (x >> 8) as u8 | 1;
+                    read_alike(&b, &Limits::default());
+                }
+            }
+        }
+        assert!(reports >= 20, "{reports} reports with codes in the corpus");
     }
 }

@@ -7,29 +7,20 @@
 use std::time::Duration;
 
 use crate::codes::{Code, Concept};
-use crate::dataset::{Item, ascii_value, trim_padding};
+use crate::dataset::{CONCEPT_CODE, CONCEPT_NAME, Item, UNITS, ascii_value, trim_padding};
 use crate::units::{AirKerma, Dap, UnitKind, UnitStatus, duration_from_secs, lookup_unit};
 use crate::warning::Warning;
 
 pub(crate) const CONTENT_SEQUENCE: u32 = 0x0040_A730;
-const CONCEPT_NAME: u32 = 0x0040_A043;
-const CONCEPT_CODE: u32 = 0x0040_A168;
 const VALUE_TYPE: u32 = 0x0040_A040;
 const MEASURED_VALUE: u32 = 0x0040_A300;
 const NUMERIC_VALUE: u32 = 0x0040_A30A;
 const FLOATING_POINT_VALUE: u32 = 0x0040_A161;
-const UNITS: u32 = 0x0040_08EA;
 const TEXT_VALUE: u32 = 0x0040_A160;
 const UID: u32 = 0x0040_A124;
 const DATETIME: u32 = 0x0040_A120;
 pub(crate) const CONTENT_TEMPLATE: u32 = 0x0040_A504;
 pub(crate) const TEMPLATE_IDENTIFIER: u32 = 0x0040_DB00;
-
-const CODE_VALUE: u32 = 0x0008_0100;
-const CODING_SCHEME: u32 = 0x0008_0102;
-const CODE_MEANING: u32 = 0x0008_0104;
-const LONG_CODE_VALUE: u32 = 0x0008_0119;
-const URN_CODE_VALUE: u32 = 0x0008_0120;
 
 /// A code as written in a file, borrowed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,23 +48,19 @@ impl<'a> CodeRef<'a> {
     }
 }
 
+/// The code of a code item (see [`crate::dataset::Code`]).
 pub(crate) fn code_in<'a>(item: &Item<'a>) -> Option<CodeRef<'a>> {
-    // One pass over the item: every code of the tree goes through here.
-    let [value, long, urn, scheme, meaning] = item.first_values([
-        CODE_VALUE,
-        LONG_CODE_VALUE,
-        URN_CODE_VALUE,
-        CODING_SCHEME,
-        CODE_MEANING,
-    ]);
-    let present = |b: Option<&'a [u8]>| b.map(trim_padding).filter(|b| !b.is_empty());
-    Some(CodeRef {
-        value: present(value)
-            .or_else(|| present(long))
-            .or_else(|| present(urn))?,
-        scheme: present(scheme).unwrap_or(b""),
-        meaning_raw: meaning.map(trim_padding).unwrap_or(b""),
-    })
+    item.as_code().map(CodeRef::from)
+}
+
+impl<'a> From<crate::dataset::Code<'a>> for CodeRef<'a> {
+    fn from(c: crate::dataset::Code<'a>) -> Self {
+        CodeRef {
+            value: c.value,
+            scheme: c.scheme,
+            meaning_raw: c.meaning,
+        }
+    }
 }
 
 /// A content item view.
@@ -87,7 +74,7 @@ impl<'i, 'a> Content<'i, 'a> {
         Content { item }
     }
     pub fn concept(&self) -> Option<CodeRef<'i>> {
-        self.item.items(CONCEPT_NAME).first().and_then(code_in)
+        self.item.code(CONCEPT_NAME).map(CodeRef::from)
     }
     pub fn is(&self, c: Concept) -> bool {
         self.concept().is_some_and(|k| k.is(c))
@@ -103,7 +90,7 @@ impl<'i, 'a> Content<'i, 'a> {
     }
     /// The coded value of a CODE item.
     pub fn code(&self) -> Option<CodeRef<'i>> {
-        self.item.items(CONCEPT_CODE).first().and_then(code_in)
+        self.item.code(CONCEPT_CODE).map(CodeRef::from)
     }
     /// The text of a TEXT item (UTF-8 or Latin-1 tolerant).
     pub fn text(&self) -> Option<String> {
@@ -128,7 +115,7 @@ impl<'i, 'a> Content<'i, 'a> {
         let Some(mv) = self.item.items(MEASURED_VALUE).first() else {
             return Num::Empty;
         };
-        let unit = mv.items(UNITS).first().and_then(code_in);
+        let unit = mv.code(UNITS).map(CodeRef::from);
         if let Some(fp) = mv.bytes(FLOATING_POINT_VALUE)
             && !fp.is_empty()
             && fp.len() % 8 == 0
