@@ -597,6 +597,8 @@ fn event(c: &Content<'_, '_>, r: &mut NumReader<'_>) -> IrradiationEvent {
                             r.technique_value(&x, codes::XRAY_FILTER_THICKNESS_MAX);
                     }
                 }
+                // Events hold one or two filters: room for exactly those, not for four.
+                e.filters.reserve_exact(1);
                 e.filters.push(f);
             }
             _ => {}

@@ -239,7 +239,14 @@ pub(crate) fn parse_ds(raw: &[u8]) -> Result<f64, &'static str> {
 }
 
 pub(crate) fn parse_ds_multi(raw: &[u8]) -> Result<Vec<f64>, &'static str> {
-    raw.split(|&b| b == b'\\').map(parse_ds).collect()
+    // Room for exactly as many as there are, up to 16 (a collected `split` makes room for
+    // four): an event's techniques are most often single values, and every event keeps three.
+    let count = raw.iter().filter(|&&b| b == b'\\').count() + 1;
+    let mut values = Vec::with_capacity(count.min(16));
+    for v in raw.split(|&b| b == b'\\') {
+        values.push(parse_ds(v)?);
+    }
+    Ok(values)
 }
 
 /// Parses an Integer String strictly.

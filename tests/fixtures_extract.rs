@@ -328,3 +328,33 @@ fn garbled_or_wrong_vr_dap_is_an_attribute_warning() {
         );
     }
 }
+
+/// An event's filter list and technique values hold room for what they hold, not for four:
+/// they are most of what a report's result keeps per event (and a folder scan holds results).
+#[test]
+fn event_lists_are_allocated_to_their_length() {
+    let mut techniques = 0;
+    let mut filters = 0;
+    for name in [
+        "rdsr_single_plane.dcm",
+        "rdsr_per_pulse.dcm",
+        "rdsr_biplane.dcm",
+    ] {
+        let r = x(name).report.unwrap();
+        for e in &r.events {
+            assert_eq!(e.filters.capacity(), e.filters.len(), "{name}");
+            filters += e.filters.len();
+            for t in [&e.kvp, &e.tube_current, &e.pulse_width]
+                .into_iter()
+                .flatten()
+            {
+                assert_eq!(t.values.capacity(), t.values.len(), "{name}");
+                techniques += 1;
+            }
+        }
+    }
+    assert!(
+        techniques > 0 && filters > 0,
+        "{techniques} techniques, {filters} filters"
+    );
+}
