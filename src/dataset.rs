@@ -209,7 +209,7 @@ enum Kind {
     Bytes,
     /// A sequence: a range of the item table.
     Items,
-    /// A code sequence kept as entry `start` of the code table (see [`Parser::intern_code`]).
+    /// A code sequence kept as entry `start` of the code table (see [`Parser::code_sequence`]).
     Code,
 }
 
@@ -408,7 +408,7 @@ impl<'a> Item<'a> {
         }
         // SAFETY: the range is one of this item's elements (so its tables are live); the
         // scanner stored it when it appended exactly those items to the item table, which
-        // never lost them afterwards (only a code item, appended last, is ever taken back).
+        // only grows.
         unsafe {
             std::slice::from_raw_parts(
                 self.tables.as_ref().items.add(r.start as usize),
