@@ -83,3 +83,11 @@ pub use dicom_object;
 #[doc = include_str!("../README.md")]
 #[cfg(doctest)]
 pub struct ReadmeDoctests;
+
+/// For the `code_table` fuzz target only (built with `--cfg fuzzing`): reads `bytes` with
+/// and without the scanner's code table, under `limits`, and panics if the two disagree.
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub fn fuzz_code_table(bytes: &[u8], limits: &Limits) {
+    dataset::differential::read_alike(bytes, limits);
+}
