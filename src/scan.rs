@@ -169,7 +169,13 @@ where
 
     const CHUNK: usize = 2;
     let window = 2 * threads + 1;
-    let runs: Vec<&[Input]> = inputs.chunks(CHUNK).collect();
+    // Run `c`, cut from the inputs when claimed: nothing is allocated per input.
+    let run = |c: usize| {
+        inputs
+            .get(c.checked_mul(CHUNK)?..)
+            .map(|rest| &rest[..rest.len().min(CHUNK)])
+    };
+    let runs = inputs.len().div_ceil(CHUNK);
     // Finished runs not yet handed over, by run number.
     let ready = Mutex::new(BTreeMap::<usize, Vec<Result<Extraction>>>::new());
     // A poisoned lock only means another thread panicked; the map itself stays consistent.
@@ -199,7 +205,9 @@ where
             scope.spawn(|| {
                 loop {
                     let c = claim.fetch_add(1, Ordering::Relaxed);
-                    let Some(run) = runs.get(c) else { break };
+                    let Some(run) = run(c).filter(|r| !r.is_empty()) else {
+                        break;
+                    };
                     workers_wait.until(|| {
                         c < next.load(Ordering::SeqCst) + window || done.load(Ordering::SeqCst)
                     });
@@ -223,13 +231,13 @@ where
         }
         let _release = Release(&done, &workers_wait);
         let mut due = 0;
-        while due < runs.len() {
+        while due < runs {
             // Hand over every run finished in order.
             let finished = ready().remove(&due);
             if let Some(results) = finished {
                 next.store(due + 1, Ordering::SeqCst);
                 workers_wait.wake();
-                for (input, r) in runs[due].iter().zip(results) {
+                for (input, r) in run(due).unwrap_or_default().iter().zip(results) {
                     sink(input, r);
                 }
                 due += 1;
@@ -243,7 +251,7 @@ where
             } else {
                 usize::MAX
             };
-            match runs.get(c) {
+            match run(c).filter(|r| !r.is_empty()) {
                 Some(run) => {
                     let results = extract_run(run);
                     ready().insert(c, results);

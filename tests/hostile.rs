@@ -1111,3 +1111,42 @@ fn mixed_folder_good_results_are_those_of_a_clean_run() {
     }
     assert_eq!(hostile_seen, hostile.len());
 }
+
+/// The ordered parallel scan allocates nothing per input: its own peak on the calling thread
+/// is the same for 1,000 inputs as for 64,000 (every input here is a walk error, so no file is
+/// read and each result is a small error).
+#[cfg(feature = "parallel")]
+#[test]
+fn a_parallel_scan_allocates_nothing_per_input() {
+    let inputs = |n: usize| -> Vec<kerma::Input> {
+        (0..n)
+            .map(|i| kerma::Input {
+                path: format!("missing/{i:06}.dcm").into(),
+                walk_error: Some("gone".to_owned()),
+            })
+            .collect()
+    };
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(2)
+        .build()
+        .expect("pool");
+    let extractor = kerma::Extractor::new();
+    let peak = |inputs: &[kerma::Input]| {
+        pool.install(|| {
+            let (errors, peak) = peak_heap(|| {
+                let mut errors = 0;
+                kerma::scan(inputs, &extractor, |_, r| errors += usize::from(r.is_err()));
+                errors
+            });
+            assert_eq!(errors, inputs.len());
+            peak
+        })
+    };
+    let (small, large) = (inputs(1_000), inputs(64_000));
+    let (small, large) = (peak(&small), peak(&large));
+    // A list of runs made up front would add 16 bytes per two inputs: 512 kB here.
+    assert!(
+        large < small + 64 * 1024,
+        "{small} B for 1,000 inputs, {large} B for 64,000"
+    );
+}
