@@ -19,7 +19,7 @@ pub(crate) const PIXEL_DATA_GROUP_START: Tag = 0x7FE0_0008;
 const ITEM: Tag = 0xFFFE_E000;
 const ITEM_DELIMITATION: Tag = 0xFFFE_E00D;
 const SEQUENCE_DELIMITATION: Tag = 0xFFFE_E0DD;
-const CONTENT_SEQUENCE: Tag = 0x0040_A730;
+pub(crate) const CONTENT_SEQUENCE: Tag = 0x0040_A730;
 const RELATIONSHIP_TYPE: Tag = 0x0040_A010;
 /// The SR code sequences whose single code item the scanner keeps as a [`Code`]: Concept
 /// Name, Concept and Measurement Units Code Sequences.

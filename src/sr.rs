@@ -7,11 +7,11 @@
 use std::time::Duration;
 
 use crate::codes::{Code, Concept};
+pub(crate) use crate::dataset::CONTENT_SEQUENCE;
 use crate::dataset::{CONCEPT_CODE, CONCEPT_NAME, Item, UNITS, ascii_value, trim_padding};
 use crate::units::{AirKerma, Dap, UnitKind, UnitStatus, duration_from_secs, lookup_unit};
 use crate::warning::Warning;
 
-pub(crate) const CONTENT_SEQUENCE: u32 = 0x0040_A730;
 const VALUE_TYPE: u32 = 0x0040_A040;
 const MEASURED_VALUE: u32 = 0x0040_A300;
 const NUMERIC_VALUE: u32 = 0x0040_A30A;
