@@ -184,11 +184,6 @@ pub(crate) struct ItemRange {
     len: u32,
 }
 
-/// Bytes of a structured report per element record and per item reserved before reading it
-/// (see [`Parser::reserve_for_report`]).
-const REPORT_BYTES_PER_ELEMENT: usize = 32;
-const REPORT_BYTES_PER_ITEM: usize = 96;
-
 /// The most values a code item may have to be kept in the code table (a code item has 3 or 4:
 /// Code Value, Coding Scheme Designator, Code Meaning, perhaps Coding Scheme Version).
 const CODE_ITEM_MAX: usize = 8;
@@ -800,8 +795,30 @@ pub(crate) fn meta_sop_class(buf: &[u8]) -> Option<&str> {
     p.read_meta().ok()?.media_sop_class.and_then(ascii_value)
 }
 
+#[cfg(any(test, fuzzing))]
 pub(crate) fn parse<'a>(buf: &'a [u8], limits: &Limits) -> Result<Parsed<'a>, ParseError> {
     parse_with(Parser::new(buf, limits).with_scratch())
+}
+
+/// What [`parse_visiting`] does with each item of the root's Content Sequence, while the
+/// parser holds it: the item is valid for the call only.
+pub(crate) type Visitor<'v, 'a> = dyn FnMut(&Item<'a>) + 'v;
+
+/// Like [`parse`], but hands each item of the root's Content Sequence (an SR's top-level
+/// content items: its irradiation events, accumulated doses, observer context…) to `visit` as
+/// soon as it is read, then forgets it. The tree returned has that Content Sequence with no
+/// items; everything else is as [`parse`] reads it, errors included.
+///
+/// The tables then hold the root and one top-level content item at a time: a report's
+/// index no longer grows with its number of events, and stays in cache.
+pub(crate) fn parse_visiting<'a>(
+    buf: &'a [u8],
+    limits: &Limits,
+    visit: &mut Visitor<'_, 'a>,
+) -> Result<Parsed<'a>, ParseError> {
+    let mut p = Parser::new(buf, limits).with_scratch();
+    p.visit = Some(visit);
+    parse_with(p)
 }
 
 fn parse_with<'a>(mut p: Parser<'a, '_>) -> Result<Parsed<'a>, ParseError> {
@@ -841,9 +858,6 @@ fn read_file<'a>(p: &mut Parser<'a, '_>) -> Result<FileParts<'a>, ParseError> {
         // A raw dataset without preamble or meta group: accept it only when it starts like one.
         p.syntax = p.guess_syntax()?;
     }
-    if media_sop_class.is_some_and(is_structured_report) {
-        p.reserve_for_report();
-    }
     let start = p.pos;
     let root = p.read_dataset(None, 0, true, true)?;
     if root.len == 0 && p.pixel_data_at.is_none() && start == buf.len() {
@@ -879,6 +893,8 @@ struct Span {
 
 struct Parser<'a, 'l> {
     buf: &'a [u8],
+    /// Where the root's Content Sequence items go, if anywhere (see [`parse_visiting`]).
+    visit: Option<&'l mut Visitor<'l, 'a>>,
     pos: usize,
     syntax: Syntax,
     limits: &'l Limits,
@@ -912,6 +928,7 @@ impl<'a, 'l> Parser<'a, 'l> {
     fn new(buf: &'a [u8], limits: &'l Limits) -> Parser<'a, 'l> {
         Parser {
             buf,
+            visit: None,
             pos: 0,
             syntax: Syntax::ExplicitLittle,
             limits,
@@ -939,24 +956,6 @@ impl<'a, 'l> Parser<'a, 'l> {
         self.codes = s.codes;
         self
     }
-    /// Sizes the tables for a structured report from its length before reading it. With
-    /// their code items in the code table, RDSRs keep an element record per 33 to 46 bytes
-    /// and an item per 109 to 258 (every report of the corpus): reserving one per
-    /// [`REPORT_BYTES_PER_ELEMENT`] and per [`REPORT_BYTES_PER_ITEM`] bytes fits them at once,
-    /// where tables grown by doubling end up to twice as large as what they hold (and a thread
-    /// keeps them for its next file). The reservation is half the input's size in element
-    /// records and a sixth of it in items, whatever the header declares.
-    fn reserve_for_report(&mut self) {
-        let rest = self.buf.len().saturating_sub(self.pos);
-        let (elements, items) = (
-            (rest / REPORT_BYTES_PER_ELEMENT).min(self.limits.max_elements),
-            (rest / REPORT_BYTES_PER_ITEM).min(self.limits.max_elements),
-        );
-        // The tables are empty here: `reserve_exact` makes the capacity at least the count.
-        self.element_table.reserve_exact(elements);
-        self.item_table.reserve_exact(items);
-    }
-
     fn truncated(&self, needed: Option<usize>) -> ParseError {
         ParseError::Truncated {
             offset: self.pos,
@@ -1317,9 +1316,17 @@ impl<'a, 'l> Parser<'a, 'l> {
                 };
                 let read = match code {
                     Some(id) => Ok((Kind::Code, id, 0)),
-                    None => self
-                        .read_sequence(h.len, depth + 1, content && h.tag == CONTENT_SEQUENCE)
-                        .map(|items| (Kind::Items, items.start, items.len)),
+                    None => {
+                        let content = content && h.tag == CONTENT_SEQUENCE;
+                        // The first Content Sequence of the root goes to the visitor, if any.
+                        let visit = if top && content {
+                            self.visit.take()
+                        } else {
+                            None
+                        };
+                        self.read_sequence(h.len, depth + 1, content, visit)
+                            .map(|items| (Kind::Items, items.start, items.len))
+                    }
                 };
                 self.syntax = saved;
                 read?
@@ -1496,12 +1503,14 @@ impl<'a, 'l> Parser<'a, 'l> {
     }
 
     /// Reads a sequence's items; `content`: they are SR content items (see
-    /// [`Tree::content_items_without_relationship`]).
+    /// [`Tree::content_items_without_relationship`]). With a visitor, each item goes to it
+    /// once read and is then forgotten: the sequence is stored with no items.
     fn read_sequence(
         &mut self,
         len: u32,
         depth: usize,
         content: bool,
+        mut visit: Option<&mut Visitor<'_, 'a>>,
     ) -> Result<ItemRange, ParseError> {
         let max_depth = self.limits.max_depth.min(HARD_MAX_DEPTH);
         if depth > max_depth {
@@ -1552,6 +1561,7 @@ impl<'a, 'l> Parser<'a, 'l> {
                             _ => return Err(self.truncated(e)),
                         }
                     };
+                    let marks = (self.element_table.len(), self.item_table.len());
                     let span = self.read_dataset(item_end, depth, false, content)?;
                     if content {
                         // The item's elements were just written: checked while they are hot.
@@ -1561,7 +1571,10 @@ impl<'a, 'l> Parser<'a, 'l> {
                             self.content_items_without_relationship += 1;
                         }
                     }
-                    self.open_items.push(span);
+                    match visit.as_deref_mut() {
+                        Some(visit) => self.hand_over(span, marks, visit),
+                        None => self.open_items.push(span),
+                    }
                 }
                 _ => {
                     return Err(ParseError::Malformed {
@@ -1570,6 +1583,53 @@ impl<'a, 'l> Parser<'a, 'l> {
                     });
                 }
             }
+        }
+    }
+
+    /// Hands the item just read (`span`, its elements and nested items appended to the tables
+    /// since their lengths were `marks`) to `visit`, then removes it from the tables.
+    fn hand_over(&mut self, span: Span, marks: (usize, usize), visit: &mut Visitor<'_, 'a>) {
+        self.point_tables();
+        let item = Item {
+            tables: self.tables.0,
+            start: span.start,
+            len: span.len,
+            _input: PhantomData,
+        };
+        // The visitor sees the item through a shared borrow for the call only: it cannot keep
+        // it, nor anything borrowed from the tables (values borrow the input, not the tables).
+        visit(&item);
+        self.element_table.truncate(marks.0);
+        self.item_table.truncate(marks.1);
+    }
+
+    /// Points the items' shared [`Tables`] at the tables as they are now.
+    fn point_tables(&mut self) {
+        debug_assert!(
+            self.element_table.iter().all(|e| e.kind != Kind::Items
+                || (e.start as usize + e.len as usize) <= self.item_table.len())
+                && self
+                    .element_table
+                    .iter()
+                    .all(|e| e.kind != Kind::Code || (e.start as usize) < self.codes.entries.len())
+                && self
+                    .item_table
+                    .iter()
+                    .all(|i| i.start as usize + i.len as usize <= self.element_table.len()),
+            "element and item tables are consistent"
+        );
+        // SAFETY: the parser owns the allocation. No item is being read: the items made so far
+        // are in the parser's tables (read only through the tree `finish` makes, or by a
+        // visitor, whose call has ended before the tables change again).
+        unsafe {
+            *self.tables.0.as_ptr() = Tables {
+                input: self.buf.as_ptr(),
+                elements: self.element_table.as_ptr(),
+                items: self.item_table.as_ptr(),
+                codes: self.codes.entries.as_ptr(),
+                codes_len: self.codes.entries.len(),
+                large_items_sorted: !self.large_item_unsorted,
+            };
         }
     }
 
@@ -1586,7 +1646,16 @@ impl<'a, 'l> Parser<'a, 'l> {
         });
     }
 
-    fn finish(self, root: Span) -> Tree<'a> {
+    fn finish(mut self, root: Span) -> Tree<'a> {
+        // Every sequence range indexes the item table, and every item (the root too) the
+        // element table, by construction: `close_item` and `close_sequence` take each range's
+        // start from their table's length just before appending exactly `len` entries, and the
+        // tables only grow (but for a visited item, removed with all it appended). The
+        // accessors rely on it; debug builds (tests, fuzzing) check it.
+        debug_assert!(root.start as usize + root.len as usize <= self.element_table.len());
+        // From here on the tables are never changed: the vectors move into the tree untouched
+        // (moving a vector does not move its heap storage).
+        self.point_tables();
         let elements = self.element_table;
         let items = self.item_table;
         let codes = self.codes.entries;
@@ -1595,35 +1664,6 @@ impl<'a, 'l> Parser<'a, 'l> {
             offer(&mut s.open_items, self.open_items);
             offer(&mut s.codes.slots, self.codes.slots);
         });
-        // Every sequence range indexes `items`, and every item (the root too) indexes
-        // `elements`, by construction: `close_item` and `close_sequence` take each range's
-        // start from their table's length just before appending exactly `len` entries, and the
-        // tables only grow. The accessors rely on it; debug builds (tests, fuzzing) check it.
-        debug_assert!(
-            elements.iter().all(
-                |e| e.kind != Kind::Items || (e.start as usize + e.len as usize) <= items.len()
-            ) && elements
-                .iter()
-                .all(|e| e.kind != Kind::Code || (e.start as usize) < codes.len())
-                && items
-                    .iter()
-                    .map(|i| (i.start, i.len))
-                    .chain(std::iter::once((root.start, root.len)))
-                    .all(|(s, l)| s as usize + l as usize <= elements.len()),
-            "element and item tables are consistent"
-        );
-        // SAFETY: the parser owns the allocation and no item has been read yet; from here on
-        // the tables are never changed (the vectors move into the tree untouched).
-        unsafe {
-            *self.tables.0.as_ptr() = Tables {
-                input: self.buf.as_ptr(),
-                elements: elements.as_ptr(),
-                items: items.as_ptr(),
-                codes: codes.as_ptr(),
-                codes_len: codes.len(),
-                large_items_sorted: !self.large_item_unsorted,
-            };
-        }
         Tree {
             root: Item {
                 tables: self.tables.0,
@@ -1724,6 +1764,12 @@ pub(crate) mod differential {
     /// Asserts that two items read alike: the same elements, values and items, and the same
     /// code where either kept a code sequence in its code table.
     fn assert_alike(a: &Item<'_>, b: &Item<'_>, path: &str) {
+        assert_alike_but(a, b, path, false);
+    }
+
+    /// [`assert_alike`]; `visited`: `b` is the root of a tree read by [`parse_visiting`], whose
+    /// first Content Sequence has no items.
+    fn assert_alike_but(a: &Item<'_>, b: &Item<'_>, path: &str, mut visited: bool) {
         let (x, y) = (a.stored(), b.stored());
         assert_eq!(x.len(), y.len(), "{path}: element count");
         for (e, f) in x.iter().zip(y) {
@@ -1731,6 +1777,10 @@ pub(crate) mod differential {
             assert_eq!((e.tag, e.vr), (f.tag, f.vr), "{here}");
             match (a.view(e).value, b.view(f).value) {
                 (Value::Bytes(p), Value::Bytes(q)) => assert_eq!(p, q, "{here}"),
+                (Value::Items(_), Value::Items(q)) if visited && e.tag == CONTENT_SEQUENCE => {
+                    assert_eq!(q.len, 0, "{here}: a visited sequence keeps no items");
+                    visited = false;
+                }
                 (Value::Items(p), Value::Items(q)) => {
                     let (p, q) = (a.items_in(p), b.items_in(q));
                     assert_eq!(p.len(), q.len(), "{here}: items");
@@ -1738,7 +1788,8 @@ pub(crate) mod differential {
                         assert_alike(p, q, &format!("{here}[{i}]"));
                     }
                 }
-                (Value::Code(_), Value::Items(_)) | (Value::Items(_), Value::Code(_)) => {
+                (Value::Code(_), Value::Items(_) | Value::Code(_))
+                | (Value::Items(_), Value::Code(_)) => {
                     assert_eq!(code_of(a, e), code_of(b, f), "{here}");
                     assert!(code_of(a, e).is_some(), "{here}: a kept code has a value");
                 }
@@ -1754,7 +1805,7 @@ pub(crate) mod differential {
         let mut plain = Parser::new(buf, limits);
         plain.code_table = false;
         let without = parse_with(plain);
-        match (&with, &without) {
+        let codes = match (&with, &without) {
             (Ok(p), Ok(q)) => {
                 assert!(q.dataset.codes.is_empty());
                 assert_eq!(p.pixel_data_at, q.pixel_data_at);
@@ -1770,6 +1821,42 @@ pub(crate) mod differential {
                 0
             }
             _ => panic!("{with:?} / {without:?}"),
+        };
+        visiting_reads_alike(buf, limits, &with);
+        codes
+    }
+
+    /// Parses `buf` handing the root's content items to a visitor, and asserts that each reads
+    /// as the same item of `whole` (the tree [`parse`] makes), and the rest of the tree alike.
+    fn visiting_reads_alike(buf: &[u8], limits: &Limits, whole: &Result<Parsed<'_>, ParseError>) {
+        let items = match whole {
+            Ok(p) => p.dataset.items(CONTENT_SEQUENCE),
+            Err(_) => &[],
+        };
+        let mut visited = 0;
+        let visiting = parse_visiting(buf, limits, &mut |item| {
+            if let Some(w) = items.get(visited) {
+                assert_alike(w, item, &format!("content[{visited}]"));
+            }
+            visited += 1;
+        });
+        match (whole, &visiting) {
+            (Ok(p), Ok(v)) => {
+                assert_eq!(visited, items.len(), "content items visited");
+                assert_eq!(p.pixel_data_at, v.pixel_data_at);
+                assert_eq!(
+                    p.dataset.content_items_without_relationship(),
+                    v.dataset.content_items_without_relationship()
+                );
+                assert_alike_but(&p.dataset, &v.dataset, "", true);
+                // Each content item left the tables once visited.
+                if !items.is_empty() {
+                    assert!(v.dataset.elements.len() < p.dataset.elements.len());
+                    assert!(v.dataset.items.len() < p.dataset.items.len());
+                }
+            }
+            (Err(e), Err(f)) => assert_eq!(format!("{e:?}"), format!("{f:?}")),
+            _ => panic!("{whole:?} / {visiting:?}"),
         }
     }
 }
@@ -1919,53 +2006,6 @@ mod tests {
         assert_eq!(third.dataset.stored().len(), 1);
         assert_eq!(third.dataset.ascii(0x0008_0016), None);
         assert_eq!(third.dataset.ascii(0x0010_0020), Some("SECOND"));
-    }
-
-    /// A file meta group (explicit VR LE) declaring `sop_class`, and the dataset's elements.
-    fn with_meta(sop_class: &str, dataset: &[u8]) -> Vec<u8> {
-        let mut meta = el(0x0002_0002, b"UI", sop_class.as_bytes());
-        meta.extend(el(0x0002_0010, b"UI", b"1.2.840.10008.1.2.1\0"));
-        let mut b = vec![0; 128];
-        b.extend_from_slice(b"DICM");
-        b.extend(el(0x0002_0000, b"UL", &(meta.len() as u32).to_le_bytes()));
-        b.extend(meta);
-        b.extend_from_slice(dataset);
-        b
-    }
-
-    #[test]
-    fn a_reports_tables_are_sized_from_its_length() {
-        // 600 elements of 36 bytes.
-        let mut ds = Vec::new();
-        for _ in 0..600 {
-            ds.extend(el(0x0008_1030, b"LO", b"a text value of 28 bytes... "));
-        }
-        let report = with_meta("1.2.840.10008.5.1.4.1.1.88.67\0", &ds);
-        let image = with_meta("1.2.840.10008.5.1.4.1.1.12.1", &ds);
-        // Each parse on a fresh thread, so that no kept table hides the sizing.
-        let capacity = |bytes: &[u8]| {
-            std::thread::scope(|s| {
-                s.spawn(|| {
-                    let p = parse(bytes, &Limits::default()).unwrap();
-                    assert_eq!(p.dataset.stored().len(), 600);
-                    p.dataset.elements.capacity()
-                })
-                .join()
-                .unwrap()
-            })
-        };
-        // The report's table is reserved at once: one record per 32 bytes of dataset.
-        assert_eq!(capacity(&report), ds.len() / REPORT_BYTES_PER_ELEMENT);
-        // Another object (an image header, perhaps followed by pixel data) reserves nothing:
-        // its table holds just the top level's elements.
-        assert_eq!(capacity(&image), 600);
-        // A limit on elements caps the reservation as well.
-        let limits = Limits {
-            max_elements: 700,
-            ..Limits::default()
-        };
-        let p = parse(&report, &limits).unwrap();
-        assert!(p.dataset.elements.capacity() <= 700);
     }
 
     #[test]

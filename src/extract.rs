@@ -193,11 +193,7 @@ impl Extractor {
     /// # Errors
     /// [`Error::Parse`] when the bytes are not readable DICOM.
     pub fn extract_bytes(&self, bytes: &[u8]) -> Result<Extraction> {
-        let parsed = dataset::parse(bytes, &self.limits)?;
-        let read = parsed.pixel_data_at.unwrap_or(bytes.len()) as u64;
-        let mut x = classify_and_extract(&parsed, &self.limits)?;
-        x.bytes_read = read;
-        Ok(x)
+        extract_complete(bytes, &self.limits)
     }
 
     /// Extracts from a reader, reading only up to Pixel Data.
@@ -257,10 +253,11 @@ impl Extractor {
                 continue;
             }
             let mut needed = None;
-            match dataset::parse(&buf, &self.limits) {
+            let mut content = RootContent::new(&self.limits);
+            match dataset::parse_visiting(&buf, &self.limits, &mut |item| content.child(item)) {
                 // Complete: reading stopped at Pixel Data, or at the true end of the input.
                 Ok(parsed) if parsed.pixel_data_at.is_some() || eof => {
-                    let mut x = classify_and_extract(&parsed, &self.limits)?;
+                    let mut x = classify_and_extract(&parsed, content)?;
                     x.bytes_read = buf.len() as u64;
                     return Ok(x);
                 }
@@ -486,7 +483,69 @@ fn identity(ds: &Item<'_>, media_sop_class: Option<&str>, warnings: &mut Vec<War
     id
 }
 
-fn classify_and_extract(parsed: &Parsed<'_>, limits: &Limits) -> Result<Extraction> {
+/// Extracts from bytes that hold all of the input's header, its root content items read as
+/// the scanner hands them over; `bytes_read` is where reading stopped.
+fn extract_complete(bytes: &[u8], limits: &Limits) -> Result<Extraction> {
+    let mut content = RootContent::new(limits);
+    let parsed = dataset::parse_visiting(bytes, limits, &mut |item| content.child(item))?;
+    let mut x = classify_and_extract(&parsed, content)?;
+    x.bytes_read = parsed.pixel_data_at.unwrap_or(bytes.len()) as u64;
+    Ok(x)
+}
+
+/// [`extract_complete`] from the whole tree, its root content items read after the scan
+/// rather than during it: both must give the same result.
+#[cfg(any(test, fuzzing))]
+pub(crate) fn extract_from_whole_tree(bytes: &[u8], limits: &Limits) -> Result<Extraction> {
+    let parsed = dataset::parse(bytes, limits)?;
+    let mut content = RootContent::new(limits);
+    for c in Content::new(&parsed.dataset).children() {
+        content.read(&c);
+    }
+    let mut x = classify_and_extract(&parsed, content)?;
+    x.bytes_read = parsed.pixel_data_at.unwrap_or(bytes.len()) as u64;
+    Ok(x)
+}
+
+/// What the SR stage needs of the root's content items (an SR's top-level items), read one at
+/// a time as the scanner hands them over (see [`dataset::parse_visiting`]): enough to classify
+/// the report and to extract it, whichever kind it turns out to be.
+struct RootContent<'a> {
+    /// The code of the first Procedure reported item (`Some(None)`: that item has no code).
+    procedure: Option<Option<sr::CodeRef<'a>>>,
+    /// Whether an item is CT Accumulated Dose Data or a CT Acquisition.
+    ct: bool,
+    report: rdsr::ReportBuilder,
+    summary: VendorSummaryBuilder,
+}
+
+impl<'a> RootContent<'a> {
+    fn new(limits: &Limits) -> Self {
+        RootContent {
+            procedure: None,
+            ct: false,
+            report: rdsr::ReportBuilder::new(limits),
+            summary: VendorSummaryBuilder::default(),
+        }
+    }
+
+    /// Reads the root content item the scanner hands over.
+    fn child(&mut self, item: &Item<'a>) {
+        self.read(&Content::new(item));
+    }
+
+    fn read(&mut self, c: &Content<'_, 'a>) {
+        let Some(k) = c.concept() else { return };
+        if self.procedure.is_none() && k.is(codes::PROCEDURE_REPORTED) {
+            self.procedure = Some(c.code());
+        }
+        self.ct |= k.is(codes::CT_ACCUMULATED) || k.is(codes::CT_ACQUISITION);
+        self.report.child(c);
+        self.summary.child(c, k);
+    }
+}
+
+fn classify_and_extract(parsed: &Parsed<'_>, content: RootContent<'_>) -> Result<Extraction> {
     let ds = &parsed.dataset;
     let mut warnings = Vec::new();
     let identity = identity(ds, parsed.media_sop_class, &mut warnings);
@@ -515,7 +574,7 @@ fn classify_and_extract(parsed: &Parsed<'_>, limits: &Limits) -> Result<Extracti
             x.outcome = Outcome::Unsupported;
             warnings.push(Warning::EnhancedRdsrNotExtracted);
         }
-        _ if is_sr => classify_sr(ds, limits, &mut x, &mut warnings)?,
+        _ if is_sr => classify_sr(ds, content, &mut x, &mut warnings)?,
         _ if modality == "XA" && ds.get(CONTENT_SEQUENCE).is_none() => x.kind = ObjectKind::XaImage,
         _ if modality == "RF" && ds.get(CONTENT_SEQUENCE).is_none() => x.kind = ObjectKind::RfImage,
         _ => {}
@@ -574,19 +633,18 @@ fn days_apart(a: &str, b: &str) -> Option<i64> {
 
 fn classify_sr(
     ds: &Tree<'_>,
-    limits: &Limits,
+    content: RootContent<'_>,
     x: &mut Extraction,
     warnings: &mut Vec<Warning>,
 ) -> Result<()> {
-    let root = Content::new(ds);
-    let Some(concept) = root.concept() else {
+    let Some(concept) = Content::new(ds).concept() else {
         x.kind = ObjectKind::OtherSr;
         return Ok(());
     };
     if concept.is(codes::SIEMENS_RADSUM) {
         x.kind = ObjectKind::VendorSummary;
         x.outcome = Outcome::Dose;
-        x.report = Some(vendor_summary(&root, warnings));
+        x.report = Some(content.summary.finish(warnings));
         return Ok(());
     }
     if !concept.is(codes::XRAY_DOSE_REPORT) {
@@ -597,13 +655,10 @@ fn classify_sr(
         .items(sr::CONTENT_TEMPLATE)
         .first()
         .and_then(|t| t.ascii(sr::TEMPLATE_IDENTIFIER));
-    let procedure = root.child(codes::PROCEDURE_REPORTED).and_then(|c| c.code());
+    let procedure = content.procedure.flatten();
     let is_ct = template == Some("10011")
         || procedure.is_some_and(|p| p.is(codes::CT_XRAY_SRT))
-        || root.children().any(|c| {
-            c.concept()
-                .is_some_and(|k| k.is(codes::CT_ACCUMULATED) || k.is(codes::CT_ACQUISITION))
-        });
+        || content.ct;
     let is_mammo =
         procedure.is_some_and(|p| p.is(codes::MAMMOGRAPHY) || p.is(codes::MAMMOGRAPHY_SRT));
     if is_ct {
@@ -615,7 +670,7 @@ fn classify_sr(
     } else if procedure.is_none_or(|p| p.is(codes::PROJECTION_XRAY)) {
         x.kind = ObjectKind::Rdsr;
         x.outcome = Outcome::Dose;
-        x.report = Some(rdsr::extract(ds, limits, warnings)?);
+        x.report = Some(content.report.finish(ds, warnings)?);
     } else {
         x.kind = ObjectKind::OtherDoseReport;
         x.outcome = Outcome::Unsupported;
@@ -624,39 +679,161 @@ fn classify_sr(
 }
 
 /// The Siemens ARCADIS private summary (`99SMS_RADSUM`): one plane with its cumulative DAP
-/// and fluoroscopy time; no events.
-fn vendor_summary(root: &Content<'_, '_>, warnings: &mut Vec<Warning>) -> DoseReport {
-    warnings.push(Warning::VendorSummary {
-        template: "99SMS_RADSUM",
-    });
-    let mut plane = PlaneDose::new(Plane::Single);
-    let mut exposures = None;
-    let mut r = sr::NumReader::new(warnings);
-    for c in root.children() {
-        let Some(k) = c.concept() else { continue };
-        if k.is(codes::SIEMENS_DAP) {
-            plane.dap_total = r.dap(&c, codes::SIEMENS_DAP);
-        } else if k.is(codes::SIEMENS_FLUORO_TIME) {
-            plane.fluoro_time = r.duration(&c, codes::SIEMENS_FLUORO_TIME);
-        } else if k.is(codes::SIEMENS_EXPOSURES) {
-            exposures = r.count(&c, codes::SIEMENS_EXPOSURES);
-        } else if k.is(codes::SIEMENS_AIR_KERMA) {
-            plane.ka_r_total = r.air_kerma(&c, codes::SIEMENS_AIR_KERMA);
+/// and fluoroscopy time; no events. Read from the root's content items like a report (see
+/// [`RootContent`]).
+struct VendorSummaryBuilder {
+    plane: PlaneDose,
+    exposures: Option<u64>,
+    warnings: Vec<Warning>,
+    codes: sr::CodeCache,
+}
+
+impl Default for VendorSummaryBuilder {
+    fn default() -> Self {
+        VendorSummaryBuilder {
+            plane: PlaneDose::new(Plane::Single),
+            exposures: None,
+            warnings: Vec::new(),
+            codes: sr::CodeCache::default(),
         }
     }
-    DoseReport {
-        provenance: Provenance::VendorSummary,
-        template: Some("99SMS_RADSUM".to_owned()),
-        procedure_reported: None,
-        acquisition_device_type: None,
-        device: rdsr::Device::default(),
-        scope: None,
-        sources_of_dose_information: Vec::new(),
-        irradiation_start: None,
-        irradiation_end: None,
-        fluoroscopy_system: true,
-        vendor_exposures: exposures,
-        planes: vec![plane],
-        events: Vec::new(),
+}
+
+impl VendorSummaryBuilder {
+    fn child(&mut self, c: &Content<'_, '_>, k: sr::CodeRef<'_>) {
+        let is_summary_value = k.is(codes::SIEMENS_DAP)
+            || k.is(codes::SIEMENS_FLUORO_TIME)
+            || k.is(codes::SIEMENS_EXPOSURES)
+            || k.is(codes::SIEMENS_AIR_KERMA);
+        if !is_summary_value {
+            return;
+        }
+        let mut r = sr::NumReader {
+            warnings: &mut self.warnings,
+            codes: std::mem::take(&mut self.codes),
+        };
+        let plane = &mut self.plane;
+        if k.is(codes::SIEMENS_DAP) {
+            plane.dap_total = r.dap(c, codes::SIEMENS_DAP);
+        } else if k.is(codes::SIEMENS_FLUORO_TIME) {
+            plane.fluoro_time = r.duration(c, codes::SIEMENS_FLUORO_TIME);
+        } else if k.is(codes::SIEMENS_EXPOSURES) {
+            self.exposures = r.count(c, codes::SIEMENS_EXPOSURES);
+        } else if k.is(codes::SIEMENS_AIR_KERMA) {
+            plane.ka_r_total = r.air_kerma(c, codes::SIEMENS_AIR_KERMA);
+        }
+        self.codes = r.codes;
+    }
+
+    fn finish(self, warnings: &mut Vec<Warning>) -> DoseReport {
+        warnings.push(Warning::VendorSummary {
+            template: "99SMS_RADSUM",
+        });
+        warnings.extend(self.warnings);
+        let (plane, exposures) = (self.plane, self.exposures);
+        DoseReport {
+            provenance: Provenance::VendorSummary,
+            template: Some("99SMS_RADSUM".to_owned()),
+            procedure_reported: None,
+            acquisition_device_type: None,
+            device: rdsr::Device::default(),
+            scope: None,
+            sources_of_dose_information: Vec::new(),
+            irradiation_start: None,
+            irradiation_end: None,
+            fluoroscopy_system: true,
+            vendor_exposures: exposures,
+            planes: vec![plane],
+            events: Vec::new(),
+        }
+    }
+}
+
+/// The comparison behind [`tests`] and the `extract_bytes` and `sr_tree` fuzz targets: `bytes`
+/// read with their root content items handed over during the scan (the library's way) and
+/// read from the whole tree after it must give the same result or the same error.
+#[cfg(any(test, fuzzing))]
+pub(crate) fn assert_visiting_reads_alike(bytes: &[u8], limits: &Limits) {
+    let visiting = extract_complete(bytes, limits);
+    let whole = extract_from_whole_tree(bytes, limits);
+    assert_eq!(
+        format!("{visiting:?}"),
+        format!("{whole:?}"),
+        "content items read during the scan and from the whole tree differ"
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The default limits, and limits tight enough that reports hit each of them.
+    fn limits() -> [Limits; 4] {
+        let default = Limits::default();
+        [
+            default,
+            Limits {
+                max_events: 2,
+                ..default
+            },
+            Limits {
+                max_elements: 400,
+                ..default
+            },
+            Limits {
+                max_depth: 4,
+                ..default
+            },
+        ]
+    }
+
+    /// Every file under `dir`, whole, cut and with flipped bytes, with every [`limits`].
+    fn read_alike_under(dir: &std::path::Path) -> usize {
+        let mut reports = 0;
+        for entry in walkdir::WalkDir::new(dir).sort_by_file_name() {
+            let entry = entry.expect("walk");
+            if !entry.file_type().is_file() {
+                continue;
+            }
+            let bytes = std::fs::read(entry.path()).expect("read");
+            if extract_complete(&bytes, &Limits::default())
+                .is_ok_and(|x| x.report.as_ref().is_some_and(|r| !r.events.is_empty()))
+            {
+                reports += 1;
+            }
+            for limits in limits() {
+                assert_visiting_reads_alike(&bytes, &limits);
+            }
+            let mut x = bytes.len() as u64 | 1;
+            for i in 0..24 {
+                assert_visiting_reads_alike(&bytes[..bytes.len() * i / 24], &Limits::default());
+                let mut b = bytes.clone();
+                if b.is_empty() {
+                    continue;
+                }
+                for _ in 0..1 + i % 3 {
+                    x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+                    let at = (x >> 20) as usize % b.len();
+                    b[at] ^= (x >> 8) as u8 | 1;
+                }
+                assert_visiting_reads_alike(&b, &limits()[i % 4]);
+            }
+        }
+        reports
+    }
+
+    #[test]
+    fn root_content_read_during_the_scan_as_from_the_whole_tree_testdata() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata");
+        assert!(read_alike_under(&dir) >= 20);
+    }
+
+    #[test]
+    fn root_content_read_during_the_scan_as_from_the_whole_tree_corpus() {
+        // CI names the corpus; without it the testdata test above still runs.
+        let Some(dir) = std::env::var_os("KERMA_CORPUS") else {
+            return;
+        };
+        assert!(read_alike_under(std::path::Path::new(&dir)) >= 15);
     }
 }

@@ -279,141 +279,210 @@ pub struct DoseReport {
     pub events: Vec<IrradiationEvent>,
 }
 
-/// Extracts a TID 10001 projection X-ray report from the root dataset.
-pub(crate) fn extract(
-    root: &Tree<'_>,
-    limits: &Limits,
-    warnings: &mut Vec<Warning>,
-) -> Result<DoseReport, ParseError> {
-    let root_c = Content::new(root);
-    let template = root
-        .items(crate::sr::CONTENT_TEMPLATE)
-        .first()
-        .and_then(|t| t.ascii(crate::sr::TEMPLATE_IDENTIFIER))
-        .map(str::to_owned);
-    match template.as_deref() {
-        None => warnings.push(Warning::NoTemplateIdentifier),
-        Some("10001") => {}
-        Some(other) => warnings.push(Warning::UnexpectedTemplate {
-            template: other.to_owned(),
-        }),
-    }
-    let mut report = DoseReport {
-        provenance: Provenance::RdsrTotal,
-        template,
-        procedure_reported: None,
-        acquisition_device_type: None,
-        device: Device::default(),
-        scope: None,
-        sources_of_dose_information: Vec::new(),
-        irradiation_start: None,
-        irradiation_end: None,
-        fluoroscopy_system: false,
-        vendor_exposures: None,
-        planes: Vec::new(),
-        events: Vec::new(),
-    };
-    let mut root_study_uid = None;
-    let mut device_uid_text = false;
-    let mut reader = NumReader::new(warnings);
-    for c in root_c.children() {
-        let Some(k) = c.concept() else { continue };
-        if k.is(codes::PROCEDURE_REPORTED) {
-            report.procedure_reported = c.code().map(|x| x.to_owned_code());
-        } else if k.is(codes::HAS_INTENT) || k.is(codes::HAS_INTENT_SRT) {
-            reader.warnings.push(Warning::Misplaced {
-                what: "Has Intent at root level instead of under Procedure reported",
-            });
-        } else if k.is(codes::ACQUISITION_DEVICE_TYPE) {
-            report.acquisition_device_type = c.code().map(|x| x.to_owned_code());
-        } else if k.is(codes::DEVICE_OBSERVER_UID) {
-            report.device.observer_uid = match c.value_type() {
-                Some("TEXT") => {
-                    device_uid_text = true;
-                    c.text().filter(|t| is_uid(t))
-                }
-                _ => c.uid().map(str::to_owned),
-            };
-        } else if k.is(codes::DEVICE_OBSERVER_NAME) {
-            report.device.name = c.text();
-        } else if k.is(codes::DEVICE_OBSERVER_MANUFACTURER) {
-            report.device.manufacturer = c.text();
-        } else if k.is(codes::DEVICE_OBSERVER_MODEL) {
-            report.device.model = c.text();
-        } else if k.is(codes::DEVICE_OBSERVER_SERIAL) {
-            report.device.serial_number = c.text();
-        } else if k.is(codes::SCOPE_OF_ACCUMULATION) {
-            if let Some(level) = c.code() {
-                let uid = c
-                    .children()
-                    .find(|u| {
-                        u.concept().is_some_and(|k| {
-                            k.is(codes::STUDY_INSTANCE_UID)
-                                || k.is(codes::SERIES_INSTANCE_UID)
-                                || k.is(codes::PPS_INSTANCE_UID)
-                                || k.is(codes::IRRADIATION_EVENT_UID)
-                        })
-                    })
-                    .and_then(|u| u.uid().map(str::to_owned));
-                report.scope = Some(Scope {
-                    level: level.to_owned_code(),
-                    uid,
-                });
-            }
-        } else if k.is(codes::STUDY_INSTANCE_UID) {
-            root_study_uid = c.uid().map(str::to_owned);
-        } else if k.is(codes::SOURCE_OF_DOSE_INFORMATION) {
-            if let Some(code) = c.code() {
-                report
-                    .sources_of_dose_information
-                    .push(code.to_owned_code());
-            }
-        } else if k.is(codes::START_OF_IRRADIATION) {
-            report.irradiation_start = c.datetime().map(str::to_owned);
-        } else if k.is(codes::END_OF_IRRADIATION) {
-            report.irradiation_end = c.datetime().map(str::to_owned);
-        } else if k.is(codes::ACCUMULATED_DOSE_DATA) {
-            report.planes.push(accumulated(&c, &mut reader));
-        } else if k.is(codes::IRRADIATION_EVENT_DATA) {
-            if report.events.len() >= limits.max_events {
-                return Err(ParseError::LimitExceeded {
-                    what: "irradiation events",
-                    limit: limits.max_events as u64,
-                });
-            }
-            report.events.push(event(&c, &mut reader));
+/// Builds a TID 10001 projection X-ray report from the root's content items, handed over one
+/// at a time as they are read (see `dataset::parse_visiting`): the report needs no more of the
+/// tree than the item at hand.
+pub(crate) struct ReportBuilder {
+    report: DoseReport,
+    max_events: usize,
+    root_study_uid: Option<String>,
+    device_uid_text: bool,
+    /// Warnings of the content items, in their order.
+    warnings: Vec<Warning>,
+    codes: CodeCache,
+    /// Too many events: no more items are read, and the report fails.
+    error: Option<ParseError>,
+}
+
+impl ReportBuilder {
+    pub(crate) fn new(limits: &Limits) -> Self {
+        ReportBuilder {
+            report: DoseReport {
+                provenance: Provenance::RdsrTotal,
+                template: None,
+                procedure_reported: None,
+                acquisition_device_type: None,
+                device: Device::default(),
+                scope: None,
+                sources_of_dose_information: Vec::new(),
+                irradiation_start: None,
+                irradiation_end: None,
+                fluoroscopy_system: false,
+                vendor_exposures: None,
+                planes: Vec::new(),
+                events: Vec::new(),
+            },
+            max_events: limits.max_events,
+            root_study_uid: None,
+            device_uid_text: false,
+            warnings: Vec::new(),
+            codes: CodeCache::default(),
+            error: None,
         }
     }
-    if let Some(uid) = root_study_uid {
-        reader.warnings.push(Warning::Misplaced {
+
+    /// Reads one of the root's content items, in document order.
+    pub(crate) fn child(&mut self, c: &Content<'_, '_>) {
+        if self.error.is_some() {
+            return;
+        }
+        let report = &mut self.report;
+        let mut reader = NumReader {
+            warnings: &mut self.warnings,
+            codes: std::mem::take(&mut self.codes),
+        };
+        self.error = self::child(
+            c,
+            report,
+            &mut reader,
+            &mut self.root_study_uid,
+            &mut self.device_uid_text,
+            self.max_events,
+        )
+        .err();
+        self.codes = reader.codes;
+    }
+
+    /// The report, once every content item has been read: `root` gives the template, and
+    /// `warnings` gets the report's warnings after those already there.
+    pub(crate) fn finish(
+        self,
+        root: &Tree<'_>,
+        warnings: &mut Vec<Warning>,
+    ) -> Result<DoseReport, ParseError> {
+        let ReportBuilder {
+            mut report,
+            root_study_uid,
+            device_uid_text,
+            warnings: item_warnings,
+            error,
+            ..
+        } = self;
+        if let Some(e) = error {
+            return Err(e);
+        }
+        report.template = root
+            .items(crate::sr::CONTENT_TEMPLATE)
+            .first()
+            .and_then(|t| t.ascii(crate::sr::TEMPLATE_IDENTIFIER))
+            .map(str::to_owned);
+        match report.template.as_deref() {
+            None => warnings.push(Warning::NoTemplateIdentifier),
+            Some("10001") => {}
+            Some(other) => warnings.push(Warning::UnexpectedTemplate {
+                template: other.to_owned(),
+            }),
+        }
+        warnings.extend(item_warnings);
+        if let Some(uid) = root_study_uid {
+            warnings.push(Warning::Misplaced {
             what: "Study Instance UID (110180) at root level instead of under Scope of Accumulation",
         });
-        match &mut report.scope {
-            Some(scope) if scope.uid.is_none() => scope.uid = Some(uid),
-            Some(_) => {}
-            None => {
-                report.scope = Some(Scope {
-                    level: Code::new("113014", "DCM", "Study"),
-                    uid: Some(uid),
-                })
+            match &mut report.scope {
+                Some(scope) if scope.uid.is_none() => scope.uid = Some(uid),
+                Some(_) => {}
+                None => {
+                    report.scope = Some(Scope {
+                        level: Code::new("113014", "DCM", "Study"),
+                        uid: Some(uid),
+                    })
+                }
             }
         }
+        if device_uid_text {
+            warnings.push(Warning::DeviceUidAsText);
+        }
+        if report.device.observer_uid.is_none() {
+            warnings.push(Warning::NoDeviceObserverUid);
+        }
+        let missing_rel = root.content_items_without_relationship();
+        if missing_rel > 0 {
+            warnings.push(Warning::MissingRelationshipType { count: missing_rel });
+        }
+        check_consistency(&mut report, warnings);
+        // The event list grew by doubling; results may be kept by the thousand (a folder
+        // run's reorder window, a caller's archive), so they hold only what they use.
+        report.events.shrink_to_fit();
+        Ok(report)
     }
-    if device_uid_text {
-        warnings.push(Warning::DeviceUidAsText);
+}
+
+/// One root content item of a report.
+fn child(
+    c: &Content<'_, '_>,
+    report: &mut DoseReport,
+    reader: &mut NumReader<'_>,
+    root_study_uid: &mut Option<String>,
+    device_uid_text: &mut bool,
+    max_events: usize,
+) -> Result<(), ParseError> {
+    let Some(k) = c.concept() else { return Ok(()) };
+    if k.is(codes::PROCEDURE_REPORTED) {
+        report.procedure_reported = c.code().map(|x| x.to_owned_code());
+    } else if k.is(codes::HAS_INTENT) || k.is(codes::HAS_INTENT_SRT) {
+        reader.warnings.push(Warning::Misplaced {
+            what: "Has Intent at root level instead of under Procedure reported",
+        });
+    } else if k.is(codes::ACQUISITION_DEVICE_TYPE) {
+        report.acquisition_device_type = c.code().map(|x| x.to_owned_code());
+    } else if k.is(codes::DEVICE_OBSERVER_UID) {
+        report.device.observer_uid = match c.value_type() {
+            Some("TEXT") => {
+                *device_uid_text = true;
+                c.text().filter(|t| is_uid(t))
+            }
+            _ => c.uid().map(str::to_owned),
+        };
+    } else if k.is(codes::DEVICE_OBSERVER_NAME) {
+        report.device.name = c.text();
+    } else if k.is(codes::DEVICE_OBSERVER_MANUFACTURER) {
+        report.device.manufacturer = c.text();
+    } else if k.is(codes::DEVICE_OBSERVER_MODEL) {
+        report.device.model = c.text();
+    } else if k.is(codes::DEVICE_OBSERVER_SERIAL) {
+        report.device.serial_number = c.text();
+    } else if k.is(codes::SCOPE_OF_ACCUMULATION) {
+        if let Some(level) = c.code() {
+            let uid = c
+                .children()
+                .find(|u| {
+                    u.concept().is_some_and(|k| {
+                        k.is(codes::STUDY_INSTANCE_UID)
+                            || k.is(codes::SERIES_INSTANCE_UID)
+                            || k.is(codes::PPS_INSTANCE_UID)
+                            || k.is(codes::IRRADIATION_EVENT_UID)
+                    })
+                })
+                .and_then(|u| u.uid().map(str::to_owned));
+            report.scope = Some(Scope {
+                level: level.to_owned_code(),
+                uid,
+            });
+        }
+    } else if k.is(codes::STUDY_INSTANCE_UID) {
+        *root_study_uid = c.uid().map(str::to_owned);
+    } else if k.is(codes::SOURCE_OF_DOSE_INFORMATION) {
+        if let Some(code) = c.code() {
+            report
+                .sources_of_dose_information
+                .push(code.to_owned_code());
+        }
+    } else if k.is(codes::START_OF_IRRADIATION) {
+        report.irradiation_start = c.datetime().map(str::to_owned);
+    } else if k.is(codes::END_OF_IRRADIATION) {
+        report.irradiation_end = c.datetime().map(str::to_owned);
+    } else if k.is(codes::ACCUMULATED_DOSE_DATA) {
+        report.planes.push(accumulated(c, reader));
+    } else if k.is(codes::IRRADIATION_EVENT_DATA) {
+        if report.events.len() >= max_events {
+            return Err(ParseError::LimitExceeded {
+                what: "irradiation events",
+                limit: max_events as u64,
+            });
+        }
+        report.events.push(event(c, reader));
     }
-    if report.device.observer_uid.is_none() {
-        warnings.push(Warning::NoDeviceObserverUid);
-    }
-    let missing_rel = root.content_items_without_relationship();
-    if missing_rel > 0 {
-        warnings.push(Warning::MissingRelationshipType { count: missing_rel });
-    }
-    check_consistency(&mut report, warnings);
-    // The event list grew by doubling; results may be kept by the thousand (a folder run's
-    // reorder window, a caller's archive), so they hold only what they use.
-    report.events.shrink_to_fit();
-    Ok(report)
+    Ok(())
 }
 
 fn is_uid(s: &str) -> bool {

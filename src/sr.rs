@@ -73,7 +73,7 @@ impl<'i, 'a> Content<'i, 'a> {
     pub fn new(item: &'i Item<'a>) -> Self {
         Content { item }
     }
-    pub fn concept(&self) -> Option<CodeRef<'i>> {
+    pub fn concept(&self) -> Option<CodeRef<'a>> {
         self.item.code(CONCEPT_NAME).map(CodeRef::from)
     }
     pub fn is(&self, c: Concept) -> bool {
@@ -89,7 +89,7 @@ impl<'i, 'a> Content<'i, 'a> {
         self.children().find(|k| k.is(c))
     }
     /// The coded value of a CODE item.
-    pub fn code(&self) -> Option<CodeRef<'i>> {
+    pub fn code(&self) -> Option<CodeRef<'a>> {
         self.item.code(CONCEPT_CODE).map(CodeRef::from)
     }
     /// The text of a TEXT item (UTF-8 or Latin-1 tolerant).
@@ -270,15 +270,6 @@ pub(crate) fn parse_is(raw: &[u8]) -> Result<i64, &'static str> {
 pub(crate) struct NumReader<'w> {
     pub warnings: &'w mut Vec<Warning>,
     pub codes: CodeCache,
-}
-
-impl<'w> NumReader<'w> {
-    pub fn new(warnings: &'w mut Vec<Warning>) -> Self {
-        NumReader {
-            warnings,
-            codes: CodeCache::default(),
-        }
-    }
 }
 
 /// The codes of one report, each decoded and allocated once: events repeat the same few.
