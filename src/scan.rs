@@ -147,75 +147,67 @@ where
 /// Runs `work` over `inputs` on `threads` threads (the caller and `threads - 1` workers) and
 /// hands results to `sink`, on the caller, in input order.
 ///
-/// Threads claim runs of `CHUNK` consecutive files. No thread starts a run more than
-/// `2 × threads + 1` runs ahead of the run `sink` takes next (give or take the runs other
-/// threads are claiming at that moment), which bounds the memory finished results hold however
-/// slow one file is. The caller extracts too, one short run at a time, handing over every
-/// finished run in order before it claims another: `threads` threads keep `threads` cores
-/// busy, with no separate consumer thread to wake for every run.
+/// Threads claim inputs one at a time. No thread starts an input `2 × threads` or more ahead of
+/// the one `sink` takes next, and a finished result waits in one of that many slots, so that
+/// results not yet handed over never hold more than `2 × threads - 1` files' worth, however
+/// slow one file is: with the scanner's tables holding one content item at a time, those
+/// results are a large part of what a thread holds. The caller extracts too, handing over
+/// every finished result in order before it claims another input: `threads` threads keep
+/// `threads` cores busy, with no separate consumer thread to wake for every file.
 ///
 /// Nobody makes a system call to wake a thread that is not asleep, and a thread that must wait
 /// first spins for about the time of one file (see [`Sleep`]): with files of a few
-/// microseconds, sleeping and waking on every run cost a tenth of the scan.
+/// microseconds, sleeping and waking on every file would cost a tenth of the scan.
 #[cfg(feature = "parallel")]
 fn ordered_parallel<W, F>(inputs: &[Input], threads: usize, work: W, mut sink: F)
 where
     W: Fn(&Input) -> Result<Extraction> + Sync,
     F: FnMut(&Input, Result<Extraction>),
 {
-    use std::collections::BTreeMap;
     use std::sync::Mutex;
     use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-    const CHUNK: usize = 2;
-    let window = 2 * threads + 1;
-    // Run `c`, cut from the inputs when claimed: nothing is allocated per input.
-    let run = |c: usize| {
-        inputs
-            .get(c.checked_mul(CHUNK)?..)
-            .map(|rest| &rest[..rest.len().min(CHUNK)])
-    };
-    let runs = inputs.len().div_ceil(CHUNK);
-    // Finished runs not yet handed over, by run number.
-    let ready = Mutex::new(BTreeMap::<usize, Vec<Result<Extraction>>>::new());
-    // A poisoned lock only means another thread panicked; the map itself stays consistent.
-    let ready = || ready.lock().unwrap_or_else(|e| e.into_inner());
-    // The run `sink` takes next: workers start only runs below `next + window`.
+    let window = 2 * threads;
+    // Input `i`'s result waits in slot `i % window`: only inputs below `next + window` start,
+    // and `next` passes `i` only once slot `i % window` is emptied, so no two results ever
+    // share a slot.
+    let slots: Vec<Mutex<Option<Result<Extraction>>>> =
+        (0..window).map(|_| Mutex::new(None)).collect();
+    // A poisoned lock only means another thread panicked; the slot itself stays consistent.
+    let slot = |i: usize| slots[i % window].lock().unwrap_or_else(|e| e.into_inner());
+    // The input `sink` takes next: threads start only inputs below `next + window`.
     let next = AtomicUsize::new(0);
     // Set when the caller stops (normally or because `sink` panicked): workers stop too.
     let done = AtomicBool::new(false);
     let claim = AtomicUsize::new(0);
     let (workers_wait, caller_waits) = (Sleep::default(), Sleep::default());
-    let extract_run = |run: &[Input]| -> Vec<Result<Extraction>> {
-        run.iter()
-            .map(|input| {
-                // A panic would be a kerma bug; it must not leave the caller waiting.
-                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(input)))
-                    .unwrap_or_else(|_| {
-                        Err(Error::Internal {
-                            path: input.path.clone(),
-                        })
-                    })
-            })
-            .collect()
+    let extract = |input: &Input| -> Result<Extraction> {
+        // A panic would be a kerma bug; it must not leave the caller waiting.
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(input))).unwrap_or_else(
+            |_| {
+                Err(Error::Internal {
+                    path: input.path.clone(),
+                })
+            },
+        )
     };
 
     std::thread::scope(|scope| {
         for _ in 1..threads {
             scope.spawn(|| {
                 loop {
-                    let c = claim.fetch_add(1, Ordering::Relaxed);
-                    let Some(run) = run(c).filter(|r| !r.is_empty()) else {
+                    let i = claim.fetch_add(1, Ordering::Relaxed);
+                    let Some(input) = inputs.get(i) else {
                         break;
                     };
                     workers_wait.until(|| {
-                        c < next.load(Ordering::SeqCst) + window || done.load(Ordering::SeqCst)
+                        i < next.load(Ordering::SeqCst) + window || done.load(Ordering::SeqCst)
                     });
                     if done.load(Ordering::SeqCst) {
                         break;
                     }
-                    let results = extract_run(run);
-                    ready().insert(c, results);
+                    let result = extract(input);
+                    *slot(i) = Some(result);
                     caller_waits.wake();
                 }
             });
@@ -231,33 +223,33 @@ where
         }
         let _release = Release(&done, &workers_wait);
         let mut due = 0;
-        while due < runs {
-            // Hand over every run finished in order.
-            let finished = ready().remove(&due);
-            if let Some(results) = finished {
+        while due < inputs.len() {
+            // Hand over every result finished in order.
+            let finished = slot(due).take();
+            if let Some(result) = finished {
                 next.store(due + 1, Ordering::SeqCst);
                 workers_wait.wake();
-                for (input, r) in run(due).unwrap_or_default().iter().zip(results) {
-                    sink(input, r);
-                }
+                sink(&inputs[due], result);
                 due += 1;
                 continue;
             }
-            // Then extract a run, unless that would take the caller a window ahead of the run
-            // due (a worker is extracting it: a slow file must not let finished results pile
-            // up behind it) or every run is taken: then wait for the one due.
-            let c = if claim.load(Ordering::Relaxed) < due + window {
-                claim.fetch_add(1, Ordering::Relaxed)
-            } else {
-                usize::MAX
-            };
-            match run(c).filter(|r| !r.is_empty()) {
-                Some(run) => {
-                    let results = extract_run(run);
-                    ready().insert(c, results);
+            // Then extract an input, unless that would take the caller a window ahead of the
+            // one due (a worker is extracting it: a slow file must not let finished results
+            // pile up behind it) or every input is taken: then wait for the one due. The claim
+            // is a compare-and-swap, so that it never lands beyond the window (whose slot
+            // could still hold a result not handed over).
+            let c = claim.load(Ordering::Relaxed);
+            if c < inputs.len() && c < due + window {
+                if claim
+                    .compare_exchange(c, c + 1, Ordering::Relaxed, Ordering::Relaxed)
+                    .is_ok()
+                {
+                    let result = extract(&inputs[c]);
+                    *slot(c) = Some(result);
                 }
-                None => caller_waits.until(|| ready().contains_key(&due)),
+                continue;
             }
+            caller_waits.until(|| slot(due).is_some());
         }
     });
 }
@@ -452,8 +444,8 @@ mod tests {
                 seen += 1;
             });
             assert_eq!(seen, inputs.len());
-            // The window, and the runs of the other threads claimed at the same moment.
-            let bound = 2 * (2 * threads + 1 + threads);
+            // The window's slots, and a result each thread has finished and not yet stored.
+            let bound = 2 * threads + threads;
             let most = most.into_inner();
             assert!(most <= bound, "{most} results waiting, more than {bound}");
         }
