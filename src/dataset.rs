@@ -5,6 +5,12 @@
 //! builds the nested sequence/item structure, and stops at Pixel Data. Element counts, nesting
 //! depth and value lengths are checked against [`Limits`] and against the bytes actually
 //! present.
+//!
+//! The library reads through [`parse_visiting`]: the items of a structured report's root
+//! Content Sequence (its events, accumulated doses, observer context) go to the SR stage one
+//! at a time as they are read, and leave the index once it has read them, so that the index
+//! holds the root and one content item whatever the number of events. `parse` keeps the
+//! whole tree; tests and fuzz targets compare the two.
 
 use std::fmt;
 use std::marker::PhantomData;
@@ -290,9 +296,12 @@ const LINEAR_LOOKUP_MAX: usize = 16;
 /// as [`Item::default`]; its pointer is then never read) or was made by the [`Parser`] of a
 /// [`Tree`], which, when it is finished, points `tables` at that tree's [`Tables`], whose
 /// element table holds `start..start + len`, and never changes the tables again; they are
-/// freed only when the tree drops. `Item` is neither `Clone` nor `Copy` and its fields are
-/// private, so outside this module a non-empty item is only ever reached through a shared
-/// borrow of its tree, and cannot outlive it.
+/// freed only when the tree drops. The one other way to reach a non-empty item is a visitor
+/// call of [`parse_visiting`]: the parser points the tables at its tables as they are, lends
+/// the item for the call, and changes its tables only after the call returns. `Item` is
+/// neither `Clone` nor `Copy` and its fields are private, so outside this module a non-empty
+/// item is only ever reached through a shared borrow of its tree or of the visited item, and
+/// cannot outlive either.
 pub(crate) struct Item<'a> {
     tables: NonNull<Tables<'a>>,
     start: u32,
@@ -781,7 +790,6 @@ fn syntax_of(uid: &str) -> Result<Syntax, ParseError> {
     }
 }
 
-/// Scans a whole DICOM file (with or without preamble and file meta group) up to Pixel Data.
 /// The Media Storage SOP Class UID (0002,0002) of the file meta group, when the bytes start
 /// with one that is complete.
 pub(crate) fn meta_sop_class(buf: &[u8]) -> Option<&str> {
@@ -795,6 +803,8 @@ pub(crate) fn meta_sop_class(buf: &[u8]) -> Option<&str> {
     p.read_meta().ok()?.media_sop_class.and_then(ascii_value)
 }
 
+/// Scans a whole DICOM file (with or without preamble and file meta group) up to Pixel Data,
+/// keeping the whole tree.
 #[cfg(any(test, fuzzing))]
 pub(crate) fn parse<'a>(buf: &'a [u8], limits: &Limits) -> Result<Parsed<'a>, ParseError> {
     parse_with(Parser::new(buf, limits).with_scratch())
@@ -804,13 +814,15 @@ pub(crate) fn parse<'a>(buf: &'a [u8], limits: &Limits) -> Result<Parsed<'a>, Pa
 /// parser holds it: the item is valid for the call only.
 pub(crate) type Visitor<'v, 'a> = dyn FnMut(&Item<'a>) + 'v;
 
-/// Like [`parse`], but hands each item of the root's Content Sequence (an SR's top-level
-/// content items: its irradiation events, accumulated doses, observer context…) to `visit` as
-/// soon as it is read, then forgets it. The tree returned has that Content Sequence with no
-/// items; everything else is as [`parse`] reads it, errors included.
+/// Scans a whole DICOM file like `parse` (which tests and fuzzing keep), but hands each item
+/// of the root's first Content Sequence (an SR's top-level content items: its irradiation
+/// events, accumulated doses, observer context…) to `visit` as soon as it is read, then
+/// forgets it. The tree returned has that Content Sequence with no items; everything else is
+/// as `parse` reads it, errors included (an error after some items were visited is still the
+/// error: the caller discards what the visitor made of them).
 ///
-/// The tables then hold the root and one top-level content item at a time: a report's
-/// index no longer grows with its number of events, and stays in cache.
+/// The tables then hold the root and one top-level content item at a time: a report's index
+/// does not grow with its number of events.
 pub(crate) fn parse_visiting<'a>(
     buf: &'a [u8],
     limits: &Limits,

@@ -91,3 +91,12 @@ pub struct ReadmeDoctests;
 pub fn fuzz_code_table(bytes: &[u8], limits: &Limits) {
     dataset::differential::read_alike(bytes, limits);
 }
+
+/// For the `extract_bytes` and `sr_tree` fuzz targets only (built with `--cfg fuzzing`):
+/// extracts `bytes` with the root's content items read during the scan and from the whole
+/// tree after it, under `limits`, and panics if the two disagree.
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub fn fuzz_root_visitor(bytes: &[u8], limits: &Limits) {
+    extract::assert_visiting_reads_alike(bytes, limits);
+}

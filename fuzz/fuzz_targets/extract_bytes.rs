@@ -28,4 +28,7 @@ fuzz_target!(|data: &[u8]| {
     });
     let _ = tight.extract_bytes(data);
     let _ = tight.extract_reader(std::io::Cursor::new(data));
+    // Root content items read during the scan and from the whole tree give the same result.
+    kerma::fuzz_root_visitor(data, &kerma::Limits::default());
+    kerma::fuzz_root_visitor(data, tight.limits());
 });

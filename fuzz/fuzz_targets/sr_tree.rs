@@ -293,5 +293,11 @@ fn build(data: &[u8]) -> Result<Vec<u8>> {
 fuzz_target!(|data: &[u8]| {
     if let Ok(bytes) = build(data) {
         let _ = kerma::extract_bytes(&bytes);
+        // The library reads the root's content items as the scanner hands them over: the
+        // same report, warnings and errors as from the whole tree, with a limit on events
+        // that these trees reach too.
+        let default = kerma::Limits::default();
+        kerma::fuzz_root_visitor(&bytes, &default);
+        kerma::fuzz_root_visitor(&bytes, &kerma::Limits { max_events: 2, ..default });
     }
 });
