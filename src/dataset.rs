@@ -1331,13 +1331,12 @@ impl<'a, 'l> Parser<'a, 'l> {
                     None => {
                         let content = content && h.tag == CONTENT_SEQUENCE;
                         // The first Content Sequence of the root goes to the visitor, if any.
-                        let visit = if top && content {
-                            self.visit.take()
+                        if top && content && self.visit.is_some() {
+                            self.read_visited_sequence(h.len, depth + 1)
                         } else {
-                            None
-                        };
-                        self.read_sequence(h.len, depth + 1, content, visit)
-                            .map(|items| (Kind::Items, items.start, items.len))
+                            self.read_sequence::<false>(h.len, depth + 1, content)
+                        }
+                        .map(|items| (Kind::Items, items.start, items.len))
                     }
                 };
                 self.syntax = saved;
@@ -1514,16 +1513,25 @@ impl<'a, 'l> Parser<'a, 'l> {
         (total <= self.limits.max_elements).then(|| self.elements = total)
     }
 
+    /// The root's Content Sequence, its items handed to the visitor (out of line: it is read
+    /// once per file, and the scanner's hot loop stays as small as without a visitor).
+    #[inline(never)]
+    fn read_visited_sequence(&mut self, len: u32, depth: usize) -> Result<ItemRange, ParseError> {
+        self.read_sequence::<true>(len, depth, true)
+    }
+
     /// Reads a sequence's items; `content`: they are SR content items (see
-    /// [`Tree::content_items_without_relationship`]). With a visitor, each item goes to it
-    /// once read and is then forgotten: the sequence is stored with no items.
-    fn read_sequence(
+    /// [`Tree::content_items_without_relationship`]). `VISIT`: each item goes to the parser's
+    /// visitor, taken for this sequence only, once read, and is then forgotten: the sequence is
+    /// stored with no items. (A constant, so that every other sequence is read by code that
+    /// does not look for a visitor.)
+    fn read_sequence<const VISIT: bool>(
         &mut self,
         len: u32,
         depth: usize,
         content: bool,
-        mut visit: Option<&mut Visitor<'_, 'a>>,
     ) -> Result<ItemRange, ParseError> {
+        let mut visit = if VISIT { self.visit.take() } else { None };
         let max_depth = self.limits.max_depth.min(HARD_MAX_DEPTH);
         if depth > max_depth {
             return Err(ParseError::LimitExceeded {
@@ -1573,7 +1581,11 @@ impl<'a, 'l> Parser<'a, 'l> {
                             _ => return Err(self.truncated(e)),
                         }
                     };
-                    let marks = (self.element_table.len(), self.item_table.len());
+                    let marks = if VISIT {
+                        (self.element_table.len(), self.item_table.len())
+                    } else {
+                        (0, 0)
+                    };
                     let span = self.read_dataset(item_end, depth, false, content)?;
                     if content {
                         // The item's elements were just written: checked while they are hot.
@@ -1584,8 +1596,8 @@ impl<'a, 'l> Parser<'a, 'l> {
                         }
                     }
                     match visit.as_deref_mut() {
-                        Some(visit) => self.hand_over(span, marks, visit),
-                        None => self.open_items.push(span),
+                        Some(visit) if VISIT => self.hand_over(span, marks, visit),
+                        _ => self.open_items.push(span),
                     }
                 }
                 _ => {
