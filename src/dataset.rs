@@ -2290,6 +2290,86 @@ mod tests {
     }
 
     #[test]
+    fn the_roots_first_content_sequence_is_visited_in_any_encoding() {
+        // The root's Content Sequence with lengths or delimiters, as an undefined-length UN (an
+        // implicit VR sequence inside explicit data), and twice at the top level (only the first
+        // is visited; the second stays in the tree). Each way, items nested in content items
+        // and a limit hit after some items were visited read as from the whole tree.
+        for explicit in [true, false] {
+            let e = Enc { explicit };
+            let implicit = Enc { explicit: false };
+            let nested = |n: usize| {
+                let mut item = e.num(b"113722", b"Dose Area Product Total", b"Gy.m2", true);
+                item.extend(e.sq(
+                    CONTENT_SEQUENCE,
+                    b"SQ",
+                    &vec![e.num(b"113725", b"Dose", b"Gy", false); n],
+                    false,
+                ));
+                item
+            };
+            let items: Vec<Vec<u8>> = (0..5).map(nested).collect();
+            let mut forms = vec![
+                e.sq(CONTENT_SEQUENCE, b"SQ", &items, true),
+                e.sq(CONTENT_SEQUENCE, b"SQ", &items, false),
+            ];
+            if explicit {
+                let as_implicit: Vec<Vec<u8>> = (0..5)
+                    .map(|n| {
+                        let mut item =
+                            implicit.num(b"113722", b"Dose Area Product Total", b"Gy.m2", true);
+                        item.extend(implicit.sq(
+                            CONTENT_SEQUENCE,
+                            b"SQ",
+                            &vec![implicit.num(b"113725", b"Dose", b"Gy", false); n],
+                            false,
+                        ));
+                        item
+                    })
+                    .collect();
+                forms.push(e.sq(CONTENT_SEQUENCE, b"UN", &as_implicit, false));
+            }
+            let twice = {
+                let mut v = e.sq(CONTENT_SEQUENCE, b"SQ", &items[..2], false);
+                v.extend(e.sq(CONTENT_SEQUENCE, b"SQ", &items[2..], true));
+                v
+            };
+            forms.push(twice.clone());
+            for content in forms {
+                let mut ds = e.el(0x0008_0016, b"UI", b"1.2.840.10008.5.1.4.1.1.88.67\0");
+                ds.extend(e.el(0x0040_A040, b"CS", b"CONTAINER "));
+                ds.extend(content);
+                ds.extend(e.el(0x0040_DB73, b"LO", b"after the content"));
+                assert!(parse(&ds, &Limits::default()).is_ok());
+                read_alike(&ds, &Limits::default());
+                for max_elements in [20, 60, 120] {
+                    read_alike(
+                        &ds,
+                        &Limits {
+                            max_elements,
+                            ..Limits::default()
+                        },
+                    );
+                }
+            }
+            // Twice at the top level: the first sequence's items are visited, the second's kept.
+            let mut ds = e.el(0x0008_0016, b"UI", b"1.2.840.10008.5.1.4.1.1.88.67\0");
+            ds.extend(twice);
+            let mut visited = 0;
+            let p = parse_visiting(&ds, &Limits::default(), &mut |_| visited += 1).unwrap();
+            assert_eq!(visited, 2);
+            let sequences: Vec<usize> = p
+                .dataset
+                .stored()
+                .iter()
+                .filter(|s| s.tag == CONTENT_SEQUENCE)
+                .map(|s| s.len as usize)
+                .collect();
+            assert_eq!(sequences, [0, 3]);
+        }
+    }
+
+    #[test]
     fn code_sequences_kept_as_codes_read_as_their_items_do() {
         for explicit in [true, false] {
             let report = Enc { explicit }.report();
