@@ -173,6 +173,42 @@ const FIRST_CHUNK: usize = 16 * 1024;
 /// Files up to this size are read whole.
 const SMALL_FILE: usize = 64 * 1024;
 
+/// The largest read buffer a thread keeps for its next input: one first chunk, what an image
+/// header needs. A report's larger buffer is freed, so that between files a thread keeps little
+/// more than its scanner tables (a folder run's memory stays under twice the largest file per
+/// thread, results waiting for their turn included).
+const READ_BUFFER_KEEP_MAX: usize = FIRST_CHUNK + 1;
+
+thread_local! {
+    static READ_BUFFER: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
+}
+
+/// The buffer an input is read into: this thread's, kept from its last input (emptied), so
+/// that a folder scan of image headers allocates one per worker thread rather than one per
+/// file. It goes back on drop, when no larger than [`READ_BUFFER_KEEP_MAX`]; nothing read
+/// outlives it (results own their values).
+struct ReadBuffer(Vec<u8>);
+
+impl ReadBuffer {
+    fn take() -> ReadBuffer {
+        let mut v = READ_BUFFER
+            .try_with(std::cell::Cell::take)
+            .unwrap_or_default();
+        v.clear();
+        ReadBuffer(v)
+    }
+}
+
+impl Drop for ReadBuffer {
+    fn drop(&mut self) {
+        let v = std::mem::take(&mut self.0);
+        if v.capacity() <= READ_BUFFER_KEEP_MAX {
+            // Nothing is kept while the thread exits.
+            let _ = READ_BUFFER.try_with(|kept| kept.set(v));
+        }
+    }
+}
+
 impl Extractor {
     /// An extractor with default limits.
     pub fn new() -> Extractor {
@@ -220,7 +256,9 @@ impl Extractor {
                 want.min(len)
             };
         }
-        let mut buf = Vec::with_capacity(want + 1);
+        let mut kept = ReadBuffer::take();
+        let buf = &mut kept.0;
+        buf.reserve_exact(want + 1);
         loop {
             // With an unknown length, one byte beyond `want` tells the true end of input from a
             // chunk boundary, so a complete parse never has to be repeated to learn that nothing
@@ -235,7 +273,7 @@ impl Extractor {
             }
             let got = (&mut reader)
                 .take(need)
-                .read_to_end(&mut buf)
+                .read_to_end(buf)
                 .map_err(Error::Stream)?;
             let eof = match len {
                 Some(len) => buf.len() >= len || (got as u64) < need,
@@ -247,14 +285,14 @@ impl Extractor {
                 && !eof
                 && want < len
                 && want < cap
-                && dataset::meta_sop_class(&buf).is_some_and(dataset::is_structured_report)
+                && dataset::meta_sop_class(buf).is_some_and(dataset::is_structured_report)
             {
                 want = len.min(cap);
                 continue;
             }
             let mut needed = None;
             let mut content = RootContent::new(&self.limits);
-            match dataset::parse_visiting(&buf, &self.limits, &mut |item| content.child(item)) {
+            match dataset::parse_visiting(buf, &self.limits, &mut |item| content.child(item)) {
                 // Complete: reading stopped at Pixel Data, or at the true end of the input.
                 Ok(parsed) if parsed.pixel_data_at.is_some() || eof => {
                     let mut x = classify_and_extract(&parsed, content)?;

@@ -1184,3 +1184,37 @@ fn a_reports_index_does_not_grow_with_its_events() {
         assert!(kept < 32 * 1024, "{events} events: {kept} B of tables kept");
     }
 }
+
+/// A thread reads image headers into the buffer it kept from its last one: a folder of images
+/// allocates one per worker thread, not one per file.
+#[test]
+fn a_thread_reuses_its_header_buffer() {
+    let header = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/testdata/xa_event1_img1.dcm"
+    ))
+    .expect("testdata");
+    // More pixel data after the header: the file is read by chunks, the first one enough.
+    let mut bytes = header.clone();
+    bytes.resize(header.len() + 200_000, 0);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("xa.dcm");
+    std::fs::write(&path, &bytes).expect("write");
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let (a, first) = peak_heap(|| kerma::extract_path(&path));
+            let (b, second) = peak_heap(|| kerma::extract_path(&path));
+            let (a, b) = (ok(a), ok(b));
+            assert_eq!(a.bytes_read, b.bytes_read);
+            assert!(a.bytes_read < bytes.len() as u64 / 4);
+            assert_eq!(a.image, b.image);
+            // The second read allocates neither the first chunk's buffer nor scanner tables.
+            assert!(
+                second + 16 * 1024 <= first,
+                "first {first} B, second {second} B"
+            );
+        })
+        .join()
+        .expect("thread");
+    });
+}
