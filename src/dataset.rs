@@ -2297,36 +2297,25 @@ mod tests {
         // and a limit hit after some items were visited read as from the whole tree.
         for explicit in [true, false] {
             let e = Enc { explicit };
-            let implicit = Enc { explicit: false };
-            let nested = |n: usize| {
-                let mut item = e.num(b"113722", b"Dose Area Product Total", b"Gy.m2", true);
-                item.extend(e.sq(
-                    CONTENT_SEQUENCE,
-                    b"SQ",
-                    &vec![e.num(b"113725", b"Dose", b"Gy", false); n],
-                    false,
-                ));
-                item
+            // Five content items, each with 0 to 4 items nested in it, encoded by `enc`.
+            let items_in = |enc: Enc| -> Vec<Vec<u8>> {
+                (0..5)
+                    .map(|n| {
+                        let mut item =
+                            enc.num(b"113722", b"Dose Area Product Total", b"Gy.m2", true);
+                        let nested = vec![enc.num(b"113725", b"Dose", b"Gy", false); n];
+                        item.extend(enc.sq(CONTENT_SEQUENCE, b"SQ", &nested, false));
+                        item
+                    })
+                    .collect()
             };
-            let items: Vec<Vec<u8>> = (0..5).map(nested).collect();
+            let items = items_in(e);
             let mut forms = vec![
                 e.sq(CONTENT_SEQUENCE, b"SQ", &items, true),
                 e.sq(CONTENT_SEQUENCE, b"SQ", &items, false),
             ];
             if explicit {
-                let as_implicit: Vec<Vec<u8>> = (0..5)
-                    .map(|n| {
-                        let mut item =
-                            implicit.num(b"113722", b"Dose Area Product Total", b"Gy.m2", true);
-                        item.extend(implicit.sq(
-                            CONTENT_SEQUENCE,
-                            b"SQ",
-                            &vec![implicit.num(b"113725", b"Dose", b"Gy", false); n],
-                            false,
-                        ));
-                        item
-                    })
-                    .collect();
+                let as_implicit = items_in(Enc { explicit: false });
                 forms.push(e.sq(CONTENT_SEQUENCE, b"UN", &as_implicit, false));
             }
             let twice = {

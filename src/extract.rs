@@ -722,8 +722,7 @@ fn classify_sr(
 struct VendorSummaryBuilder {
     plane: PlaneDose,
     exposures: Option<u64>,
-    warnings: Vec<Warning>,
-    codes: sr::CodeCache,
+    reader: sr::NumReader,
 }
 
 impl Default for VendorSummaryBuilder {
@@ -731,8 +730,7 @@ impl Default for VendorSummaryBuilder {
         VendorSummaryBuilder {
             plane: PlaneDose::new(Plane::Single),
             exposures: None,
-            warnings: Vec::new(),
-            codes: sr::CodeCache::default(),
+            reader: sr::NumReader::default(),
         }
     }
 }
@@ -746,11 +744,7 @@ impl VendorSummaryBuilder {
         if !is_summary_value {
             return;
         }
-        let mut r = sr::NumReader {
-            warnings: &mut self.warnings,
-            codes: std::mem::take(&mut self.codes),
-        };
-        let plane = &mut self.plane;
+        let (plane, r) = (&mut self.plane, &mut self.reader);
         if k.is(codes::SIEMENS_DAP) {
             plane.dap_total = r.dap(c, codes::SIEMENS_DAP);
         } else if k.is(codes::SIEMENS_FLUORO_TIME) {
@@ -760,14 +754,13 @@ impl VendorSummaryBuilder {
         } else if k.is(codes::SIEMENS_AIR_KERMA) {
             plane.ka_r_total = r.air_kerma(c, codes::SIEMENS_AIR_KERMA);
         }
-        self.codes = r.codes;
     }
 
     fn finish(self, warnings: &mut Vec<Warning>) -> DoseReport {
         warnings.push(Warning::VendorSummary {
             template: "99SMS_RADSUM",
         });
-        warnings.extend(self.warnings);
+        warnings.extend(self.reader.warnings);
         let (plane, exposures) = (self.plane, self.exposures);
         DoseReport {
             provenance: Provenance::VendorSummary,

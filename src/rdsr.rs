@@ -287,9 +287,8 @@ pub(crate) struct ReportBuilder {
     max_events: usize,
     root_study_uid: Option<String>,
     device_uid_text: bool,
-    /// Warnings of the content items, in their order.
-    warnings: Vec<Warning>,
-    codes: CodeCache,
+    /// The content items' warnings, in their order, and the report's codes.
+    reader: NumReader,
     /// Too many events: no more items are read, and the report fails.
     error: Option<ParseError>,
 }
@@ -315,32 +314,87 @@ impl ReportBuilder {
             max_events: limits.max_events,
             root_study_uid: None,
             device_uid_text: false,
-            warnings: Vec::new(),
-            codes: CodeCache::default(),
+            reader: NumReader::default(),
             error: None,
         }
     }
 
     /// Reads one of the root's content items, in document order.
     pub(crate) fn child(&mut self, c: &Content<'_, '_>) {
-        if self.error.is_some() {
-            return;
+        if self.error.is_none() {
+            self.error = self.read(c).err();
         }
-        let report = &mut self.report;
-        let mut reader = NumReader {
-            warnings: &mut self.warnings,
-            codes: std::mem::take(&mut self.codes),
-        };
-        self.error = self::child(
-            c,
-            report,
-            &mut reader,
-            &mut self.root_study_uid,
-            &mut self.device_uid_text,
-            self.max_events,
-        )
-        .err();
-        self.codes = reader.codes;
+    }
+
+    fn read(&mut self, c: &Content<'_, '_>) -> Result<(), ParseError> {
+        let (report, reader) = (&mut self.report, &mut self.reader);
+        let Some(k) = c.concept() else { return Ok(()) };
+        if k.is(codes::PROCEDURE_REPORTED) {
+            report.procedure_reported = c.code().map(|x| x.to_owned_code());
+        } else if k.is(codes::HAS_INTENT) || k.is(codes::HAS_INTENT_SRT) {
+            reader.warnings.push(Warning::Misplaced {
+                what: "Has Intent at root level instead of under Procedure reported",
+            });
+        } else if k.is(codes::ACQUISITION_DEVICE_TYPE) {
+            report.acquisition_device_type = c.code().map(|x| x.to_owned_code());
+        } else if k.is(codes::DEVICE_OBSERVER_UID) {
+            report.device.observer_uid = match c.value_type() {
+                Some("TEXT") => {
+                    self.device_uid_text = true;
+                    c.text().filter(|t| is_uid(t))
+                }
+                _ => c.uid().map(str::to_owned),
+            };
+        } else if k.is(codes::DEVICE_OBSERVER_NAME) {
+            report.device.name = c.text();
+        } else if k.is(codes::DEVICE_OBSERVER_MANUFACTURER) {
+            report.device.manufacturer = c.text();
+        } else if k.is(codes::DEVICE_OBSERVER_MODEL) {
+            report.device.model = c.text();
+        } else if k.is(codes::DEVICE_OBSERVER_SERIAL) {
+            report.device.serial_number = c.text();
+        } else if k.is(codes::SCOPE_OF_ACCUMULATION) {
+            if let Some(level) = c.code() {
+                let uid = c
+                    .children()
+                    .find(|u| {
+                        u.concept().is_some_and(|k| {
+                            k.is(codes::STUDY_INSTANCE_UID)
+                                || k.is(codes::SERIES_INSTANCE_UID)
+                                || k.is(codes::PPS_INSTANCE_UID)
+                                || k.is(codes::IRRADIATION_EVENT_UID)
+                        })
+                    })
+                    .and_then(|u| u.uid().map(str::to_owned));
+                report.scope = Some(Scope {
+                    level: level.to_owned_code(),
+                    uid,
+                });
+            }
+        } else if k.is(codes::STUDY_INSTANCE_UID) {
+            self.root_study_uid = c.uid().map(str::to_owned);
+        } else if k.is(codes::SOURCE_OF_DOSE_INFORMATION) {
+            if let Some(code) = c.code() {
+                report
+                    .sources_of_dose_information
+                    .push(code.to_owned_code());
+            }
+        } else if k.is(codes::START_OF_IRRADIATION) {
+            report.irradiation_start = c.datetime().map(str::to_owned);
+        } else if k.is(codes::END_OF_IRRADIATION) {
+            report.irradiation_end = c.datetime().map(str::to_owned);
+        } else if k.is(codes::ACCUMULATED_DOSE_DATA) {
+            report.planes.push(accumulated(c, reader));
+        } else if k.is(codes::IRRADIATION_EVENT_DATA) {
+            if report.events.len() >= self.max_events {
+                return Err(ParseError::LimitExceeded {
+                    what: "irradiation events",
+                    limit: self.max_events as u64,
+                });
+            }
+            report.events.push(event(c, reader));
+        }
+        Ok(())
     }
 
     /// The report, once every content item has been read: `root` gives the template, and
@@ -354,7 +408,7 @@ impl ReportBuilder {
             mut report,
             root_study_uid,
             device_uid_text,
-            warnings: item_warnings,
+            reader,
             error,
             ..
         } = self;
@@ -373,7 +427,7 @@ impl ReportBuilder {
                 template: other.to_owned(),
             }),
         }
-        warnings.extend(item_warnings);
+        warnings.extend(reader.warnings);
         if let Some(uid) = root_study_uid {
             warnings.push(Warning::Misplaced {
             what: "Study Instance UID (110180) at root level instead of under Scope of Accumulation",
@@ -407,84 +461,6 @@ impl ReportBuilder {
     }
 }
 
-/// One root content item of a report.
-fn child(
-    c: &Content<'_, '_>,
-    report: &mut DoseReport,
-    reader: &mut NumReader<'_>,
-    root_study_uid: &mut Option<String>,
-    device_uid_text: &mut bool,
-    max_events: usize,
-) -> Result<(), ParseError> {
-    let Some(k) = c.concept() else { return Ok(()) };
-    if k.is(codes::PROCEDURE_REPORTED) {
-        report.procedure_reported = c.code().map(|x| x.to_owned_code());
-    } else if k.is(codes::HAS_INTENT) || k.is(codes::HAS_INTENT_SRT) {
-        reader.warnings.push(Warning::Misplaced {
-            what: "Has Intent at root level instead of under Procedure reported",
-        });
-    } else if k.is(codes::ACQUISITION_DEVICE_TYPE) {
-        report.acquisition_device_type = c.code().map(|x| x.to_owned_code());
-    } else if k.is(codes::DEVICE_OBSERVER_UID) {
-        report.device.observer_uid = match c.value_type() {
-            Some("TEXT") => {
-                *device_uid_text = true;
-                c.text().filter(|t| is_uid(t))
-            }
-            _ => c.uid().map(str::to_owned),
-        };
-    } else if k.is(codes::DEVICE_OBSERVER_NAME) {
-        report.device.name = c.text();
-    } else if k.is(codes::DEVICE_OBSERVER_MANUFACTURER) {
-        report.device.manufacturer = c.text();
-    } else if k.is(codes::DEVICE_OBSERVER_MODEL) {
-        report.device.model = c.text();
-    } else if k.is(codes::DEVICE_OBSERVER_SERIAL) {
-        report.device.serial_number = c.text();
-    } else if k.is(codes::SCOPE_OF_ACCUMULATION) {
-        if let Some(level) = c.code() {
-            let uid = c
-                .children()
-                .find(|u| {
-                    u.concept().is_some_and(|k| {
-                        k.is(codes::STUDY_INSTANCE_UID)
-                            || k.is(codes::SERIES_INSTANCE_UID)
-                            || k.is(codes::PPS_INSTANCE_UID)
-                            || k.is(codes::IRRADIATION_EVENT_UID)
-                    })
-                })
-                .and_then(|u| u.uid().map(str::to_owned));
-            report.scope = Some(Scope {
-                level: level.to_owned_code(),
-                uid,
-            });
-        }
-    } else if k.is(codes::STUDY_INSTANCE_UID) {
-        *root_study_uid = c.uid().map(str::to_owned);
-    } else if k.is(codes::SOURCE_OF_DOSE_INFORMATION) {
-        if let Some(code) = c.code() {
-            report
-                .sources_of_dose_information
-                .push(code.to_owned_code());
-        }
-    } else if k.is(codes::START_OF_IRRADIATION) {
-        report.irradiation_start = c.datetime().map(str::to_owned);
-    } else if k.is(codes::END_OF_IRRADIATION) {
-        report.irradiation_end = c.datetime().map(str::to_owned);
-    } else if k.is(codes::ACCUMULATED_DOSE_DATA) {
-        report.planes.push(accumulated(c, reader));
-    } else if k.is(codes::IRRADIATION_EVENT_DATA) {
-        if report.events.len() >= max_events {
-            return Err(ParseError::LimitExceeded {
-                what: "irradiation events",
-                limit: max_events as u64,
-            });
-        }
-        report.events.push(event(c, reader));
-    }
-    Ok(())
-}
-
 fn is_uid(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 64
@@ -504,7 +480,7 @@ fn reference_point(c: &Content<'_, '_>, cache: &mut CodeCache) -> Option<Referen
 }
 
 /// Reads an accumulated container: items at any depth except inside Calibration.
-fn accumulated(container: &Content<'_, '_>, r: &mut NumReader<'_>) -> PlaneDose {
+fn accumulated(container: &Content<'_, '_>, r: &mut NumReader) -> PlaneDose {
     let plane = container
         .child(codes::ACQUISITION_PLANE)
         .and_then(|p| p.code())
@@ -513,13 +489,13 @@ fn accumulated(container: &Content<'_, '_>, r: &mut NumReader<'_>) -> PlaneDose 
         r.warnings.push(Warning::ContainerWithoutPlane);
     }
     let mut p = PlaneDose::new(plane.unwrap_or(Plane::Single));
-    fn visit(c: &Content<'_, '_>, p: &mut PlaneDose, r: &mut NumReader<'_>) {
+    fn visit(c: &Content<'_, '_>, p: &mut PlaneDose, r: &mut NumReader) {
         for k in c.children() {
             let Some(concept) = k.concept() else { continue };
             if concept.is(codes::CALIBRATION) {
                 continue;
             }
-            let dap = |r: &mut NumReader<'_>, x: Concept| r.dap(&k, x);
+            let dap = |r: &mut NumReader, x: Concept| r.dap(&k, x);
             if concept.is(codes::DAP_TOTAL) {
                 p.dap_total = dap(r, codes::DAP_TOTAL);
             } else if concept.is(codes::FLUORO_DAP_TOTAL) {
@@ -581,7 +557,7 @@ fn category_of(t: Option<&Code>, warnings: &mut Vec<Warning>) -> EventCategory {
     }
 }
 
-fn event(c: &Content<'_, '_>, r: &mut NumReader<'_>) -> IrradiationEvent {
+fn event(c: &Content<'_, '_>, r: &mut NumReader) -> IrradiationEvent {
     let mut e = IrradiationEvent {
         uid: None,
         event_type: None,
@@ -678,7 +654,7 @@ fn event(c: &Content<'_, '_>, r: &mut NumReader<'_>) -> IrradiationEvent {
             what: "Patient Orientation Modifier (113744) is a sibling of Patient Orientation, not its child",
         });
     }
-    e.category = category_of(e.event_type.as_ref(), r.warnings);
+    e.category = category_of(e.event_type.as_ref(), &mut r.warnings);
     e
 }
 

@@ -267,8 +267,10 @@ pub(crate) fn parse_is(raw: &[u8]) -> Result<i64, &'static str> {
 }
 
 /// Reads dose quantities from NUM items, recording every deviation as a warning.
-pub(crate) struct NumReader<'w> {
-    pub warnings: &'w mut Vec<Warning>,
+#[derive(Default)]
+pub(crate) struct NumReader {
+    /// The deviations, in the order the items were read.
+    pub warnings: Vec<Warning>,
     pub codes: CodeCache,
 }
 
@@ -302,7 +304,7 @@ impl CodeCache {
     }
 }
 
-impl NumReader<'_> {
+impl NumReader {
     /// A single SI value of the expected kind, or `None` with a warning.
     fn single_si(&mut self, c: &Content<'_, '_>, concept: Concept, kind: UnitKind) -> Option<f64> {
         match c.num() {
