@@ -239,12 +239,19 @@ impl Extractor {
     /// # Errors
     /// [`Error::Stream`] on I/O failure, [`Error::Parse`] when the data is not readable DICOM.
     pub fn extract_reader(&self, reader: impl Read) -> Result<Extraction> {
-        self.read_header(reader, None)
+        self.read_header(reader, None, &mut || {})
     }
 
     /// Reads up to Pixel Data, growing the buffer only with bytes actually read. `len` is the
     /// input's length when known (a file), which sizes the buffer and tells the end of input.
-    fn read_header(&self, mut reader: impl Read, len: Option<u64>) -> Result<Extraction> {
+    /// `heavy` is called once, before the first read that takes the input beyond its first
+    /// chunk (a folder scan lets such inputs run less far ahead, see `scan`).
+    fn read_header(
+        &self,
+        mut reader: impl Read,
+        len: Option<u64>,
+        heavy: &mut dyn FnMut(),
+    ) -> Result<Extraction> {
         let cap = usize::try_from(self.limits.max_header_bytes).unwrap_or(usize::MAX);
         let len = len.map(|l| usize::try_from(l).unwrap_or(usize::MAX));
         let mut want = FIRST_CHUNK.min(cap);
@@ -258,8 +265,15 @@ impl Extractor {
         }
         let mut kept = ReadBuffer::take();
         let buf = &mut kept.0;
-        buf.reserve_exact(want + 1);
+        let mut light = true;
         loop {
+            if light && want > FIRST_CHUNK {
+                heavy();
+                light = false;
+            }
+            if buf.is_empty() {
+                buf.reserve_exact(want + 1);
+            }
             // With an unknown length, one byte beyond `want` tells the true end of input from a
             // chunk boundary, so a complete parse never has to be repeated to learn that nothing
             // follows.
@@ -322,13 +336,22 @@ impl Extractor {
     /// [`Error::Io`] when the file cannot be opened or read, [`Error::Parse`] when it is not
     /// readable DICOM.
     pub fn extract_path(&self, path: impl AsRef<Path>) -> Result<Extraction> {
-        let path = path.as_ref();
+        self.extract_path_with(path.as_ref(), &mut || {})
+    }
+
+    /// [`Extractor::extract_path`], calling `heavy` before the file is read beyond its first
+    /// chunk (see [`Extractor::read_header`]).
+    pub(crate) fn extract_path_with(
+        &self,
+        path: &Path,
+        heavy: &mut dyn FnMut(),
+    ) -> Result<Extraction> {
         let file = File::open(path).map_err(|source| Error::Io {
             path: path.to_owned(),
             source,
         })?;
         let len = file.metadata().ok().map(|m| m.len());
-        self.read_header(file, len).map_err(|e| match e {
+        self.read_header(file, len, heavy).map_err(|e| match e {
             Error::Stream(source) => Error::Io {
                 path: path.to_owned(),
                 source,
@@ -851,6 +874,42 @@ mod tests {
             }
         }
         reports
+    }
+
+    /// Extraction from `path`, with the number of times it called the heavy-input gate.
+    fn extract_counting_gate(path: &Path) -> (Result<Extraction>, usize) {
+        let mut calls = 0;
+        let x = Extractor::new().extract_path_with(path, &mut || calls += 1);
+        (x, calls)
+    }
+
+    #[test]
+    fn an_input_read_beyond_its_first_chunk_calls_the_gate_once_before() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata");
+        let (mut heavy, mut light) = (0, 0);
+        for entry in std::fs::read_dir(&dir).expect("testdata") {
+            let path = entry.expect("entry").path();
+            let (x, calls) = extract_counting_gate(&path);
+            assert!(calls <= 1, "{}: gate called {calls} times", path.display());
+            if let Ok(x) = x {
+                let read_more = x.bytes_read > FIRST_CHUNK as u64;
+                assert_eq!(calls == 1, read_more, "{}", path.display());
+                *if read_more { &mut heavy } else { &mut light } += 1;
+            }
+        }
+        assert!(heavy >= 5 && light >= 5, "{heavy} heavy, {light} light");
+        // An image whose pixel data makes the file large: its header is read in the first
+        // chunk, with no call.
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let big = tmp.path().join("big_xa.dcm");
+        let mut bytes = std::fs::read(dir.join("xa_encapsulated.dcm")).expect("read");
+        let len = bytes.len();
+        bytes.resize(len + 300_000, 0);
+        std::fs::write(&big, &bytes).expect("write");
+        let (x, calls) = extract_counting_gate(&big);
+        let x = x.expect("an XA header");
+        assert_eq!((x.kind, calls), (ObjectKind::XaImage, 0));
+        assert!(x.bytes_read <= FIRST_CHUNK as u64, "{}", x.bytes_read);
     }
 
     #[test]
