@@ -274,9 +274,9 @@ where
             // is a compare-and-swap, so that it never lands beyond the window (whose slot
             // could still hold a result not handed over).
             let c = claim.load(Ordering::Relaxed);
-            let within = c < due + window
+            let may_start = c < due + window
                 || (c < due + light_window && heavy_waiting.load(Ordering::SeqCst) == 0);
-            if c < inputs.len() && within {
+            if c < inputs.len() && may_start {
                 if claim
                     .compare_exchange(c, c + 1, Ordering::Relaxed, Ordering::Relaxed)
                     .is_ok()
