@@ -434,18 +434,79 @@ mod tests {
         }
     }
 
-    #[test]
-    fn uneven_workers_and_sink_lose_no_wake_up() {
-        // Work and sink that are sometimes slow (so that workers reach the window and sleep,
-        // and the caller waits for the input due), sometimes instant: a lost wake-up hangs
-        // here. Runs of light and of heavy inputs alternate, so that workers also wait at the
-        // gate for heavy inputs, and the bounds of both windows are checked.
-        let inputs: Vec<Input> = (0..3000)
+    /// Runs [`ordered_parallel`] over `n` numbered inputs on `threads` threads: input `i` is
+    /// heavy when `heavy(i)` (it calls the gate first), and `work_pause(i)` / `sink_pause(i)`
+    /// slow the work and the sink down. Checks that every result comes in order, once; returns
+    /// the most results finished and not yet handed over, all and heavy ones.
+    fn run_checked(
+        n: usize,
+        threads: usize,
+        heavy: impl Fn(usize) -> bool + Sync,
+        work_pause: impl Fn(usize) + Sync,
+        mut sink_pause: impl FnMut(usize),
+    ) -> (usize, usize) {
+        let inputs: Vec<Input> = (0..n)
             .map(|i| Input {
                 path: PathBuf::from(i.to_string()),
                 walk_error: None,
             })
             .collect();
+        let (pending, most) = (AtomicUsize::new(0), AtomicUsize::new(0));
+        let (pending_heavy, most_heavy) = (AtomicUsize::new(0), AtomicUsize::new(0));
+        let work = |input: &Input, gate: &mut dyn FnMut()| -> Result<Extraction> {
+            let i: usize = input
+                .path
+                .to_str()
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(0);
+            if heavy(i) {
+                gate();
+            }
+            work_pause(i);
+            most.fetch_max(pending.fetch_add(1, Ordering::SeqCst) + 1, Ordering::SeqCst);
+            if heavy(i) {
+                let k = pending_heavy.fetch_add(1, Ordering::SeqCst) + 1;
+                most_heavy.fetch_max(k, Ordering::SeqCst);
+            }
+            Err(Error::Internal {
+                path: input.path.clone(),
+            })
+        };
+        let mut seen = 0;
+        ordered_parallel(&inputs, threads, work, |input, r| {
+            pending.fetch_sub(1, Ordering::SeqCst);
+            if heavy(seen) {
+                pending_heavy.fetch_sub(1, Ordering::SeqCst);
+            }
+            assert_eq!(input.path, PathBuf::from(seen.to_string()));
+            assert!(matches!(r, Err(Error::Internal { path }) if path == input.path));
+            sink_pause(seen);
+            seen += 1;
+        });
+        assert_eq!(seen, n);
+        (most.into_inner(), most_heavy.into_inner())
+    }
+
+    /// The bounds of [`ordered_parallel`]'s windows: the light window's slots and a result
+    /// each thread has finished and not yet stored; for heavy results, `2 × threads` and one
+    /// more started by the caller.
+    fn assert_windows(threads: usize, (most, most_heavy): (usize, usize)) {
+        let bound = 8 * threads + threads;
+        assert!(most <= bound, "{most} results waiting, more than {bound}");
+        let bound = 2 * threads + 1;
+        assert!(
+            most_heavy <= bound,
+            "{most_heavy} heavy results waiting, more than {bound}"
+        );
+    }
+
+    #[test]
+    fn uneven_workers_and_sink_lose_no_wake_up() {
+        // Work and sink that are sometimes slow (so that workers reach the window and sleep,
+        // and the caller waits for the input due), sometimes instant: a lost wake-up hangs
+        // here. Runs of light and of heavy inputs alternate, so that workers also wait at the
+        // gate for heavy inputs, and the bounds of both windows are checked, even behind files
+        // a thousand times slower than the rest.
         let pause = |i: usize| {
             if i.is_multiple_of(97) {
                 std::thread::sleep(std::time::Duration::from_micros(300));
@@ -453,62 +514,48 @@ mod tests {
                 std::thread::yield_now();
             }
         };
-        let is_heavy = |i: usize| (i / 50) % 2 == 1;
+        let heavy = |i: usize| (i / 50) % 2 == 1;
+        let work_pause = |i: usize| {
+            if i % 250 == 125 || i % 250 == 75 {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            pause(i * 31 % 1000);
+        };
         for threads in [2, 3, 4] {
-            // Results finished and not yet handed over, all and heavy ones: bounded by the
-            // windows, even behind files a thousand times slower than the rest.
-            let (pending, most) = (AtomicUsize::new(0), AtomicUsize::new(0));
-            let (pending_heavy, most_heavy) = (AtomicUsize::new(0), AtomicUsize::new(0));
-            let work = |input: &Input, gate: &mut dyn FnMut()| -> Result<Extraction> {
-                let i: usize = input
-                    .path
-                    .to_str()
-                    .and_then(|s| s.parse().ok())
-                    .unwrap_or(0);
-                if is_heavy(i) {
-                    gate();
-                }
-                if i % 250 == 125 || i % 250 == 75 {
-                    std::thread::sleep(std::time::Duration::from_millis(20));
-                }
-                pause(i * 31 % 1000);
-                most.fetch_max(pending.fetch_add(1, Ordering::SeqCst) + 1, Ordering::SeqCst);
-                if is_heavy(i) {
-                    let n = pending_heavy.fetch_add(1, Ordering::SeqCst) + 1;
-                    most_heavy.fetch_max(n, Ordering::SeqCst);
-                }
-                Err(Error::Internal {
-                    path: input.path.clone(),
-                })
-            };
-            let mut seen = 0;
-            ordered_parallel(&inputs, threads, work, |input, r| {
-                pending.fetch_sub(1, Ordering::SeqCst);
-                if is_heavy(seen) {
-                    pending_heavy.fetch_sub(1, Ordering::SeqCst);
-                }
-                assert_eq!(input.path, PathBuf::from(seen.to_string()));
-                assert!(matches!(r, Err(Error::Internal { path }) if path == input.path));
-                pause(seen);
-                seen += 1;
-            });
-            assert_eq!(seen, inputs.len());
-            // The light window's slots, and a result each thread has finished and not yet
-            // stored.
-            let bound = 8 * threads + threads;
-            let most = most.into_inner();
-            assert!(most <= bound, "{most} results waiting, more than {bound}");
+            let (most, most_heavy) = run_checked(3000, threads, heavy, work_pause, pause);
+            assert_windows(threads, (most, most_heavy));
             assert!(
                 most > 2 * threads + threads,
                 "the light window is used: {most}"
             );
-            // Heavy inputs: the window of 2 × threads, and one more from the caller.
-            let bound = 2 * threads + 1;
-            let most = most_heavy.into_inner();
-            assert!(
-                most <= bound,
-                "{most} heavy results waiting, more than {bound}"
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
+
+        /// Any pattern of light and heavy inputs, slow ones anywhere, on 2 to 5 threads:
+        /// results in order, no lost wake-up, both windows kept.
+        #[test]
+        fn any_mix_of_inputs_keeps_order_and_windows(
+            kinds in proptest::collection::vec(0u8..6, 1..400),
+            threads in 2usize..6,
+        ) {
+            // 0-2: light, 3-5: heavy; 2 and 5 slow, 1 and 4 yield.
+            let slow = |k: u8| match k % 3 {
+                2 => std::thread::sleep(std::time::Duration::from_micros(200)),
+                1 => std::thread::yield_now(),
+                _ => {}
+            };
+            let kind = |i: usize| kinds[i];
+            let result = run_checked(
+                kinds.len(),
+                threads,
+                |i| kind(i) >= 3,
+                |i| slow(kind(i)),
+                |i| slow(kind((i * 7) % kinds.len())),
             );
+            assert_windows(threads, result);
         }
     }
 }
