@@ -7,11 +7,12 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::codes::{self, Code, sop};
-use crate::dataset::{self, Item, Limits, Parsed, Tree, trim_padding};
+use crate::dataset::{self, Item, Limits, Parsed, Tree};
 use crate::error::{Error, ParseError, Result};
 use crate::image::{self, ImageDose};
 use crate::rdsr::{self, DoseReport, Plane, PlaneDose, Provenance};
 use crate::sr::{self, CONTENT_SEQUENCE, Content};
+use crate::value::trim_padding;
 use crate::warning::Warning;
 
 /// What kind of object a file holds, decided from its SOP class and content (DOMAIN.md 2).
@@ -529,14 +530,14 @@ fn identity(ds: &Item<'_>, media_sop_class: Option<&str>, warnings: &mut Vec<War
             .and_then(|i| i.ascii(0x0008_1155))
             .map(str::to_owned),
     };
-    if let Some(w) = ds.bytes(0x0010_1030).map(sr::parse_ds) {
+    if let Some(w) = ds.bytes(0x0010_1030).map(crate::value::parse_ds) {
         match w {
             Ok(0.0) => warnings.push(Warning::PatientWeightZero),
             Ok(w) if w > 0.0 => id.patient_weight_kg = Some(w),
             _ => {}
         }
     }
-    if let Some(Ok(s)) = ds.bytes(0x0010_1020).map(sr::parse_ds)
+    if let Some(Ok(s)) = ds.bytes(0x0010_1020).map(crate::value::parse_ds)
         && s > 0.0
     {
         id.patient_size_m = Some(s);

@@ -4,35 +4,12 @@
 //! every image of the event. This module reads what one header says; [`crate::Procedures`]
 //! keys images by Irradiation Event UID so that an event's DAP is counted once.
 
-use std::fmt;
 use std::time::Duration;
 
-use crate::dataset::{Item, Value, Vr, ascii_value};
-use crate::sr::{parse_ds, parse_is};
+use crate::dataset::{Item, Value, Vr};
 use crate::units::{AirKerma, Dap, duration_from_secs};
+use crate::value::{Attr, ascii_value, parse_ds, parse_is, trim_padding};
 use crate::warning::Warning;
-
-/// A header attribute kerma reads: its keyword and tag (for messages).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Attr {
-    /// DICOM keyword.
-    pub keyword: &'static str,
-    /// Tag as `(group << 16) | element`.
-    pub tag: u32,
-    vr: [u8; 2],
-}
-
-impl fmt::Display for Attr {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{} ({:04X},{:04X})",
-            self.keyword,
-            self.tag >> 16,
-            self.tag & 0xFFFF
-        )
-    }
-}
 
 macro_rules! attrs {
     ($($id:ident = $tag:literal, $vr:literal, $kw:literal;)*) => {
@@ -160,7 +137,7 @@ impl Reader<'_> {
             self.invalid(attr, format!("{:?}", e.vr), "wrong value representation");
             return None;
         }
-        if crate::dataset::trim_padding(b).is_empty() {
+        if trim_padding(b).is_empty() {
             return None;
         }
         Some(b)
@@ -243,7 +220,7 @@ impl Reader<'_> {
 }
 
 fn lossy(b: &[u8]) -> String {
-    String::from_utf8_lossy(crate::dataset::trim_padding(b)).into_owned()
+    String::from_utf8_lossy(trim_padding(b)).into_owned()
 }
 
 /// Reads the dose attributes of an XA/RF header (classic or Enhanced).
@@ -380,6 +357,6 @@ fn uids(raw: Option<&[u8]>) -> Vec<String> {
 mod tests {
     #[test]
     fn garbled_dap_is_not_a_decimal_string() {
-        assert!(crate::sr::parse_ds(b"12..5").is_err());
+        assert!(crate::value::parse_ds(b"12..5").is_err());
     }
 }

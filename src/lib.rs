@@ -47,6 +47,7 @@ mod report;
 mod scan;
 mod sr;
 mod units;
+mod value;
 mod warning;
 
 pub use codes::{Code, Concept};
@@ -56,7 +57,7 @@ pub use extract::{
     Extraction, Extractor, Identity, ObjectKind, Outcome, extract_bytes, extract_object,
     extract_path, extract_reader,
 };
-pub use image::{Attr, FrameDose, ImageDose};
+pub use image::{FrameDose, ImageDose};
 pub use procedure::{
     Accounting, Completeness, EventCounts, Fate, FileAccount, Procedure, ProcedurePlane,
     ProcedureSet, Procedures, Room, TotalVersusEvents,
@@ -74,6 +75,7 @@ pub use sr::Technique;
 pub use units::{
     AirKerma, Dap, KnownUnit, QuantityError, UnitKind, UnitStatus, duration_from_secs, lookup_unit,
 };
+pub use value::Attr;
 pub use warning::Warning;
 
 /// dicom-object is part of the public API ([`extract_object`]); re-exported for convenience.

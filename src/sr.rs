@@ -8,8 +8,9 @@ use std::time::Duration;
 
 use crate::codes::{Code, Concept};
 pub(crate) use crate::dataset::CONTENT_SEQUENCE;
-use crate::dataset::{CONCEPT_CODE, CONCEPT_NAME, Item, UNITS, ascii_value, trim_padding};
+use crate::dataset::{CONCEPT_CODE, CONCEPT_NAME, Item, UNITS};
 use crate::units::{AirKerma, Dap, UnitKind, UnitStatus, duration_from_secs, lookup_unit};
+use crate::value::{parse_ds, parse_ds_multi, trim_padding};
 use crate::warning::Warning;
 
 const VALUE_TYPE: u32 = 0x0040_A040;
@@ -208,62 +209,6 @@ pub(crate) enum Num<'a> {
         raw: NumRaw<'a>,
         unit: Option<CodeRef<'a>>,
     },
-}
-
-/// Parses one Decimal String strictly: digits, sign, point, exponent; at most 16 bytes;
-/// finite. `NaN`, `inf`, commas and embedded spaces are rejected (DOMAIN.md 3, trap 8).
-pub(crate) fn parse_ds(raw: &[u8]) -> Result<f64, &'static str> {
-    let s = trim_padding(raw);
-    if s.is_empty() {
-        return Err("empty");
-    }
-    if s.len() > 16 {
-        return Err("longer than 16 characters");
-    }
-    if !s
-        .iter()
-        .all(|c| c.is_ascii_digit() || matches!(c, b'+' | b'-' | b'.' | b'e' | b'E'))
-    {
-        return Err("not a decimal string");
-    }
-    if !s.iter().any(u8::is_ascii_digit) {
-        return Err("not a decimal string");
-    }
-    // ok: only ASCII bytes remain, checked above
-    let text = std::str::from_utf8(s).map_err(|_| "not a decimal string")?;
-    let v: f64 = text.parse().map_err(|_| "not a decimal string")?;
-    if !v.is_finite() {
-        return Err("out of range");
-    }
-    Ok(v)
-}
-
-pub(crate) fn parse_ds_multi(raw: &[u8]) -> Result<Vec<f64>, &'static str> {
-    // Room for exactly as many as there are, up to 16 (a collected `split` makes room for
-    // four): an event's techniques are most often single values, and every event keeps three.
-    let count = raw.iter().filter(|&&b| b == b'\\').count() + 1;
-    let mut values = Vec::with_capacity(count.min(16));
-    for v in raw.split(|&b| b == b'\\') {
-        values.push(parse_ds(v)?);
-    }
-    Ok(values)
-}
-
-/// Parses an Integer String strictly.
-pub(crate) fn parse_is(raw: &[u8]) -> Result<i64, &'static str> {
-    let s = trim_padding(raw);
-    if s.is_empty() || s.len() > 12 {
-        return Err("not an integer string");
-    }
-    let text = ascii_value(s).ok_or("not an integer string")?;
-    if !text
-        .bytes()
-        .enumerate()
-        .all(|(i, c)| c.is_ascii_digit() || (i == 0 && (c == b'+' || c == b'-')))
-    {
-        return Err("not an integer string");
-    }
-    text.parse().map_err(|_| "not an integer string")
 }
 
 /// Reads dose quantities from NUM items, recording every deviation as a warning.
@@ -561,36 +506,6 @@ mod tests {
             assert_eq!(cache.get(raw(v.as_bytes(), b"m")).value(), v);
         }
         assert_eq!(cache.codes.len(), CodeCache::MAX);
-    }
-
-    #[test]
-    fn strict_decimal_strings() {
-        assert_eq!(parse_ds(b" 1.5 "), Ok(1.5));
-        assert_eq!(parse_ds(b"-2E-3"), Ok(-0.002));
-        assert_eq!(parse_ds(b"0.00012"), Ok(0.00012));
-        for bad in [
-            &b"NaN"[..],
-            b"inf",
-            b"Infinity",
-            b"1,5",
-            b"1 5",
-            b"",
-            b"1e309",
-            b"12345678901234567",
-            b".",
-            b"-",
-        ] {
-            assert!(parse_ds(bad).is_err(), "{:?}", String::from_utf8_lossy(bad));
-        }
-        assert_eq!(parse_ds_multi(b"0\\70\\71"), Ok(vec![0.0, 70.0, 71.0]));
-    }
-
-    #[test]
-    fn integer_strings() {
-        assert_eq!(parse_is(b" 12 "), Ok(12));
-        assert_eq!(parse_is(b"-3"), Ok(-3));
-        assert!(parse_is(b"1.5").is_err());
-        assert!(parse_is(b"").is_err());
     }
 
     #[test]

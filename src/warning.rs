@@ -7,7 +7,7 @@
 use std::fmt;
 
 use crate::codes::Concept;
-use crate::image::Attr;
+use crate::value::Attr;
 
 /// One deviation found in a file.
 #[derive(Debug, Clone, PartialEq)]
