@@ -1,5 +1,6 @@
 //! Coded concepts kerma looks for, identified by (code value, coding scheme) and never by
-//! meaning (DOMAIN.md 4.2). Names are for messages only.
+//! meaning: PS3.3 §8 makes Code Value with Coding Scheme Designator the identity of a coded
+//! entry and Code Meaning its display text, which real files reword. Names are for messages only.
 
 use std::fmt;
 use std::sync::Arc;
@@ -102,7 +103,7 @@ concepts! {
     SIEMENS_AIR_KERMA = "C-210", "99SMS_RADSUM", "Cumulative air kerma";
 }
 
-/// SOP Class UIDs kerma classifies (DOMAIN.md section 2).
+/// SOP Class UIDs kerma classifies (PS3.4 Annex B, Table B.5-1).
 pub(crate) mod sop {
     pub const ENHANCED_XRAY_RDSR: &str = "1.2.840.10008.5.1.4.1.1.88.76";
     pub const XA: &str = "1.2.840.10008.5.1.4.1.1.12.1";

@@ -1,7 +1,8 @@
 //! Stage 3a: X-Ray Radiation Dose SR (TID 10001) → typed dose records.
 //!
 //! Concepts are looked up among the children of the container the template puts them in
-//! (INCLUDEd templates add rows, not containers: DOMAIN.md 4.3), with tolerant fallbacks for
+//! (an INCLUDE row of a PS3.16 template adds the included template's rows, not a container:
+//! the totals of TID 10002, 10004 and 10007 all sit under 113702), with tolerant fallbacks for
 //! the misplacements real equipment writes, each recorded as a [`Warning`].
 
 use std::collections::HashMap;
@@ -51,7 +52,8 @@ impl Plane {
     }
 }
 
-/// Where a dose figure comes from (DOMAIN.md 9.5).
+/// Where a dose figure comes from: accumulated totals (PS3.16 TID 10002), a sum of irradiation
+/// events (TID 10003), image headers (PS3.3 C.8.7.8) or a vendor's private summary.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Provenance {
@@ -218,7 +220,7 @@ pub struct IrradiationEvent {
     pub dap: Option<Dap>,
     /// Dose (RP) (113738): air kerma at the reference point.
     pub ka_r: Option<AirKerma>,
-    /// Irradiation Duration (113742), as declared (one vendor writes it ×100; DOMAIN.md quirk 20).
+    /// Irradiation Duration (113742), as declared (Canon Alphenix writes it about 100× too large).
     pub duration: Option<Duration>,
     /// Exposure Time (113824, or retired 113735).
     pub exposure_time: Option<Duration>,
