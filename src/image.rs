@@ -51,6 +51,7 @@ const FRAME_ACQUISITION_DATETIME: u32 = 0x0018_9074;
 
 /// Per-frame values of an Enhanced XA/XRF image (shared values applied where a frame has none).
 #[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
 pub struct FrameDose {
     /// Irradiation Event UID of the frame ((0018,9477) > (0008,3010)).
     pub irradiation_event_uid: Option<String>,
@@ -68,6 +69,7 @@ pub struct FrameDose {
 
 /// Dose and technique attributes of one XA/RF image header.
 #[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
 pub struct ImageDose {
     /// Number of Frames (0028,0008).
     pub frames: Option<u32>,

@@ -56,6 +56,7 @@ impl Plane {
 /// events (TID 10003), image headers (PS3.3 C.8.7.8) or a vendor's private summary.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Provenance {
     /// An RDSR's Accumulated X-Ray Dose Data container.
     RdsrTotal,
@@ -70,6 +71,7 @@ pub enum Provenance {
 /// The kind of irradiation event, from Irradiation Event Type (113721, CID 10002).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum EventCategory {
     /// Fluoroscopy ((44491008, SCT), legacy (P5-06000, SRT)).
     #[serde(rename = "fluoro")]
@@ -82,6 +84,7 @@ pub enum EventCategory {
 
 /// Reference Point Definition (113780): a code of CID 10025 or free text.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ReferencePoint {
     /// A coded definition (e.g. 113860 "15cm from Isocenter toward Source").
     Code(Code),
@@ -106,6 +109,7 @@ impl ReferencePoint {
 
 /// The device that recorded the report (TID 1004 device observer items).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Device {
     /// Device Observer UID (121012), if present and usable.
     pub observer_uid: Option<String>,
@@ -121,6 +125,7 @@ pub struct Device {
 
 /// What the report's totals cover (Scope of Accumulation, 113705, CID 10000).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Scope {
     /// The scope code (113014 Study, 113016 Performed Procedure Step, …).
     pub level: Code,
@@ -139,6 +144,7 @@ impl Scope {
 ///
 /// `None` means not reported; a zero that is written is `Some(0)`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct PlaneDose {
     /// The plane (a container without Acquisition Plane is taken as single plane, with a warning).
     pub plane: Plane,
@@ -188,6 +194,7 @@ impl PlaneDose {
 
 /// An X-ray filter of an event (113771 container).
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Filter {
     /// X-Ray Filter Type (113772).
     pub filter_type: Option<Code>,
@@ -201,6 +208,7 @@ pub struct Filter {
 
 /// One irradiation event: one press of the exposure switch (TID 10003).
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct IrradiationEvent {
     /// Irradiation Event UID (113769): the de-duplication key across reports and images.
     pub uid: Option<String>,
@@ -252,6 +260,7 @@ pub struct IrradiationEvent {
 
 /// The dose content of one dose report (an RDSR, or a vendor summary).
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct DoseReport {
     /// RDSR totals, or a vendor summary.
     pub provenance: Provenance,

@@ -444,6 +444,7 @@ impl NumReader {
 /// A technique factor as written: one value, or one value per pulse (a multi-valued
 /// Numeric Value, PS3.3 C.18.1.1, as the Eurocolumbus Fly4 writes kVp, mA and pulse width).
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Technique {
     /// Every value found, in the unit the item declares (kV, mA, ms as the name says).
     pub values: Vec<f64>,
