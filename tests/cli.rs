@@ -406,6 +406,242 @@ fn html_escapes_text() {
     assert!(!html.contains("x<b>"));
 }
 
+/// A CSV file's header and records.
+fn read_csv(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
+    let mut r = csv::Reader::from_path(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let header = r.headers().unwrap().iter().map(str::to_owned).collect();
+    let records = r
+        .records()
+        .map(|rec| rec.unwrap().iter().map(str::to_owned).collect())
+        .collect();
+    (header, records)
+}
+
+/// Whether a CSV cell shows a JSON value: null as an empty cell, numbers by value (`1` is
+/// `1.0`), a list as its items separated by `;`.
+fn shows(cell: &str, v: &Value) -> bool {
+    match v {
+        Value::Null => cell.is_empty(),
+        Value::String(s) => cell == s,
+        Value::Bool(b) => cell == b.to_string(),
+        // serde_json's default float parser may miss the nearest double by an ulp
+        Value::Number(n) => match (cell.parse::<f64>(), n.as_f64()) {
+            (Ok(a), Some(b)) => a == b || (a - b).abs() <= 1e-15 * a.abs().max(b.abs()),
+            _ => false,
+        },
+        Value::Array(items) if items.iter().all(Value::is_string) => {
+            let texts: Vec<&str> = items.iter().filter_map(Value::as_str).collect();
+            cell == texts.join(";")
+        }
+        Value::Array(items) if items.is_empty() => cell.is_empty(),
+        Value::Array(items) => {
+            let cells: Vec<&str> = cell.split(';').collect();
+            cells.len() == items.len() && cells.iter().zip(items).all(|(c, v)| shows(c, v))
+        }
+        Value::Object(_) => false,
+    }
+}
+
+/// A JSON row with the fields of its `planes` list as lists (`planes` the plane names, the
+/// others under `{prefix}{field}`) and the fields of its `image` object as `image_{field}`.
+fn flatten(row: &Value, plane_prefix: &str) -> serde_json::Map<String, Value> {
+    let mut flat = row.as_object().unwrap().clone();
+    if let Some(Value::Array(planes)) = row.get("planes") {
+        let mut lists = serde_json::Map::new();
+        for p in planes {
+            for (k, v) in p.as_object().unwrap() {
+                let key = if k == "plane" {
+                    "planes".to_owned()
+                } else {
+                    format!("{plane_prefix}{k}")
+                };
+                let list = lists.entry(key).or_insert_with(|| Value::Array(Vec::new()));
+                list.as_array_mut().unwrap().push(v.clone());
+            }
+        }
+        flat.extend(lists);
+    }
+    if let Some(Value::Object(image)) = row.get("image") {
+        for (k, v) in image {
+            flat.insert(format!("image_{k}"), v.clone());
+        }
+    }
+    flat
+}
+
+/// Every cell of the CSV file `name` in `dir` shows the JSON field its column is named after,
+/// in the JSON row of the same rank; every column has that field in some row. With
+/// `same_fields`, the header is exactly the rows' fields.
+fn check_csv_shows_json(
+    dir: &Path,
+    name: &str,
+    rows: &[serde_json::Map<String, Value>],
+    same_fields: bool,
+) {
+    let (header, records) = read_csv(&dir.join(name));
+    assert!(!records.is_empty(), "{name}: no row to check");
+    assert_eq!(records.len(), rows.len(), "{name}: one row per JSON row");
+    for (col, column) in header.iter().enumerate() {
+        assert!(
+            rows.iter().any(|r| r.contains_key(column)),
+            "{name}: no JSON field for column {column:?}"
+        );
+        for (i, (rec, row)) in records.iter().zip(rows).enumerate() {
+            assert_eq!(rec.len(), header.len(), "{name} row {i}: ragged");
+            let want = row.get(column).unwrap_or(&Value::Null);
+            assert!(
+                shows(&rec[col], want),
+                "{name} row {i}, column {column:?}: {:?} is not {want}",
+                rec[col]
+            );
+        }
+    }
+    if same_fields {
+        let mut columns = header.clone();
+        columns.sort();
+        for row in rows {
+            let mut fields: Vec<String> = row.keys().cloned().collect();
+            fields.sort();
+            assert_eq!(columns, fields, "{name}: columns are the JSON fields");
+        }
+    }
+}
+
+#[test]
+fn csv_columns_hold_the_json_fields_they_are_named_after() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(&["--out", dir.path().to_str().unwrap(), TESTDATA]);
+    assert_eq!(out.status.code(), Some(2));
+    let text = std::fs::read_to_string(dir.path().join("report.json")).unwrap();
+    let doc: Value = serde_json::from_str(&text).unwrap();
+    let list = |v: &Value| v.as_array().unwrap().clone();
+
+    // files.csv: the file's fields, one value per plane, the image header's dose, the event
+    // count; `fate` is checked below.
+    let files: Vec<_> = list(&doc["files"])
+        .iter()
+        .map(|f| {
+            let mut flat = flatten(f, "");
+            if let Some(events) = f["events"].as_array() {
+                flat.insert("event_count".into(), events.len().into());
+            }
+            flat.insert("fate".into(), Value::Null);
+            flat
+        })
+        .collect();
+    let (header, records) = read_csv(&dir.path().join("files.csv"));
+    let fate = header
+        .iter()
+        .position(|h| h == "fate")
+        .expect("a fate column");
+    let fates: Vec<String> = records.iter().map(|r| r[fate].clone()).collect();
+    let without_fate: Vec<_> = files
+        .iter()
+        .zip(&fates)
+        .map(|(f, fate)| {
+            let mut f = f.clone();
+            f.insert("fate".into(), Value::String(fate.clone()));
+            f
+        })
+        .collect();
+    check_csv_shows_json(dir.path(), "files.csv", &without_fate, false);
+    for (f, fate) in files.iter().zip(&fates) {
+        let expected = if f["outcome"] == "error" {
+            "error"
+        } else if !f["duplicate_of"].is_null() {
+            "duplicate"
+        } else if !f["superseded_by"].is_null() {
+            "superseded"
+        } else if !f["procedure"].is_null() {
+            "in_procedure"
+        } else {
+            fate.as_str()
+        };
+        assert_eq!(fate, expected, "fate of {}", f["path"]);
+    }
+    for f in [
+        "error",
+        "duplicate",
+        "superseded",
+        "in_procedure",
+        "no_dose",
+    ] {
+        assert!(fates.iter().any(|x| x == f), "testdata has a {f} file");
+    }
+
+    // procedures.csv: the procedure's fields, its planes', and its type.
+    let types: Vec<Value> = list(&doc["procedure_types"]);
+    let procedures: Vec<_> = list(&doc["procedures"])
+        .iter()
+        .map(|p| {
+            let mut flat = flatten(p, "plane_");
+            let t = types
+                .iter()
+                .find(|t| t["procedure_id"] == p["id"])
+                .expect("every procedure has a type row");
+            for k in ["procedure_code", "match_status"] {
+                flat.insert(k.into(), t[k].clone());
+            }
+            flat
+        })
+        .collect();
+    check_csv_shows_json(dir.path(), "procedures.csv", &procedures, false);
+
+    // events.csv: the event's fields with its file's path and procedure.
+    let mut events = Vec::new();
+    for f in list(&doc["files"]) {
+        for e in f["events"].as_array().into_iter().flatten() {
+            let mut flat = e.as_object().unwrap().clone();
+            flat.insert("path".into(), f["path"].clone());
+            flat.insert("procedure".into(), f["procedure"].clone());
+            if let Some(kvp) = flat.remove("kvp") {
+                flat.insert("kvp_kv".into(), kvp);
+            }
+            events.push(flat);
+        }
+    }
+    check_csv_shows_json(dir.path(), "events.csv", &events, true);
+
+    // The survey's rows, field for field.
+    let as_maps = |v: &Value| -> Vec<_> {
+        list(v)
+            .iter()
+            .map(|r| r.as_object().unwrap().clone())
+            .collect()
+    };
+    check_csv_shows_json(dir.path(), "drl.csv", &as_maps(&doc["drl"]), true);
+    let alerts = as_maps(&doc["alerts"]["procedures"]);
+    check_csv_shows_json(dir.path(), "alerts.csv", &alerts, true);
+    let cumulative = as_maps(&doc["alerts"]["patient_cumulative"]);
+    check_csv_shows_json(dir.path(), "cumulative.csv", &cumulative, true);
+}
+
+#[test]
+fn csv_files_without_rows_keep_their_header() {
+    let full = tempfile::tempdir().unwrap();
+    run(&["--out", full.path().to_str().unwrap(), TESTDATA]);
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    std::fs::write(data.join("junk.dcm"), b"not a DICOM file at all").unwrap();
+    let out_dir = dir.path().join("out");
+    let out = run(&["--out", out_dir.to_str().unwrap(), data.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    for name in [
+        "procedures.csv",
+        "events.csv",
+        "drl.csv",
+        "alerts.csv",
+        "cumulative.csv",
+    ] {
+        let (header, records) = read_csv(&out_dir.join(name));
+        assert!(records.is_empty(), "{name}: no procedure, no row");
+        let (full_header, full_records) = read_csv(&full.path().join(name));
+        assert!(!full_records.is_empty(), "{name}: testdata gives rows");
+        assert_eq!(header, full_header, "{name}: the header of the rows");
+    }
+}
+
 /// Chromium from Debian's `chromium` package; `.ci/run` installs it. Without it the browser test
 /// is skipped loudly, except under CI, where it fails.
 fn chromium() -> Option<PathBuf> {

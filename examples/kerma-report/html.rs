@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use kerma::{DrlQuantity, GroupScope, Procedure};
 use plotters::prelude::*;
 
-use crate::output::{Report, code, fate_code};
+use crate::output::{Report, code, error, fate_code, kind, outcome};
 
 /// HTML-escapes text.
 pub fn esc(s: &str) -> String {
@@ -300,9 +300,8 @@ fn files_table(h: &mut String, r: &Report) {
             .fates
             .get(e.path.as_str())
             .map_or("", |a| fate_code(&a.fate));
-        let detail = e
-            .error
-            .clone()
+        let detail = error(e)
+            .map(str::to_owned)
             .or_else(|| e.duplicate_of.as_ref().map(|d| format!("duplicate of {d}")))
             .or_else(|| {
                 e.superseded_by
@@ -314,8 +313,8 @@ fn files_table(h: &mut String, r: &Report) {
             h,
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             esc(&e.path),
-            esc(e.outcome),
-            esc(e.kind.unwrap_or("")),
+            esc(&outcome(e)),
+            esc(kind(e).as_deref().unwrap_or("")),
             esc(fate),
             esc(e.procedure.as_deref().unwrap_or("")),
             esc(&detail)

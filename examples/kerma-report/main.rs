@@ -5,6 +5,7 @@
 //! Exit codes: 0 all well, 1 a DRL exceeded or an alert, 2 an error (see `--help`).
 
 mod args;
+mod csv_files;
 mod html;
 mod output;
 mod survey;
@@ -151,7 +152,7 @@ fn write_out(
     procedures: &[&kerma::Procedure],
 ) -> Result<(), Box<dyn std::error::Error>> {
     std::fs::create_dir_all(dir)?;
-    output::write_csvs(dir, report)?;
+    csv_files::write_csvs(dir, report)?;
     let mut json = io::BufWriter::new(std::fs::File::create(dir.join("report.json"))?);
     output::write_json(&mut json, &report.doc)?;
     io::Write::flush(&mut json)?;

@@ -1,8 +1,7 @@
-//! The JSON document, the table and the CSV files.
+//! The JSON document and the table; what the outputs say of a file.
 
 use std::collections::HashMap;
 use std::io::{self, Write};
-use std::path::Path;
 
 use kerma::{Fate, FileAccount, FileEntry, ProcedureRow, SurveyReport, Verdict};
 use serde::Serialize;
@@ -50,6 +49,22 @@ pub fn code<T: Serialize>(v: &T) -> String {
     }
 }
 
+/// The outcome of a file (`dose`, `no_dose`, `unsupported`, `error`) in the table, the CSV
+/// files and the HTML page.
+pub fn outcome(e: &FileEntry) -> String {
+    code(&e.outcome)
+}
+
+/// The object kind of a file (`rdsr`, `xa_image`, …); none when it could not be read.
+pub fn kind(e: &FileEntry) -> Option<String> {
+    e.kind.as_ref().map(code)
+}
+
+/// Why a file could not be read.
+pub fn error(e: &FileEntry) -> Option<&str> {
+    e.error.as_deref()
+}
+
 pub fn write_json(mut out: impl Write, doc: &Doc) -> io::Result<()> {
     serde_json::to_writer_pretty(&mut out, doc)?;
     writeln!(out)
@@ -59,71 +74,104 @@ fn num(v: Option<f64>, prec: usize) -> String {
     v.map_or_else(|| "-".to_owned(), |v| format!("{v:.prec$}"))
 }
 
-pub fn write_table(mut out: impl Write, r: &Report) -> io::Result<()> {
-    let entries = r.doc.files;
-    let row = |out: &mut dyn Write, cells: [&str; 8]| -> io::Result<()> {
-        writeln!(
+/// Width of the file column of the table; longer paths keep their end.
+const FILE_WIDTH: usize = 48;
+
+/// One line of the file table. The header is the line whose cells are the column names
+/// ([`FILE_HEADER`]), so one format writes both.
+struct FileLine<'a> {
+    file: &'a str,
+    outcome: &'a str,
+    kind: &'a str,
+    figures: Figures<'a>,
+}
+
+/// The cells after the kind.
+enum Figures<'a> {
+    /// Plane, DAP, K_a,r, fluoroscopy time and event count (one line per plane).
+    Dose {
+        plane: &'a str,
+        dap: &'a str,
+        ka_r: &'a str,
+        fluoro: &'a str,
+        events: &'a str,
+    },
+    /// The error of a file without dose figures (empty for a file read without error).
+    Text(&'a str),
+}
+
+const FILE_HEADER: FileLine<'static> = FileLine {
+    file: "file",
+    outcome: "outcome",
+    kind: "kind",
+    figures: Figures::Dose {
+        plane: "plane",
+        dap: "DAP Gy·cm²",
+        ka_r: "Ka,r mGy",
+        fluoro: "fluoro s",
+        events: "events",
+    },
+};
+
+impl FileLine<'_> {
+    fn write(&self, out: &mut impl Write) -> io::Result<()> {
+        write!(
             out,
-            "{:<48} {:<11} {:<14} {:>5} {:>12} {:>10} {:>9} {:>6}",
-            cells[0], cells[1], cells[2], cells[3], cells[4], cells[5], cells[6], cells[7]
-        )
-    };
-    row(
-        &mut out,
-        [
-            "file",
-            "outcome",
-            "kind",
-            "plane",
-            "DAP Gy·cm²",
-            "Ka,r mGy",
-            "fluoro s",
-            "events",
-        ],
-    )?;
-    for e in entries {
-        let name = shorten(&e.path, 48);
-        let kind = e.kind.unwrap_or("-");
+            "{:<FILE_WIDTH$} {:<11} {:<14} ",
+            self.file, self.outcome, self.kind
+        )?;
+        match self.figures {
+            Figures::Dose {
+                plane,
+                dap,
+                ka_r,
+                fluoro,
+                events,
+            } => writeln!(
+                out,
+                "{plane:>5} {dap:>12} {ka_r:>10} {fluoro:>9} {events:>6}"
+            ),
+            Figures::Text(text) => writeln!(out, "{text}"),
+        }
+    }
+}
+
+pub fn write_table(mut out: impl Write, r: &Report) -> io::Result<()> {
+    FILE_HEADER.write(&mut out)?;
+    for e in r.doc.files {
+        let file = shorten(&e.path, FILE_WIDTH);
+        let outcome = outcome(e);
+        let kind = kind(e);
+        let mut write = |figures: Figures<'_>| {
+            FileLine {
+                file: &file,
+                outcome: &outcome,
+                kind: kind.as_deref().unwrap_or("-"),
+                figures,
+            }
+            .write(&mut out)
+        };
         let events = e.events.as_ref().map_or(0, Vec::len).to_string();
         match (&e.planes, &e.image) {
             (Some(planes), _) if !planes.is_empty() => {
                 for p in planes {
-                    row(
-                        &mut out,
-                        [
-                            &name,
-                            e.outcome,
-                            kind,
-                            p.plane,
-                            &num(p.dap_total_gy_cm2, 3),
-                            &num(p.ka_r_total_mgy, 2),
-                            &num(p.fluoro_time_s, 1),
-                            &events,
-                        ],
-                    )?;
+                    write(Figures::Dose {
+                        plane: p.plane,
+                        dap: &num(p.dap_total_gy_cm2, 3),
+                        ka_r: &num(p.ka_r_total_mgy, 2),
+                        fluoro: &num(p.fluoro_time_s, 1),
+                        events: &events,
+                    })?;
                 }
             }
-            (_, Some(img)) => row(
-                &mut out,
-                [
-                    &name,
-                    e.outcome,
-                    kind,
-                    "-",
-                    &num(img.dap_gy_cm2, 3),
-                    &num(img.entrance_dose_mgy, 2),
-                    &num(img.fluoro_time_s, 1),
-                    "-",
-                ],
-            )?,
-            _ => writeln!(
-                out,
-                "{:<48} {:<11} {:<14} {}",
-                name,
-                e.outcome,
-                kind,
-                e.error.as_deref().unwrap_or("")
-            )?,
+            (_, Some(img)) => write(Figures::Dose {
+                plane: "-",
+                dap: &num(img.dap_gy_cm2, 3),
+                ka_r: &num(img.entrance_dose_mgy, 2),
+                fluoro: &num(img.fluoro_time_s, 1),
+                events: "-",
+            })?,
+            _ => write(Figures::Text(error(e).unwrap_or("")))?,
         }
     }
     write_summary(out, r)
@@ -194,320 +242,4 @@ fn shorten(s: &str, n: usize) -> String {
         let tail: String = s.chars().skip(count - (n - 1)).collect();
         format!("…{tail}")
     }
-}
-
-// ---------------------------------------------------------------------------------------
-// CSV
-
-type CsvResult = Result<(), Box<dyn std::error::Error>>;
-
-fn opt<T: ToString>(v: &Option<T>) -> String {
-    v.as_ref().map_or_else(String::new, ToString::to_string)
-}
-
-fn join<T, F: Fn(&T) -> String>(v: &[T], f: F) -> String {
-    v.iter().map(f).collect::<Vec<_>>().join(";")
-}
-
-fn writer(dir: &Path, name: &str) -> Result<csv::Writer<std::fs::File>, csv::Error> {
-    csv::Writer::from_path(dir.join(name))
-}
-
-/// Writes the CSV files into `dir`.
-pub fn write_csvs(dir: &Path, r: &Report) -> CsvResult {
-    write_files_csv(dir, r)?;
-    write_procedures_csv(dir, r)?;
-    write_events_csv(dir, r)?;
-    let mut w = writer(dir, "drl.csv")?;
-    rows_or_header(&mut w, &r.survey.drl, DRL_HEADER)?;
-    let mut w = writer(dir, "alerts.csv")?;
-    rows_or_header(&mut w, &r.survey.alerts.procedures, ALERT_HEADER)?;
-    let mut w = writer(dir, "cumulative.csv")?;
-    rows_or_header(
-        &mut w,
-        &r.survey.alerts.patient_cumulative,
-        CUMULATIVE_HEADER,
-    )?;
-    Ok(())
-}
-
-// Headers written when there is no row (serde writes the header with the first row).
-const DRL_HEADER: &[&str] = &[
-    "procedure_code",
-    "scope",
-    "room",
-    "year",
-    "quantity",
-    "unit",
-    "n",
-    "excluded_incomplete",
-    "excluded_ka_r_not_comparable",
-    "missing_value",
-    "median",
-    "mean",
-    "q1",
-    "q3",
-    "min",
-    "max",
-    "quantile_method",
-    "min_sample_size",
-    "min_sample_size_basis",
-    "min_sample_size_verified",
-    "drl_source_id",
-    "drl_jurisdiction",
-    "drl_year",
-    "drl_population",
-    "drl_statistic",
-    "drl_value",
-    "median_to_drl",
-    "verdict",
-    "guide_source_id",
-    "guide_value",
-    "median_to_guide",
-    "guide_verdict",
-];
-const ALERT_HEADER: &[&str] = &[
-    "procedure_id",
-    "patient_id",
-    "room",
-    "date",
-    "procedure_code",
-    "quantity",
-    "unit",
-    "value",
-    "level",
-    "level_procedure_code",
-    "source_id",
-    "jurisdiction",
-    "action",
-    "complete",
-    "ka_r_comparable",
-];
-const CUMULATIVE_HEADER: &[&str] = &[
-    "patient_id",
-    "quantity",
-    "unit",
-    "window_days",
-    "window_first_date",
-    "window_last_date",
-    "n_procedures",
-    "total",
-    "max_single",
-    "procedure_ids",
-    "levels_reached",
-    "levels_reached_only_cumulatively",
-    "includes_incomplete",
-    "includes_ka_r_not_comparable",
-    "caveat",
-];
-
-fn rows_or_header<T: Serialize>(
-    w: &mut csv::Writer<std::fs::File>,
-    rows: &[T],
-    header: &[&str],
-) -> CsvResult {
-    if rows.is_empty() {
-        w.write_record(header)?;
-    }
-    for row in rows {
-        w.serialize(row)?;
-    }
-    w.flush()?;
-    Ok(())
-}
-
-fn write_files_csv(dir: &Path, r: &Report) -> CsvResult {
-    let mut w = writer(dir, "files.csv")?;
-    w.write_record([
-        "path",
-        "outcome",
-        "fate",
-        "kind",
-        "error",
-        "sop_class_uid",
-        "sop_instance_uid",
-        "patient_id",
-        "study_instance_uid",
-        "accession_number",
-        "study_date",
-        "manufacturer",
-        "model",
-        "station_name",
-        "source",
-        "fluoroscopy_system",
-        "planes",
-        "dap_total_gy_cm2",
-        "ka_r_total_mgy",
-        "fluoro_time_s",
-        "acquisition_frames",
-        "event_count",
-        "image_frames",
-        "image_dap_gy_cm2",
-        "image_entrance_dose_mgy",
-        "image_fluoro_time_s",
-        "bytes_read",
-        "procedure",
-        "duplicate_of",
-        "superseded_by",
-        "warnings",
-    ])?;
-    for e in r.doc.files {
-        let fate = r
-            .fates
-            .get(e.path.as_str())
-            .map_or("", |a| fate_code(&a.fate));
-        let planes = e.planes.as_deref().unwrap_or(&[]);
-        let img = e.image.as_ref();
-        w.write_record([
-            e.path.clone(),
-            e.outcome.to_owned(),
-            fate.to_owned(),
-            e.kind.unwrap_or("").to_owned(),
-            opt(&e.error),
-            opt(&e.sop_class_uid),
-            opt(&e.sop_instance_uid),
-            opt(&e.patient_id),
-            opt(&e.study_instance_uid),
-            opt(&e.accession_number),
-            opt(&e.study_date),
-            opt(&e.manufacturer),
-            opt(&e.model),
-            opt(&e.station_name),
-            e.source.as_ref().map(code).unwrap_or_default(),
-            opt(&e.fluoroscopy_system),
-            join(planes, |p| p.plane.to_owned()),
-            join(planes, |p| opt(&p.dap_total_gy_cm2)),
-            join(planes, |p| opt(&p.ka_r_total_mgy)),
-            join(planes, |p| opt(&p.fluoro_time_s)),
-            join(planes, |p| opt(&p.acquisition_frames)),
-            e.events
-                .as_ref()
-                .map(|v| v.len().to_string())
-                .unwrap_or_default(),
-            img.map(|i| opt(&i.frames)).unwrap_or_default(),
-            img.map(|i| opt(&i.dap_gy_cm2)).unwrap_or_default(),
-            img.map(|i| opt(&i.entrance_dose_mgy)).unwrap_or_default(),
-            img.map(|i| opt(&i.fluoro_time_s)).unwrap_or_default(),
-            opt(&e.bytes_read),
-            opt(&e.procedure),
-            opt(&e.duplicate_of),
-            opt(&e.superseded_by),
-            e.warnings.join(";"),
-        ])?;
-    }
-    w.flush()?;
-    Ok(())
-}
-
-fn write_procedures_csv(dir: &Path, r: &Report) -> CsvResult {
-    let types: HashMap<&str, &kerma::ProcedureTypeRow> = r
-        .survey
-        .procedure_types
-        .iter()
-        .map(|t| (t.procedure_id.as_str(), t))
-        .collect();
-    let mut w = writer(dir, "procedures.csv")?;
-    w.write_record([
-        "id",
-        "patient_id",
-        "study_instance_uid",
-        "accession_number",
-        "study_date",
-        "device",
-        "study_description",
-        "procedure_code",
-        "match_status",
-        "planes",
-        "plane_dap_gy_cm2",
-        "plane_ka_r_mgy",
-        "dap_total_gy_cm2",
-        "ka_r_total_mgy",
-        "fluoro_time_s",
-        "acquisition_frames",
-        "event_count",
-        "fluoro_events",
-        "acquisition_events",
-        "image_only_events",
-        "source",
-        "complete",
-        "completeness",
-        "reference_point_standard",
-        "max_total_vs_event_sum",
-        "files",
-        "warnings",
-    ])?;
-    for p in r.doc.procedures {
-        let t = types.get(p.id.as_str());
-        w.write_record([
-            p.id.clone(),
-            opt(&p.patient_id),
-            opt(&p.study_instance_uid),
-            opt(&p.accession_number),
-            opt(&p.study_date),
-            p.device.clone(),
-            opt(&p.study_description),
-            t.and_then(|t| t.procedure_code.clone()).unwrap_or_default(),
-            t.map(|t| code(&t.match_status)).unwrap_or_default(),
-            join(&p.planes, |x| x.plane.to_owned()),
-            join(&p.planes, |x| opt(&x.dap_gy_cm2)),
-            join(&p.planes, |x| opt(&x.ka_r_mgy)),
-            opt(&p.dap_total_gy_cm2),
-            opt(&p.ka_r_total_mgy),
-            opt(&p.fluoro_time_s),
-            opt(&p.acquisition_frames),
-            p.event_count.to_string(),
-            p.fluoro_events.to_string(),
-            p.acquisition_events.to_string(),
-            p.image_only_events.to_string(),
-            code(&p.source),
-            p.complete.to_string(),
-            code(&p.completeness),
-            p.reference_point_standard.to_string(),
-            opt(&p.max_total_vs_event_sum),
-            p.files.join(";"),
-            p.warnings.join(";"),
-        ])?;
-    }
-    w.flush()?;
-    Ok(())
-}
-
-fn write_events_csv(dir: &Path, r: &Report) -> CsvResult {
-    let mut w = writer(dir, "events.csv")?;
-    w.write_record([
-        "path",
-        "procedure",
-        "uid",
-        "category",
-        "plane",
-        "dap_gy_cm2",
-        "ka_r_mgy",
-        "duration_s",
-        "started",
-        "protocol",
-        "kvp_kv",
-        "tube_current_ma",
-        "pulses",
-    ])?;
-    for e in r.doc.files {
-        for ev in e.events.as_deref().unwrap_or(&[]) {
-            w.write_record([
-                e.path.clone(),
-                opt(&e.procedure),
-                opt(&ev.uid),
-                code(&ev.category),
-                opt(&ev.plane),
-                opt(&ev.dap_gy_cm2),
-                opt(&ev.ka_r_mgy),
-                opt(&ev.duration_s),
-                opt(&ev.started),
-                opt(&ev.protocol),
-                opt(&ev.kvp),
-                opt(&ev.tube_current_ma),
-                opt(&ev.pulses),
-            ])?;
-        }
-    }
-    w.flush()?;
-    Ok(())
 }
