@@ -218,3 +218,197 @@ pub(super) fn not_evaluated(triggers: &[&TriggerLevel]) -> Vec<String> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reference::drl::Place;
+    use crate::reference::mapping::MatchStatus;
+    use crate::reference::tables::ReferenceTables;
+    use crate::units::{AirKerma, Dap};
+
+    const TRIGGERS: &str = "source_id,jurisdiction,year,procedure_code,quantity,unit,value,action\n\
+        T_ALL,XX,2020,,pka,Gy.cm2,500,review\n\
+        T_X,XX,2020,proc_x,pka,Gy.cm2,100,check\n\
+        T_KAR,XX,2020,,ka_r,Gy,2,skin check\n\
+        T_PSD,YY,2021,,peak_skin_dose,Gy,3,follow-up\n";
+
+    fn config() -> SurveyConfig {
+        let mut tables = ReferenceTables::default();
+        tables
+            .load_trigger_csv("test-triggers.csv", TRIGGERS.as_bytes())
+            .unwrap();
+        SurveyConfig {
+            tables,
+            ..SurveyConfig::default()
+        }
+    }
+
+    fn record(id: &str, dap_gy_cm2: f64) -> SurveyRecord {
+        SurveyRecord {
+            procedure_id: id.to_string(),
+            patient_id: Some(format!("pat-{id}")),
+            room: "r".to_string(),
+            date: Some("20240102".to_string()),
+            dap: Some(Dap::try_from_gy_cm2(dap_gy_cm2).unwrap()),
+            complete: true,
+            ka_r_comparable: true,
+            ..SurveyRecord::default()
+        }
+    }
+
+    fn class(codes: &[&str]) -> Classification {
+        Classification {
+            status: match codes.len() {
+                0 => MatchStatus::Unmatched,
+                1 => MatchStatus::Matched,
+                _ => MatchStatus::MultipleResolved,
+            },
+            procedure_code: codes.first().map(|c| c.to_string()),
+            matched_codes: codes.iter().map(|c| c.to_string()).collect(),
+            rules: Vec::new(),
+        }
+    }
+
+    fn sources(rows: &[AlertRow]) -> Vec<(&str, &str)> {
+        rows.iter()
+            .map(|a| (a.procedure_id.as_str(), a.source_id.as_str()))
+            .collect()
+    }
+
+    #[test]
+    fn a_value_at_the_level_reaches_it_and_just_below_does_not() {
+        let cfg = config();
+        let triggers = selected_triggers(&cfg);
+        let at = record("at", 500.0);
+        let below = record("below", 499.99);
+        let mut kar = record("kar", 1.0);
+        kar.ka_r = Some(AirKerma::try_from_gy(2.0).unwrap());
+        kar.complete = false;
+        let none = class(&[]);
+        let alerts = procedure_alerts([(&at, &none), (&below, &none), (&kar, &none)], &triggers);
+        assert_eq!(sources(&alerts), [("at", "T_ALL"), ("kar", "T_KAR")]);
+        let a = &alerts[0];
+        assert_eq!((a.value, a.level, a.unit), (500.0, 500.0, "Gy.cm2"));
+        assert_eq!(
+            (a.quantity, a.action.as_str()),
+            (DrlQuantity::Pka, "review")
+        );
+        assert_eq!(
+            (a.jurisdiction.as_str(), a.level_procedure_code.as_ref()),
+            ("XX", None)
+        );
+        assert_eq!(a.patient_id.as_deref(), Some("pat-at"));
+        // 2 Gy in mGy; an incomplete total is reported with its flag
+        let k = &alerts[1];
+        assert_eq!((k.value, k.level, k.unit), (2000.0, 2000.0, "mGy"));
+        assert!(!k.complete && k.ka_r_comparable);
+    }
+
+    #[test]
+    fn a_procedure_specific_level_applies_to_any_matched_type() {
+        let cfg = config();
+        let triggers = selected_triggers(&cfg);
+        let p = record("p", 150.0);
+        // T_X (proc_x, 100 Gy·cm²) applies when proc_x is the type or another match,
+        // not when the procedure is of another type or untyped
+        for (codes, expected) in [
+            (&["proc_x"][..], vec![("p", "T_X")]),
+            (&["proc_y", "proc_x"][..], vec![("p", "T_X")]),
+            (&["proc_y"][..], vec![]),
+            (&[][..], vec![]),
+        ] {
+            let c = class(codes);
+            let alerts = procedure_alerts([(&p, &c)], &triggers);
+            assert_eq!(sources(&alerts), expected, "{codes:?}");
+            if let Some(a) = alerts.first() {
+                assert_eq!(a.procedure_code.as_deref(), codes.first().copied());
+                assert_eq!(a.level_procedure_code.as_deref(), Some("proc_x"));
+            }
+        }
+    }
+
+    #[test]
+    fn proportions_count_the_sample_at_or_above_each_level() {
+        let cfg = config();
+        let triggers = selected_triggers(&cfg);
+        let records = [
+            record("a", 100.0),
+            record("b", 99.99),
+            record("c", 250.0),
+            record("d", 600.0),
+        ];
+        let members: Vec<&SurveyRecord> = records.iter().collect();
+        let sample = Sample::collect(&members, DrlQuantity::Pka);
+        let group = GroupKey {
+            procedure_code: "proc_x".to_string(),
+            place: Place::Room("r".to_string()),
+        };
+        let rows = proportion_rows(Some(2024), &group, DrlQuantity::Pka, &sample, &triggers);
+        let got: Vec<(&str, usize, usize, Option<f64>, &str)> = rows
+            .iter()
+            .map(|r| {
+                let (s, ids) = (r.source_id.as_str(), r.procedure_ids.as_str());
+                (s, r.n, r.n_at_or_above, r.proportion, ids)
+            })
+            .collect();
+        // T_ALL 500: d; T_X 100: a (at the level), c, d; K_a,r and skin dose levels are
+        // other quantities
+        assert_eq!(
+            got,
+            [
+                ("T_ALL", 4, 1, Some(0.25), "d"),
+                ("T_X", 4, 3, Some(0.75), "a;c;d"),
+            ]
+        );
+        assert_eq!(
+            (rows[0].scope, rows[0].room.as_deref(), rows[0].year),
+            (GroupScope::Room, Some("r"), Some(2024))
+        );
+        assert_eq!(
+            (rows[1].level, rows[1].level_procedure_code.as_deref()),
+            (100.0, Some("proc_x"))
+        );
+
+        // another procedure type: only the level for every procedure; an empty sample has
+        // no proportion
+        let other = GroupKey {
+            procedure_code: "proc_y".to_string(),
+            place: Place::AllRooms,
+        };
+        let rows = proportion_rows(
+            None,
+            &other,
+            DrlQuantity::Pka,
+            &Sample::default(),
+            &triggers,
+        );
+        assert_eq!(rows.len(), 1);
+        assert_eq!(
+            (rows[0].source_id.as_str(), rows[0].n, rows[0].proportion),
+            ("T_ALL", 0, None)
+        );
+        assert_eq!(rows[0].procedure_ids, "");
+    }
+
+    #[test]
+    fn trigger_sources_select_levels_and_skin_dose_is_listed_as_not_evaluated() {
+        let mut cfg = config();
+        let all: Vec<&str> = selected_triggers(&cfg)
+            .iter()
+            .map(|t| t.source_id.as_str())
+            .collect();
+        assert_eq!(all, ["T_ALL", "T_X", "T_KAR", "T_PSD"]);
+        assert_eq!(
+            not_evaluated(&selected_triggers(&cfg)),
+            ["T_PSD (peak_skin_dose, 3000 mGy): kerma does not compute peak skin dose"]
+        );
+        cfg.trigger_sources = Some(vec!["T_KAR".to_string(), "T_X".to_string()]);
+        let some: Vec<&str> = selected_triggers(&cfg)
+            .iter()
+            .map(|t| t.source_id.as_str())
+            .collect();
+        assert_eq!(some, ["T_X", "T_KAR"]);
+        assert!(not_evaluated(&selected_triggers(&cfg)).is_empty());
+    }
+}

@@ -200,3 +200,95 @@ impl SurveyConfig {
         self.cumulative_window.as_secs() / SECONDS_PER_DAY
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn setting(cfg: &SurveyConfig) -> Option<&'static str> {
+        match cfg.check() {
+            Ok(()) => None,
+            Err(ReferenceError::InvalidSetting { setting, .. }) => Some(setting),
+            Err(e) => panic!("unexpected error {e}"),
+        }
+    }
+
+    #[test]
+    fn the_default_window_is_12_weeks() {
+        let cfg = SurveyConfig::default();
+        assert_eq!(cfg.window_days(), 84);
+        assert_eq!(cfg.check(), Ok(()));
+        // a part day is dropped
+        let cfg = SurveyConfig {
+            cumulative_window: Duration::from_secs(2 * SECONDS_PER_DAY - 1),
+            ..SurveyConfig::default()
+        };
+        assert_eq!(cfg.window_days(), 1);
+    }
+
+    #[test]
+    fn settings_are_checked_at_their_limits() {
+        let mut cfg = SurveyConfig {
+            cumulative_window: Duration::from_secs(SECONDS_PER_DAY),
+            year: Some(1900),
+            adult_min_age_years: Some(0.0),
+            ..SurveyConfig::default()
+        };
+        assert_eq!(setting(&cfg), None);
+        cfg.year = Some(2200);
+        assert_eq!(setting(&cfg), None);
+
+        let with = |f: &dyn Fn(&mut SurveyConfig)| {
+            let mut c = cfg.clone();
+            f(&mut c);
+            setting(&c)
+        };
+        assert_eq!(
+            with(&|c| c.cumulative_window = Duration::from_secs(SECONDS_PER_DAY - 1)),
+            Some("cumulative_window")
+        );
+        assert_eq!(with(&|c| c.year = Some(1899)), Some("year"));
+        assert_eq!(with(&|c| c.year = Some(2201)), Some("year"));
+        for bad in [-1.0, f64::NAN, f64::INFINITY] {
+            assert_eq!(
+                with(&|c| c.adult_min_age_years = Some(bad)),
+                Some("adult_min_age_years")
+            );
+        }
+        assert_eq!(
+            with(&|c| c
+                .min_sample_sizes
+                .push(MinSampleSize::new(None, Some("x"), 0, "", true))),
+            Some("min_sample_sizes")
+        );
+    }
+
+    #[test]
+    fn every_selected_source_must_be_loaded() {
+        let known = SurveyConfig::default().tables.drl_levels()[0]
+            .source_id
+            .clone();
+        let mut cfg = SurveyConfig {
+            drl_sources: vec![known],
+            ..SurveyConfig::default()
+        };
+        assert_eq!(cfg.check(), Ok(()));
+        cfg.drl_sources.push("NO_SUCH_DRL".to_string());
+        assert_eq!(
+            cfg.check(),
+            Err(ReferenceError::UnknownSource {
+                source_id: "NO_SUCH_DRL".to_string()
+            })
+        );
+        let cfg = SurveyConfig {
+            trigger_sources: Some(vec!["NO_SUCH_TRIGGER".to_string()]),
+            ..SurveyConfig::default()
+        };
+        assert_eq!(
+            cfg.check(),
+            Err(ReferenceError::UnknownSource {
+                source_id: "NO_SUCH_TRIGGER".to_string()
+            })
+        );
+    }
+}

@@ -221,3 +221,156 @@ fn cumulative_row(
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reference::tables::ReferenceTables;
+    use crate::units::{AirKerma, Dap};
+
+    const TRIGGERS: &str = "source_id,jurisdiction,year,procedure_code,quantity,unit,value,action\n\
+        T_ALL,XX,2020,,pka,Gy.cm2,500,review\n\
+        T_X,XX,2020,proc_x,pka,Gy.cm2,100,check\n\
+        T_KAR,XX,2020,,ka_r,Gy,3,skin check\n";
+
+    fn triggers() -> ReferenceTables {
+        let mut t = ReferenceTables::default();
+        t.load_trigger_csv("test-triggers.csv", TRIGGERS.as_bytes())
+            .unwrap();
+        t
+    }
+
+    fn record(id: &str, patient: Option<&str>, date: &str, dap_gy_cm2: f64) -> SurveyRecord {
+        SurveyRecord {
+            procedure_id: id.to_string(),
+            patient_id: patient.map(str::to_string),
+            room: "r".to_string(),
+            date: Some(date.to_string()),
+            dap: Some(Dap::try_from_gy_cm2(dap_gy_cm2).unwrap()),
+            complete: true,
+            ka_r_comparable: true,
+            ..SurveyRecord::default()
+        }
+    }
+
+    fn window(sum: f64, first: usize, last: usize) -> Option<Window> {
+        Some(Window { sum, first, last })
+    }
+
+    #[test]
+    fn a_window_holds_points_less_than_its_length_before_the_last() {
+        // 6 days apart: in one 7-day window; 7 days apart: not
+        assert_eq!(best_window(&[(0, 1.0), (6, 2.0)], 7), window(3.0, 0, 1));
+        assert_eq!(best_window(&[(0, 1.0), (7, 2.0)], 7), window(2.0, 1, 1));
+        // a 1-day window holds only procedures of the same day
+        assert_eq!(
+            best_window(&[(0, 1.0), (1, 2.0), (1, 4.0)], 1),
+            window(6.0, 1, 2)
+        );
+        assert_eq!(best_window(&[], 7), None);
+    }
+
+    #[test]
+    fn the_window_with_the_largest_sum_wins_and_the_earliest_of_equal_sums() {
+        // windows ending at each point (3 days): 5; 5+5; 4; 4+6
+        let points = [(0, 5.0), (1, 5.0), (10, 4.0), (11, 6.0)];
+        assert_eq!(best_window(&points, 3), window(10.0, 0, 1));
+        let points = [(0, 5.0), (1, 5.0), (10, 4.0), (11, 7.0)];
+        assert_eq!(best_window(&points, 3), window(11.0, 2, 3));
+        // a long window holds everything
+        assert_eq!(best_window(&points, 12), window(21.0, 0, 3));
+    }
+
+    /// Patient P1: a (1 Jan, 300 Gy·cm², 2 Gy), b (10 Jan, 300 Gy·cm², 2 Gy, incomplete,
+    /// K_a,r not comparable), c (9 Feb, 400 Gy·cm²). b to c is 30 days.
+    fn p1() -> Vec<SurveyRecord> {
+        let mut a = record("a", Some("P1"), "20240101", 300.0);
+        a.ka_r = Some(AirKerma::try_from_gy(2.0).unwrap());
+        let mut b = record("b", Some("P1"), "20240110", 300.0);
+        b.ka_r = Some(AirKerma::try_from_gy(2.0).unwrap());
+        b.complete = false;
+        b.ka_r_comparable = false;
+        let c = record("c", Some("P1"), "20240209", 400.0);
+        vec![c, b, a]
+    }
+
+    #[test]
+    fn thirty_days_apart_is_outside_a_30_day_window_and_inside_a_31_day_one() {
+        let tables = triggers();
+        let t: Vec<&TriggerLevel> = tables.trigger_levels().iter().collect();
+
+        // 30 days: a + b = 600 is the best window
+        let out = patient_cumulative(&p1(), &t, 30);
+        let pka = &out.rows[0];
+        assert_eq!(
+            (pka.patient_id.as_str(), pka.quantity),
+            ("P1", DrlQuantity::Pka)
+        );
+        assert_eq!((pka.procedure_ids.as_str(), pka.n_procedures), ("a;b", 2));
+        assert_eq!((pka.total, pka.max_single), (600.0, 300.0));
+        assert_eq!(
+            (
+                pka.window_first_date.as_str(),
+                pka.window_last_date.as_str()
+            ),
+            ("20240101", "20240110")
+        );
+        assert_eq!((pka.window_days, pka.unit, pka.caveat), (30, "Gy.cm2", ""));
+        // 600 reaches the 500 level that no single procedure reaches; the 100 level for
+        // proc_x is a per-procedure level, never applied to sums
+        assert_eq!(pka.levels_reached, "T_ALL (500 Gy.cm2)");
+        assert_eq!(pka.levels_reached_only_cumulatively, "T_ALL (500 Gy.cm2)");
+        assert!(pka.includes_incomplete && !pka.includes_ka_r_not_comparable);
+        // K_a,r: 2 + 2 Gy = 4000 mGy reaches 3 Gy
+        let kar = &out.rows[1];
+        assert_eq!((kar.quantity, kar.unit), (DrlQuantity::KaR, "mGy"));
+        assert_eq!((kar.total, kar.max_single), (4000.0, 2000.0));
+        assert_eq!(kar.levels_reached, "T_KAR (3000 mGy)");
+        assert!(kar.includes_ka_r_not_comparable);
+        assert_eq!(kar.caveat, KA_R_SUM_CAVEAT);
+        assert_eq!(out.rows.len(), 2);
+
+        // 31 days: b + c = 700 beats a + b
+        let out = patient_cumulative(&p1(), &t, 31);
+        let pka = &out.rows[0];
+        assert_eq!(pka.procedure_ids, "b;c");
+        assert_eq!((pka.total, pka.max_single), (700.0, 400.0));
+        assert_eq!(
+            (
+                pka.window_first_date.as_str(),
+                pka.window_last_date.as_str()
+            ),
+            ("20240110", "20240209")
+        );
+    }
+
+    #[test]
+    fn single_procedures_give_no_row_and_unusable_records_are_counted() {
+        let tables = triggers();
+        let t: Vec<&TriggerLevel> = tables.trigger_levels().iter().collect();
+        let records = vec![
+            // P2: one procedure is at the 500 level alone; same date, ordered by id
+            record("z", Some("P2"), "20240301", 500.0),
+            record("y", Some("P2"), "2024-03-01", 100.0),
+            // P3: a single procedure
+            record("s", Some("P3"), "20240301", 900.0),
+            // no patient id, a blank one, an invalid date
+            record("n1", None, "20240301", 900.0),
+            record("n2", Some("  "), "20240301", 900.0),
+            record("n3", Some("P4"), "2024", 900.0),
+            record("n4", Some("P4"), "20240230", 900.0),
+        ];
+        let out = patient_cumulative(&records, &t, 84);
+        assert_eq!((out.no_patient_id, out.no_date), (2, 2));
+        assert_eq!(out.rows.len(), 1, "{:?}", out.rows);
+        let p2 = &out.rows[0];
+        assert_eq!(
+            (p2.patient_id.as_str(), p2.procedure_ids.as_str()),
+            ("P2", "y;z")
+        );
+        assert_eq!((p2.total, p2.max_single), (600.0, 500.0));
+        assert_eq!(p2.levels_reached, "T_ALL (500 Gy.cm2)");
+        assert_eq!(p2.levels_reached_only_cumulatively, "");
+        assert!(!p2.includes_incomplete);
+    }
+}

@@ -378,3 +378,324 @@ fn min_sample(table: &[MinSampleSize], jurisdiction: Option<&str>, code: &str) -
             },
         )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reference::tables::ReferenceTables;
+    use crate::units::{AirKerma, Dap};
+
+    fn record(id: &str, room: &str, dap_gy_cm2: Option<f64>) -> SurveyRecord {
+        SurveyRecord {
+            procedure_id: id.to_string(),
+            room: room.to_string(),
+            dap: dap_gy_cm2.map(|v| Dap::try_from_gy_cm2(v).unwrap()),
+            complete: true,
+            ka_r_comparable: true,
+            ..SurveyRecord::default()
+        }
+    }
+
+    /// A configuration with only the given DRL rows (`drl.csv` format) and minimum sample
+    /// sizes.
+    fn config(drl_csv: &str, min: Vec<MinSampleSize>) -> SurveyConfig {
+        let mut tables = ReferenceTables::default();
+        let header =
+            "source_id,jurisdiction,year,procedure_code,population,quantity,unit,value,statistic\n";
+        tables
+            .load_drl_csv("test-drl.csv", format!("{header}{drl_csv}").as_bytes())
+            .unwrap();
+        SurveyConfig {
+            tables,
+            min_sample_sizes: min,
+            ..SurveyConfig::default()
+        }
+    }
+
+    fn all_rooms(code: &str) -> GroupKey {
+        GroupKey {
+            procedure_code: code.to_string(),
+            place: Place::AllRooms,
+        }
+    }
+
+    #[test]
+    fn verdict_thresholds() {
+        // no level: no reference, whatever the sample
+        assert_eq!(verdict(None, Some(100.0), 50, 10), Verdict::NoReference);
+        assert_eq!(verdict(None, None, 0, 10), Verdict::NoReference);
+        // a median equal to the DRL is not an exceedance; just above is
+        assert_eq!(verdict(Some(35.0), Some(35.0), 10, 10), Verdict::Below);
+        assert_eq!(verdict(Some(35.0), Some(35.001), 10, 10), Verdict::Above);
+        assert_eq!(verdict(Some(35.0), Some(20.0), 10, 10), Verdict::Below);
+        // n = minimum is compared, one fewer is not
+        assert_eq!(verdict(Some(35.0), Some(100.0), 10, 10), Verdict::Above);
+        assert_eq!(
+            verdict(Some(35.0), Some(100.0), 9, 10),
+            Verdict::InsufficientSample
+        );
+        // one procedure is never compared, even with a minimum of 1; two are
+        assert_eq!(
+            verdict(Some(35.0), Some(100.0), 1, 1),
+            Verdict::InsufficientSample
+        );
+        assert_eq!(verdict(Some(35.0), Some(100.0), 2, 1), Verdict::Above);
+        // an empty sample
+        assert_eq!(verdict(Some(35.0), None, 0, 1), Verdict::InsufficientSample);
+    }
+
+    #[test]
+    fn sample_counts_incomplete_first_then_reference_point_then_missing() {
+        let mut a = record("a", "r", Some(10.0));
+        a.ka_r = Some(AirKerma::try_from_mgy(100.0).unwrap());
+        // incomplete and at a non-standard reference point: counted as incomplete only
+        let mut b = record("b", "r", Some(1000.0));
+        b.complete = false;
+        b.ka_r_comparable = false;
+        b.ka_r = Some(AirKerma::try_from_mgy(900.0).unwrap());
+        let mut c = record("c", "r", Some(30.0));
+        c.ka_r_comparable = false;
+        c.ka_r = Some(AirKerma::try_from_mgy(300.0).unwrap());
+        let d = record("d", "r", None);
+        let members = [&a, &b, &c, &d];
+
+        let pka = Sample::collect(&members, DrlQuantity::Pka);
+        assert_eq!(pka.values, [(10.0, "a"), (30.0, "c")]);
+        assert_eq!(
+            (pka.incomplete, pka.ka_r_not_comparable, pka.missing),
+            (1, 0, 1)
+        );
+        let kar = Sample::collect(&members, DrlQuantity::KaR);
+        assert_eq!(kar.values, [(100.0, "a")]);
+        assert_eq!(
+            (kar.incomplete, kar.ka_r_not_comparable, kar.missing),
+            (1, 1, 1)
+        );
+        let images = Sample::collect(&members, DrlQuantity::Images);
+        assert!(images.values.is_empty());
+        assert_eq!((images.incomplete, images.missing), (1, 3));
+    }
+
+    /// P_KA 10, 20, 30, 40 Gy·cm² (type 7, h = 3p): q1 at h = 0.75 is 10 + 0.75·10 = 17.5,
+    /// the median at h = 1.5 is 25, q3 at h = 2.25 is 32.5; mean 25. Against a DRL of 20:
+    /// ratio 1.25, above; against a guide value of 40: ratio 0.625, below.
+    #[test]
+    fn drl_row_statistics_and_comparison() {
+        let records: Vec<SurveyRecord> = [30.0, 10.0, 40.0, 20.0]
+            .iter()
+            .enumerate()
+            .map(|(i, v)| record(&format!("p{i}"), "r", Some(*v)))
+            .collect();
+        let members: Vec<&SurveyRecord> = records.iter().collect();
+        let sample = Sample::collect(&members, DrlQuantity::Pka);
+        let mut cfg = config(
+            "LOCAL_A,XX,2020,proc_x,adult,pka,Gy.cm2,20,p75_patients\n\
+             LOCAL_A,XX,2020,proc_x,adult,pka,Gy.cm2,40,guide_value\n",
+            vec![
+                MinSampleSize::new(Some("XX"), None, 4, "four", true),
+                MinSampleSize::new(Some("FR"), None, 2, "two", false),
+            ],
+        );
+        cfg.drl_sources = vec!["LOCAL_A".to_string()];
+        // the minimum follows the jurisdiction of the level compared with
+        cfg.jurisdiction = Some("FR".to_string());
+        cfg.year = Some(2024);
+
+        let row = drl_row(&cfg, &all_rooms("proc_x"), DrlQuantity::Pka, &sample);
+        assert_eq!(
+            (row.scope, row.room.as_deref()),
+            (GroupScope::AllRooms, None)
+        );
+        assert_eq!((row.year, row.unit, row.n), (Some(2024), "Gy.cm2", 4));
+        assert_eq!(
+            (row.q1, row.median, row.q3),
+            (Some(17.5), Some(25.0), Some(32.5))
+        );
+        assert_eq!(
+            (row.min, row.mean, row.max),
+            (Some(10.0), Some(25.0), Some(40.0))
+        );
+        assert_eq!(
+            (row.min_sample_size, row.min_sample_size_basis.as_str()),
+            (4, "four")
+        );
+        assert!(row.min_sample_size_verified);
+        assert_eq!(row.drl_source_id.as_deref(), Some("LOCAL_A"));
+        assert_eq!(row.drl_jurisdiction.as_deref(), Some("XX"));
+        assert_eq!(row.drl_year, Some(2020));
+        assert_eq!(row.drl_statistic.as_deref(), Some("p75_patients"));
+        assert_eq!((row.drl_value, row.median_to_drl), (Some(20.0), Some(1.25)));
+        assert_eq!(row.verdict, Verdict::Above);
+        assert_eq!(row.guide_source_id.as_deref(), Some("LOCAL_A"));
+        assert_eq!(
+            (row.guide_value, row.median_to_guide),
+            (Some(40.0), Some(0.625))
+        );
+        assert_eq!(row.guide_verdict, Verdict::Below);
+
+        // one more than the sample: neither is compared, the ratios stay
+        cfg.min_sample_sizes = vec![MinSampleSize::new(None, None, 5, "five", false)];
+        let row = drl_row(&cfg, &all_rooms("proc_x"), DrlQuantity::Pka, &sample);
+        assert_eq!(row.min_sample_size, 5);
+        assert_eq!(row.verdict, Verdict::InsufficientSample);
+        assert_eq!(row.guide_verdict, Verdict::InsufficientSample);
+        assert_eq!(row.median_to_drl, Some(1.25));
+
+        // a quantity without a level, and an empty sample; the minimum then follows the
+        // configured jurisdiction
+        cfg.min_sample_sizes = vec![
+            MinSampleSize::new(None, None, 5, "five", false),
+            MinSampleSize::new(Some("fr"), None, 7, "seven", false),
+        ];
+        let row = drl_row(
+            &cfg,
+            &all_rooms("proc_x"),
+            DrlQuantity::KaR,
+            &Sample::default(),
+        );
+        assert_eq!((row.n, row.median, row.drl_value), (0, None, None));
+        assert_eq!((row.verdict, row.unit), (Verdict::NoReference, "mGy"));
+        assert_eq!(row.min_sample_size, 7);
+    }
+
+    #[test]
+    fn level_selection_by_source_list_then_most_recent_of_the_jurisdiction() {
+        let mut cfg = config(
+            "A_2015,FR,2015,proc_x,adult,pka,Gy.cm2,10,p75_patients\n\
+             B_2020,fr,2020,proc_x,adult,pka,Gy.cm2,20,p75_patients\n\
+             C_2018,FR,2018,proc_x,adult,pka,Gy.cm2,30,p75_patients\n\
+             E_2020,FR,2020,proc_x,adult,pka,Gy.cm2,50,p75_patients\n\
+             D_EU,EU,2022,proc_x,adult,pka,Gy.cm2,40,p75_patients\n\
+             G_2021,FR,2021,proc_x,adult,pka,Gy.cm2,5,guide_value\n",
+            Vec::new(),
+        );
+        let pick = |cfg: &SurveyConfig, code: &str, q: DrlQuantity, guide: bool| {
+            select_level(cfg, code, q, guide).map(|l| l.source_id.clone())
+        };
+        // nothing selected: nothing compared
+        assert_eq!(pick(&cfg, "proc_x", DrlQuantity::Pka, false), None);
+        // the jurisdiction, without regard to case: the most recent year, the first loaded
+        // of equal years; guide values apart
+        cfg.jurisdiction = Some("Fr".to_string());
+        assert_eq!(
+            pick(&cfg, "proc_x", DrlQuantity::Pka, false).as_deref(),
+            Some("B_2020")
+        );
+        assert_eq!(
+            pick(&cfg, "proc_x", DrlQuantity::Pka, true).as_deref(),
+            Some("G_2021")
+        );
+        assert_eq!(pick(&cfg, "proc_x", DrlQuantity::KaR, false), None);
+        assert_eq!(pick(&cfg, "proc_y", DrlQuantity::Pka, false), None);
+        // a source list replaces the jurisdiction: the first listed source with a row
+        cfg.drl_sources = vec!["D_EU".to_string(), "A_2015".to_string()];
+        assert_eq!(
+            pick(&cfg, "proc_x", DrlQuantity::Pka, false).as_deref(),
+            Some("D_EU")
+        );
+        cfg.drl_sources = vec!["G_2021".to_string(), "A_2015".to_string()];
+        assert_eq!(
+            pick(&cfg, "proc_x", DrlQuantity::Pka, false).as_deref(),
+            Some("A_2015")
+        );
+        assert_eq!(
+            pick(&cfg, "proc_x", DrlQuantity::Pka, true).as_deref(),
+            Some("G_2021")
+        );
+    }
+
+    #[test]
+    fn the_most_specific_minimum_sample_size_applies() {
+        let table = vec![
+            MinSampleSize::new(Some("FR"), None, 10, "fr", false),
+            MinSampleSize::new(Some("FR"), Some("x"), 12, "fr x", true),
+            MinSampleSize::new(None, Some("x"), 15, "x", true),
+            MinSampleSize::new(None, None, 30, "fallback", false),
+        ];
+        let n = |j: Option<&str>, code: &str| min_sample(&table, j, code).n;
+        assert_eq!(n(Some("fr"), "x"), 12);
+        assert_eq!(n(Some("FR"), "y"), 10);
+        assert_eq!(n(Some("AU"), "x"), 15);
+        assert_eq!(n(Some("AU"), "y"), 30);
+        assert_eq!(n(None, "x"), 15);
+        assert_eq!(n(None, "y"), 30);
+        assert_eq!(
+            min_sample(&table, Some("FR"), "x"),
+            MinSample {
+                n: 12,
+                basis: "fr x".to_string(),
+                verified: true
+            }
+        );
+        assert_eq!(
+            min_sample(&[], Some("FR"), "x"),
+            MinSample {
+                n: 1,
+                basis: "no minimum sample size configured".to_string(),
+                verified: false
+            }
+        );
+        // a rule for the jurisdiction comes before a rule for the type elsewhere
+        let table = &table[0..1]
+            .iter()
+            .chain(&table[2..])
+            .cloned()
+            .collect::<Vec<_>>();
+        assert_eq!(min_sample(table, Some("FR"), "x").n, 10);
+        assert_eq!(min_sample(table, Some("AU"), "x").n, 15);
+        // the defaults: FR 10, AU 30 but 50 for cerebral angiography, 30 elsewhere
+        let defaults = MinSampleSize::defaults();
+        let d = |j: Option<&str>, code: &str| min_sample(&defaults, j, code).n;
+        assert_eq!(d(Some("FR"), "cerebral_angiography"), 10);
+        assert_eq!(d(Some("AU"), "cerebral_angiography"), 50);
+        assert_eq!(d(Some("AU"), "pci"), 30);
+        assert_eq!(d(Some("EU"), "pci"), 30);
+        assert_eq!(d(None, "pci"), 30);
+    }
+
+    #[test]
+    fn groups_list_rooms_then_all_rooms_per_procedure_type() {
+        let r = [
+            record("1", "R2", None),
+            record("2", "R2", None),
+            record("3", "R1", None),
+            record("4", "", None),
+        ];
+        let mut groups = Groups::default();
+        groups.add("b", &r[0]);
+        groups.add("a", &r[1]);
+        groups.add("a", &r[2]);
+        groups.add("a", &r[3]);
+        let listed: Vec<(String, GroupScope, Option<String>, Vec<&str>)> = groups
+            .iter()
+            .map(|(k, m)| {
+                let ids = m.iter().map(|r| r.procedure_id.as_str()).collect();
+                (k.procedure_code.clone(), k.scope(), k.room(), ids)
+            })
+            .collect();
+        let row = |code: &str, room: Option<&str>, ids: &[&'static str]| {
+            let scope = if room.is_some() {
+                GroupScope::Room
+            } else {
+                GroupScope::AllRooms
+            };
+            (
+                code.to_string(),
+                scope,
+                room.map(str::to_string),
+                ids.to_vec(),
+            )
+        };
+        assert_eq!(
+            listed,
+            [
+                row("a", Some(""), &["4"]),
+                row("a", Some("R1"), &["3"]),
+                row("a", Some("R2"), &["2"]),
+                row("a", None, &["2", "3", "4"]),
+                row("b", Some("R2"), &["1"]),
+                row("b", None, &["1"]),
+            ]
+        );
+    }
+}

@@ -443,3 +443,293 @@ impl SurveyReport {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reference::mapping::{ProcedureMapping, ProcedureText};
+    use crate::reference::tables::ReferenceTables;
+    use crate::reference::{MinSampleSize, drl::GroupScope};
+    use crate::units::Dap;
+
+    /// `alpha alone`: matched; `alpha gamma`: resolved to alpha; `alpha beta`: ambiguous.
+    const MAPPING: &str = "priority,procedure_code,match,pattern\n\
+        10,alpha,word,alpha\n\
+        10,beta,word,beta\n\
+        20,gamma,word,gamma\n";
+
+    fn config() -> SurveyConfig {
+        let mut mapping = ProcedureMapping::default();
+        mapping
+            .load_csv("test-map.csv", MAPPING.as_bytes())
+            .unwrap();
+        let mut tables = ReferenceTables::default();
+        tables
+            .load_drl_csv(
+                "test-drl.csv",
+                "source_id,jurisdiction,year,procedure_code,population,quantity,unit,value,statistic\n\
+                 L,XX,2020,alpha,adult,pka,Gy.cm2,25,p75_patients\n"
+                    .as_bytes(),
+            )
+            .unwrap();
+        SurveyConfig {
+            mapping,
+            tables,
+            drl_sources: vec!["L".to_string()],
+            year: Some(2024),
+            adult_min_age_years: Some(18.0),
+            min_sample_sizes: vec![MinSampleSize::new(None, None, 2, "two", true)],
+            ..SurveyConfig::default()
+        }
+    }
+
+    fn record(id: &str, room: &str, text: &str, dap_gy_cm2: f64) -> SurveyRecord {
+        SurveyRecord {
+            procedure_id: id.to_string(),
+            room: room.to_string(),
+            date: Some("20240615".to_string()),
+            patient_age_years: Some(50.0),
+            texts: vec![ProcedureText::new(TextField::StudyDescription, text)],
+            dap: Some(Dap::try_from_gy_cm2(dap_gy_cm2).unwrap()),
+            complete: true,
+            ka_r_comparable: true,
+            ..SurveyRecord::default()
+        }
+    }
+
+    #[test]
+    fn period_and_age_filters_at_their_limits() {
+        assert_eq!(period_filter(None, None), None);
+        assert_eq!(period_filter(Some(2024), Some("20240101")), None);
+        assert_eq!(period_filter(Some(2024), Some("20241231")), None);
+        assert_eq!(
+            period_filter(Some(2024), Some("20231231")),
+            Some(Exclusion::OutsidePeriod)
+        );
+        assert_eq!(
+            period_filter(Some(2024), Some("20250101")),
+            Some(Exclusion::OutsidePeriod)
+        );
+        assert_eq!(period_filter(Some(2024), None), Some(Exclusion::NoDate));
+        assert_eq!(
+            period_filter(Some(2024), Some("20240230")),
+            Some(Exclusion::NoDate)
+        );
+
+        assert_eq!(age_filter(None, None), None);
+        assert_eq!(age_filter(Some(18.0), Some(18.0)), None);
+        assert_eq!(
+            age_filter(Some(18.0), Some(17.99)),
+            Some(Exclusion::NotAdult)
+        );
+        assert_eq!(age_filter(Some(0.0), Some(0.0)), None);
+        for unknown in [None, Some(-1.0), Some(f64::NAN)] {
+            assert_eq!(age_filter(Some(18.0), unknown), Some(Exclusion::AgeUnknown));
+        }
+    }
+
+    #[test]
+    fn the_first_exclusion_in_order_is_reported() {
+        let cfg = config();
+        let unmatched = cfg.mapping.classify("r", &[]);
+        // outside the period, a child, untyped and incomplete: the period comes first
+        let mut r = record("p", "r", "delta", 1.0);
+        r.date = Some("20230101".to_string());
+        r.patient_age_years = Some(5.0);
+        r.complete = false;
+        assert_eq!(
+            exclusion(&cfg, &r, &unmatched),
+            Some(Exclusion::OutsidePeriod)
+        );
+        r.date = Some("20240101".to_string());
+        assert_eq!(exclusion(&cfg, &r, &unmatched), Some(Exclusion::NotAdult));
+        r.patient_age_years = Some(40.0);
+        assert_eq!(exclusion(&cfg, &r, &unmatched), Some(Exclusion::Unmatched));
+        let typed = Typed::of(
+            &cfg,
+            &SurveyRecord {
+                complete: false,
+                ..record("q", "r", "alpha beta", 1.0)
+            },
+        );
+        assert_eq!(typed.exclusion, Some(Exclusion::Ambiguous));
+        let typed = Typed::of(
+            &cfg,
+            &SurveyRecord {
+                complete: false,
+                ka_r_comparable: false,
+                ..record("q", "r", "alpha", 1.0)
+            },
+        );
+        assert_eq!(typed.exclusion, Some(Exclusion::Incomplete));
+        // K_a,r is flagged as left out only for procedures in the statistics
+        assert!(!typed.ka_r_excluded);
+        let typed = Typed::of(
+            &cfg,
+            &SurveyRecord {
+                ka_r_comparable: false,
+                ..record("q", "r", "alpha", 1.0)
+            },
+        );
+        assert_eq!((typed.exclusion, typed.ka_r_excluded), (None, true));
+    }
+
+    /// Three procedures in the statistics (P_KA 10 and 40 in R1, 20 in R2; the latter at
+    /// exactly the age limit and resolved from two types), an incomplete one in R1, and one
+    /// for each other exclusion.
+    fn records() -> Vec<SurveyRecord> {
+        let mut v = vec![
+            record("a1", "R1", "alpha", 10.0),
+            record("a2", "R2", "Alpha gamma", 20.0),
+            record("a3", "R1", "alpha", 30.0),
+            record("a4", "R1", "alpha", 1000.0),
+            record("a5", "R1", "alpha", 1000.0),
+            record("a6", "R1", "alpha", 1000.0),
+            record("a7", "R1", "alpha", 1000.0),
+            record("a8", "R1", "alpha", 40.0),
+            record("b1", "R1", "alpha beta", 1000.0),
+            record("u1", "R1", "delta", 1000.0),
+        ];
+        v[1].patient_age_years = Some(18.0);
+        v[2].complete = false;
+        v[3].date = Some("20230615".to_string());
+        v[4].patient_age_years = Some(17.5);
+        v[5].patient_age_years = None;
+        v[6].date = None;
+        v[7].ka_r_comparable = false;
+        v
+    }
+
+    #[test]
+    fn finish_types_filters_groups_and_counts() {
+        let mut survey = Survey::new(config()).unwrap();
+        let mut input = records();
+        input.reverse();
+        for r in input {
+            assert!(survey.add(r));
+        }
+        assert!(!survey.add(record("a1", "R9", "beta", 1.0)));
+        let report = survey.finish();
+
+        // groups alpha × (R1, R2, all rooms) × 4 quantities, rooms first
+        let rows: Vec<(Option<&str>, DrlQuantity)> = report
+            .drl
+            .iter()
+            .map(|r| (r.room.as_deref(), r.quantity))
+            .collect();
+        let mut expected = Vec::new();
+        for room in [Some("R1"), Some("R2"), None] {
+            for q in DrlQuantity::SURVEYED {
+                expected.push((room, q));
+            }
+        }
+        assert_eq!(rows, expected);
+        let pka: Vec<&DrlRow> = report
+            .drl
+            .iter()
+            .filter(|r| r.quantity == DrlQuantity::Pka)
+            .collect();
+        // R1: 10, 40 (median 25 = DRL: below), the incomplete one counted
+        assert_eq!(
+            (pka[0].n, pka[0].median, pka[0].excluded_incomplete),
+            (2, Some(25.0), 1)
+        );
+        assert_eq!(pka[0].verdict, Verdict::Below);
+        // R2: one procedure, never compared
+        assert_eq!((pka[1].n, pka[1].verdict), (1, Verdict::InsufficientSample));
+        // all rooms: 10, 20, 40
+        assert_eq!(pka[2].scope, GroupScope::AllRooms);
+        assert_eq!(
+            (pka[2].n, pka[2].median, pka[2].excluded_incomplete),
+            (3, Some(20.0), 1)
+        );
+        assert_eq!(pka[2].median_to_drl, Some(0.8));
+
+        let x = &report.exclusions;
+        assert_eq!(
+            (x.procedures_received, x.duplicates, x.procedures),
+            (11, 1, 10)
+        );
+        assert_eq!(
+            (x.outside_period, x.no_date, x.not_adult, x.age_unknown),
+            (1, 1, 1, 1)
+        );
+        assert_eq!(
+            (x.unmatched, x.ambiguous, x.incomplete, x.included),
+            (1, 1, 1, 3)
+        );
+        assert_eq!(x.ka_r_not_comparable, 1);
+        assert_eq!((x.cumulative_no_patient_id, x.cumulative_no_date), (10, 0));
+
+        // every distinct procedure is listed, sorted by id, the first record of a1 kept
+        let ids: Vec<&str> = report
+            .procedure_types
+            .iter()
+            .map(|p| p.procedure_id.as_str())
+            .collect();
+        assert_eq!(
+            ids,
+            ["a1", "a2", "a3", "a4", "a5", "a6", "a7", "a8", "b1", "u1"]
+        );
+        assert_eq!(report.procedure_types[0].room, "R1");
+        let a2 = &report.procedure_types[1];
+        assert_eq!(a2.match_status, MatchStatus::MultipleResolved);
+        assert_eq!(
+            (a2.procedure_code.as_deref(), a2.matched_codes.as_str()),
+            (Some("alpha"), "alpha;gamma")
+        );
+        assert_eq!((a2.rules.as_str(), a2.exclusion), ("test-map.csv:2", None));
+        let b1 = &report.procedure_types[8];
+        assert_eq!(
+            (b1.procedure_code.as_deref(), b1.exclusion),
+            (None, Some(Exclusion::Ambiguous))
+        );
+        assert!(report.procedure_types[7].ka_r_excluded_not_comparable);
+        assert_eq!(
+            report
+                .unmatched()
+                .map(|p| p.procedure_id.as_str())
+                .collect::<Vec<_>>(),
+            ["u1"]
+        );
+        assert_eq!(report.multiple_types().count(), 2);
+        assert!(!report.any_drl_exceeded());
+        assert!(report.notes.is_empty());
+        assert_eq!(report.alerts.cumulative_window_days, 84);
+    }
+
+    #[test]
+    fn procedure_rows_join_the_texts_of_each_field() {
+        let cfg = config();
+        let mut r = record("p", "r", "alpha", 1.0);
+        r.texts.extend([
+            ProcedureText::new(TextField::ProtocolName, "P1"),
+            ProcedureText::new(TextField::StudyDescription, "second"),
+            ProcedureText::new(TextField::ProcedureCode, "C1"),
+        ]);
+        let row = procedure_row(&r, &Typed::of(&cfg, &r));
+        assert_eq!(row.study_description, "alpha;second");
+        assert_eq!(
+            (row.protocol_names.as_str(), row.procedure_codes.as_str()),
+            ("P1", "C1")
+        );
+        assert_eq!(row.requested_procedure_description, "");
+        assert_eq!(row.performed_procedure_step_description, "");
+    }
+
+    #[test]
+    fn notes_say_when_no_drl_can_be_compared() {
+        let mut cfg = SurveyConfig::default();
+        assert_eq!(
+            notes(&cfg),
+            ["no DRL jurisdiction or source selected: no median was compared with a DRL"]
+        );
+        cfg.jurisdiction = Some("ZZ".to_string());
+        assert_eq!(notes(&cfg), ["no loaded DRL table has jurisdiction \"ZZ\""]);
+        cfg.jurisdiction = Some("fr".to_string());
+        assert!(notes(&cfg).is_empty());
+        cfg.jurisdiction = Some("ZZ".to_string());
+        cfg.drl_sources = vec![cfg.tables.drl_levels()[0].source_id.clone()];
+        assert!(notes(&cfg).is_empty());
+    }
+}
