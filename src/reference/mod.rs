@@ -19,22 +19,28 @@
 //! * incomplete totals, and K_a,r at a non-standard reference point, are left out of the
 //!   statistics and counted; unmatched and multi-type procedures are listed, never dropped.
 
+mod alerts;
+mod config;
 mod csvfile;
+mod cumulative;
 mod date;
+mod drl;
 mod error;
 mod mapping;
 mod quantity;
+mod record;
 mod stats;
 mod survey;
 mod tables;
 
+pub use alerts::{AlertReport, AlertRow, TriggerProportionRow};
+pub use config::{MinSampleSize, SurveyConfig};
+pub use cumulative::{KA_R_SUM_CAVEAT, PatientCumulativeRow};
+pub use drl::{DrlRow, GroupScope, Verdict};
 pub use error::ReferenceError;
 pub use mapping::{Classification, MatchStatus, ProcedureMapping, ProcedureText, TextField};
 pub use quantity::{DrlQuantity, LevelValue};
+pub use record::SurveyRecord;
 pub use stats::QUANTILE_METHOD;
-pub use survey::{
-    AlertReport, AlertRow, DrlRow, Exclusion, ExclusionCounts, GroupScope, KA_R_SUM_CAVEAT,
-    MinSampleSize, PatientCumulativeRow, ProcedureTypeRow, Survey, SurveyConfig, SurveyRecord,
-    SurveyReport, TriggerProportionRow, Verdict,
-};
+pub use survey::{Exclusion, ExclusionCounts, ProcedureTypeRow, Survey, SurveyReport};
 pub use tables::{ReferenceLevel, ReferenceTables, TriggerLevel};

@@ -1,0 +1,86 @@
+//! One procedure as the survey sees it, and its value for each surveyed quantity.
+
+use std::time::Duration;
+
+use super::mapping::ProcedureText;
+use super::quantity::{DrlQuantity, minutes};
+use crate::units::{AirKerma, Dap};
+
+/// One de-duplicated procedure, as the survey sees it.
+///
+/// The caller (procedure grouping) builds one record per procedure after de-duplication;
+/// the survey itself de-duplicates again by `procedure_id`, keeping the first record added.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SurveyRecord {
+    /// Unique identifier of the procedure (the de-duplication key).
+    pub procedure_id: String,
+    /// Patient ID (0010,0020); needed for per-patient cumulative sums.
+    pub patient_id: Option<String>,
+    /// Room: a key of the recording device (Device Observer UID (121012, PS3.16 TID 1004),
+    /// else Manufacturer (0008,0070), Manufacturer's Model Name (0008,1090) and Device
+    /// Serial Number (0018,1000), else Station Name (0008,1010)).
+    pub room: String,
+    /// Study date, DICOM DA `YYYYMMDD`.
+    pub date: Option<String>,
+    /// Patient age in years, for the adult filter.
+    pub patient_age_years: Option<f64>,
+    /// Study description, requested and performed procedure descriptions, procedure codes
+    /// and protocol names, each with its field. Used for procedure typing and reported
+    /// verbatim.
+    pub texts: Vec<ProcedureText>,
+    /// Procedure total kerma-area product P_KA (planes summed).
+    pub dap: Option<Dap>,
+    /// Sum of the planes' K_a,r (named as such: for a biplane procedure it describes no
+    /// single point).
+    pub ka_r: Option<AirKerma>,
+    /// Total fluoroscopy time.
+    pub fluoro_time: Option<Duration>,
+    /// Number of acquisition images (frames).
+    pub acquisition_frames: Option<u64>,
+    /// Whether the totals come from RDSR accumulated data (PS3.16 TID 10002) that cover the
+    /// whole procedure, with every plane present. Incomplete procedures are left out of the
+    /// DRL statistics and counted.
+    pub complete: bool,
+    /// Whether K_a,r refers to the standard reference point; if not, K_a,r is
+    /// left out of the DRL statistics and counted.
+    pub ka_r_comparable: bool,
+}
+
+impl SurveyRecord {
+    /// The record's value of `q` in the reporting unit of `q` ([`DrlQuantity::report_unit`]);
+    /// `None` when the record has none (always for peak skin dose, which kerma does not
+    /// compute).
+    pub(super) fn value(&self, q: DrlQuantity) -> Option<f64> {
+        match q {
+            DrlQuantity::Pka => self.dap.map(Dap::as_gy_cm2),
+            DrlQuantity::KaR => self.ka_r.map(AirKerma::as_mgy),
+            DrlQuantity::FluoroTime => self.fluoro_time.map(minutes),
+            DrlQuantity::Images => self.acquisition_frames.map(|n| n as f64),
+            DrlQuantity::PeakSkinDose => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_are_in_the_reporting_units() {
+        let r = SurveyRecord {
+            dap: Some(Dap::try_from_mgy_cm2(2500.0).unwrap()),
+            ka_r: Some(AirKerma::try_from_gy(1.5).unwrap()),
+            fluoro_time: Some(Duration::from_secs(90)),
+            acquisition_frames: Some(12),
+            ..SurveyRecord::default()
+        };
+        let close = |v: Option<f64>, want: f64| v.is_some_and(|v| (v - want).abs() < 1e-9 * want);
+        // 2500 mGy·cm² = 2.5 Gy·cm²; 1.5 Gy = 1500 mGy; 90 s = 1.5 min
+        assert!(close(r.value(DrlQuantity::Pka), 2.5));
+        assert!(close(r.value(DrlQuantity::KaR), 1500.0));
+        assert_eq!(r.value(DrlQuantity::FluoroTime), Some(1.5));
+        assert_eq!(r.value(DrlQuantity::Images), Some(12.0));
+        assert_eq!(r.value(DrlQuantity::PeakSkinDose), None);
+        assert_eq!(SurveyRecord::default().value(DrlQuantity::Pka), None);
+    }
+}
