@@ -17,6 +17,12 @@ fn si(acc: &Value, key: &str) -> Option<f64> {
         .or_else(|| v.get("raw").and_then(Value::as_f64))
 }
 
+/// A coded entry of golden.json as (Code Value, Coding Scheme Designator).
+fn code(v: &Value, key: &str) -> Option<(String, String)> {
+    let c = v.get(key)?;
+    Some((s(c, "code")?, s(c, "scheme")?))
+}
+
 fn s(v: &Value, key: &str) -> Option<String> {
     v.get(key)
         .and_then(Value::as_str)
@@ -179,8 +185,41 @@ fn every_corpus_file_agrees_with_golden() {
                         ev["dose_rp_sum"]
                     ));
                 }
-                let fp = r["context"]["procedure_reported"].is_object();
-                let _ = fp;
+                // the observer context's codes (TID 10001) and device (TID 1004)
+                for (key, ours) in [
+                    ("procedure_reported", rep.procedure_reported.as_ref()),
+                    (
+                        "acquisition_device_type",
+                        rep.acquisition_device_type.as_ref(),
+                    ),
+                    (
+                        "scope_of_accumulation",
+                        rep.scope.as_ref().map(|s| &s.level),
+                    ),
+                    (
+                        "source_of_dose_information",
+                        rep.sources_of_dose_information.first(),
+                    ),
+                ] {
+                    let want = code(ctx, key);
+                    let ours = ours.map(|c| (c.value().to_owned(), c.scheme().to_owned()));
+                    if ours != want {
+                        fail(format!("{key}: {ours:?} != golden {want:?}"));
+                    }
+                }
+                let device = &rep.device;
+                for (key, ours) in [
+                    ("device_observer_uid", &device.observer_uid),
+                    ("device_observer_name", &device.name),
+                    ("device_observer_manufacturer", &device.manufacturer),
+                    ("device_observer_serial_number", &device.serial_number),
+                    ("start_of_xray_irradiation", &rep.irradiation_start),
+                    ("end_of_xray_irradiation", &rep.irradiation_end),
+                ] {
+                    if s(ctx, key).as_deref() != ours.as_deref() {
+                        fail(format!("{key}: {ours:?} != golden {:?}", s(ctx, key)));
+                    }
+                }
                 // a radiography-room report is flagged
                 if name.contains("DX-RDSR") && rep.fluoroscopy_system {
                     fail("DX report not flagged as non-fluoroscopy".into());

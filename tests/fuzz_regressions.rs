@@ -1,11 +1,10 @@
-//! Issue 9: inputs found by the cargo-fuzz targets in `fuzz/`, kept as regression tests, and
-//! the checks the `extract_bytes` target makes, so that a crasher can be replayed without a
-//! nightly toolchain.
+//! Inputs found by the cargo-fuzz targets in `fuzz/`, kept as regression tests, and the checks
+//! the `extract_bytes` target makes, so that a finding can be replayed without a nightly
+//! toolchain.
 //!
-//! * `REGRESSIONS` holds each minimised finding as bytes; findings that need a generated input
-//!   (the chunk-boundary one below) are tests of their own. Before 2026-11-23 no run found a crash,
-//!   a timeout or an out-of-memory (see the issue note). Add a finding as
-//!   `("target-short-description", &[bytes])` and fix it.
+//! * Each finding is a test of its own: its input (minimised bytes, or generated when the
+//!   finding depends on an offset, as the chunk-boundary one below) and the result or typed
+//!   error each read path must give.
 //! * `cargo test --test fuzz_regressions -- --ignored write_fuzz_seeds` writes the generated
 //!   fixtures into `fuzz/corpus/extract_bytes/` (git-ignored) to seed a fuzz run.
 //! * `cargo test --test fuzz_regressions -- --ignored replay_local_fuzz_files` replays every
@@ -16,7 +15,7 @@ mod fixtures;
 
 use std::path::PathBuf;
 
-use kerma::{Error, Extractor, Limits};
+use kerma::{Error, Extractor, Limits, ObjectKind, Outcome};
 
 /// What the `extract_bytes` fuzz target checks: no panic; the bytes and reader paths agree;
 /// tight limits give a result or an error.
@@ -44,12 +43,9 @@ fn check(data: &[u8]) {
     let _ = tight.extract_reader(data);
 }
 
-/// Minimised fuzz findings: (name, input). Empty: no run has found a crash yet.
-const REGRESSIONS: &[(&str, &[u8])] = &[];
-
-/// Fuzz finding (extract_bytes, 2026-11-23): a file whose meta group has no transfer syntax
-/// and ends a few bytes before the reader's first chunk boundary. The reader path said "not
-/// DICOM" where the byte path read the file; both must agree at every such boundary.
+/// Fuzz finding (`extract_bytes`): a file whose meta group has no transfer syntax and ends a
+/// few bytes before the reader's first chunk boundary. The reader path must read the dataset
+/// as the byte path does, at every such boundary, not call the file "not DICOM".
 #[test]
 fn meta_group_ending_at_a_reader_chunk_boundary() {
     for end in 16_370..16_400usize {
@@ -77,14 +73,20 @@ fn meta_group_ending_at_a_reader_chunk_boundary() {
         b.extend_from_slice(&[0x08, 0x00, 0x16, 0x00, b'U', b'I', 6, 0]);
         b.extend_from_slice(b"1.2.3\0");
         check(&b);
-    }
-}
-
-#[test]
-fn fuzz_findings_stay_fixed() {
-    for (name, data) in REGRESSIONS {
-        let r = std::panic::catch_unwind(|| check(data));
-        assert!(r.is_ok(), "regression {name} panics again");
+        // Both paths read the dataset: an object that is neither a dose report nor an image.
+        for (path, r) in [
+            ("bytes", kerma::extract_bytes(&b)),
+            ("reader", kerma::extract_reader(&b[..])),
+        ] {
+            match r {
+                Ok(x) => assert_eq!(
+                    (x.kind, x.outcome, x.identity.sop_class_uid.as_deref()),
+                    (ObjectKind::Other, Outcome::NoDose, Some("1.2.3")),
+                    "{path} path, meta group ending at {end}"
+                ),
+                Err(e) => panic!("{path} path, meta group ending at {end}: {e:?}"),
+            }
+        }
     }
 }
 
