@@ -314,8 +314,8 @@ fn files_table(h: &mut String, r: &Report) {
             h,
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             esc(&e.path),
-            esc(e.outcome),
-            esc(e.kind.unwrap_or("")),
+            esc(e.outcome.as_str()),
+            esc(e.kind.map_or("", kerma::ObjectKind::as_str)),
             esc(fate),
             esc(e.procedure.as_deref().unwrap_or("")),
             esc(&detail)

@@ -31,14 +31,7 @@ pub struct Report<'a> {
 
 /// The code of a fate in tables and CSV.
 pub fn fate_code(f: &Fate) -> &'static str {
-    match f {
-        Fate::InProcedure(_) => "in_procedure",
-        Fate::DuplicateOf(_) => "duplicate",
-        Fate::SupersededBy(_) => "superseded",
-        Fate::NoDose => "no_dose",
-        Fate::Unsupported => "unsupported",
-        Fate::Error(_) => "error",
-    }
+    f.code()
 }
 
 /// The serde name of a unit enum variant (`above`, `all_rooms`, …).
@@ -83,7 +76,7 @@ pub fn write_table(mut out: impl Write, r: &Report) -> io::Result<()> {
     )?;
     for e in entries {
         let name = shorten(&e.path, 48);
-        let kind = e.kind.unwrap_or("-");
+        let kind = e.kind.map_or("-", kerma::ObjectKind::as_str);
         let events = e.events.as_ref().map_or(0, Vec::len).to_string();
         match (&e.planes, &e.image) {
             (Some(planes), _) if !planes.is_empty() => {
@@ -92,7 +85,7 @@ pub fn write_table(mut out: impl Write, r: &Report) -> io::Result<()> {
                         &mut out,
                         [
                             &name,
-                            e.outcome,
+                            e.outcome.as_str(),
                             kind,
                             p.plane,
                             &num(p.dap_total_gy_cm2, 3),
@@ -107,7 +100,7 @@ pub fn write_table(mut out: impl Write, r: &Report) -> io::Result<()> {
                 &mut out,
                 [
                     &name,
-                    e.outcome,
+                    e.outcome.as_str(),
                     kind,
                     "-",
                     &num(img.dap_gy_cm2, 3),
@@ -120,7 +113,7 @@ pub fn write_table(mut out: impl Write, r: &Report) -> io::Result<()> {
                 out,
                 "{:<48} {:<11} {:<14} {}",
                 name,
-                e.outcome,
+                e.outcome.as_str(),
                 kind,
                 e.error.as_deref().unwrap_or("")
             )?,
@@ -360,9 +353,9 @@ fn write_files_csv(dir: &Path, r: &Report) -> CsvResult {
         let img = e.image.as_ref();
         w.write_record([
             e.path.clone(),
-            e.outcome.to_owned(),
+            e.outcome.as_str().to_owned(),
             fate.to_owned(),
-            e.kind.unwrap_or("").to_owned(),
+            e.kind.map_or("", kerma::ObjectKind::as_str).to_owned(),
             opt(&e.error),
             opt(&e.sop_class_uid),
             opt(&e.sop_instance_uid),
