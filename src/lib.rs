@@ -60,7 +60,7 @@ pub use extract::{
 pub use image::{FrameDose, ImageDose};
 pub use procedure::{
     Accounting, Completeness, EventCounts, Fate, FileAccount, Procedure, ProcedurePlane,
-    ProcedureSet, Procedures, Room, TotalVersusEvents,
+    ProcedureSet, ProcedureWarning, Procedures, Room, TotalVersusEvents,
 };
 pub use rdsr::{
     Device, DoseReport, EventCategory, Filter, IrradiationEvent, Plane, PlaneDose, Provenance,
@@ -68,9 +68,9 @@ pub use rdsr::{
 };
 pub use reference::*;
 pub use report::{
-    EventRow, FileEntry, ImageRow, PlaneRow, ProcedurePlaneRow, ProcedureRow, error_chain,
+    EventRow, FileEntry, FileOutcome, ImageRow, PlaneRow, ProcedurePlaneRow, ProcedureRow,
 };
-pub use scan::{Input, scan, walk_inputs};
+pub use scan::{Input, Origin, Skip, WalkError, scan, walk_inputs};
 pub use sr::Technique;
 pub use units::{
     AirKerma, Dap, KnownUnit, QuantityError, UnitKind, UnitStatus, duration_from_secs, lookup_unit,

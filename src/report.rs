@@ -7,21 +7,65 @@
 use serde::Serialize;
 
 use crate::error::Error;
-use crate::extract::{Extraction, Outcome};
+use crate::extract::{Extraction, ObjectKind, Outcome};
 use crate::image::ImageDose;
 use crate::procedure::{Completeness, Fate, FileAccount, Procedure};
 use crate::rdsr::{EventCategory, IrradiationEvent, PlaneDose, Provenance};
+use crate::scan::Input;
 use crate::units::{AirKerma, Dap};
 
+/// What became of one input file, as the JSON `files` list says it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum FileOutcome {
+    /// Fluoroscopy/angiography dose data was extracted ([`Outcome::Dose`]).
+    Dose,
+    /// DICOM without fluoroscopy dose information ([`Outcome::NoDose`]).
+    NoDose,
+    /// A dose object kerma does not extract ([`Outcome::Unsupported`]).
+    Unsupported,
+    /// The file could not be read.
+    Error,
+    /// Found by walking a folder and not a file to report on: not DICOM, or a DICOMDIR (see
+    /// [`Input::skip`]).
+    Skipped,
+}
+
+impl FileOutcome {
+    /// The JSON name (`dose`, `no_dose`, `unsupported`, `error`, `skipped`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FileOutcome::Dose => "dose",
+            FileOutcome::NoDose => "no_dose",
+            FileOutcome::Unsupported => "unsupported",
+            FileOutcome::Error => "error",
+            FileOutcome::Skipped => "skipped",
+        }
+    }
+}
+
+impl From<Outcome> for FileOutcome {
+    fn from(o: Outcome) -> FileOutcome {
+        match o {
+            Outcome::Dose => FileOutcome::Dose,
+            Outcome::NoDose => FileOutcome::NoDose,
+            Outcome::Unsupported => FileOutcome::Unsupported,
+        }
+    }
+}
+
 /// One input file in the JSON `files` list.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
 pub struct FileEntry {
     /// The path as given or as walked.
     pub path: String,
-    /// `dose`, `no_dose`, `unsupported` or `error`.
-    pub outcome: &'static str,
-    /// The object kind (`rdsr`, `xa_image`, `vendor_summary`, …); `null` on error.
-    pub kind: Option<&'static str>,
+    /// `dose`, `no_dose`, `unsupported`, `error` or `skipped`.
+    pub outcome: FileOutcome,
+    /// The object kind (`rdsr`, `xa_image`, `vendor_summary`, …); `null` when the file could not
+    /// be read.
+    pub kind: Option<ObjectKind>,
     /// SOP Class UID (0008,0016).
     pub sop_class_uid: Option<String>,
     /// SOP Instance UID (0008,0018).
@@ -66,6 +110,7 @@ pub struct FileEntry {
 
 /// One plane's accumulated dose.
 #[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
 pub struct PlaneRow {
     /// `single`, `a`, `b` or `all`.
     pub plane: &'static str,
@@ -93,6 +138,7 @@ pub struct PlaneRow {
 
 /// One irradiation event.
 #[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
 pub struct EventRow {
     /// Irradiation Event UID (113769).
     pub uid: Option<String>,
@@ -120,6 +166,7 @@ pub struct EventRow {
 
 /// Header dose of one XA/RF image.
 #[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
 pub struct ImageRow {
     /// Number of Frames (0028,0008).
     pub frames: Option<u32>,
@@ -214,27 +261,66 @@ impl FileEntry {
         }
     }
 
-    /// The entry of one input, whatever became of it.
-    pub fn new(path: &str, result: &Result<Extraction, Error>) -> FileEntry {
-        let mut entry = FileEntry {
+    /// An entry with `path` and `outcome` and nothing else.
+    fn bare(path: &str, outcome: FileOutcome) -> FileEntry {
+        FileEntry {
             path: path.to_owned(),
-            outcome: "error",
-            ..FileEntry::default()
-        };
-        let x = match result {
-            Ok(x) => x,
-            Err(e) => {
-                entry.error = Some(error_chain(e));
-                return entry;
-            }
-        };
-        entry.outcome = match x.outcome {
-            Outcome::Dose => "dose",
-            Outcome::NoDose => "no_dose",
-            Outcome::Unsupported => "unsupported",
-        };
+            outcome,
+            kind: None,
+            sop_class_uid: None,
+            sop_instance_uid: None,
+            patient_id: None,
+            study_instance_uid: None,
+            accession_number: None,
+            study_date: None,
+            manufacturer: None,
+            model: None,
+            station_name: None,
+            error: None,
+            warnings: Vec::new(),
+            source: None,
+            fluoroscopy_system: None,
+            planes: None,
+            events: None,
+            image: None,
+            bytes_read: None,
+            procedure: None,
+            duplicate_of: None,
+            superseded_by: None,
+        }
+    }
+
+    /// The entry of one input named by `path`, whatever became of it.
+    pub fn new(path: &str, result: &Result<Extraction, Error>) -> FileEntry {
+        match result {
+            Ok(x) => FileEntry::of_extraction(path, x),
+            Err(e) => FileEntry {
+                error: Some(error_chain(e)),
+                ..FileEntry::bare(path, FileOutcome::Error)
+            },
+        }
+    }
+
+    /// The entry of one input of a [`scan`](crate::scan), named by its path: `skipped` when
+    /// [`Input::skip`] skips it (with what was read of it, if anything), else as [`new`].
+    ///
+    /// [`new`]: FileEntry::new
+    pub fn scanned(input: &Input, result: &Result<Extraction, Error>) -> FileEntry {
+        let path = input.path.display().to_string();
+        match (input.skip(result), result) {
+            (None, _) => FileEntry::new(&path, result),
+            (Some(_), Ok(x)) => FileEntry {
+                outcome: FileOutcome::Skipped,
+                ..FileEntry::of_extraction(&path, x)
+            },
+            (Some(_), Err(_)) => FileEntry::bare(&path, FileOutcome::Skipped),
+        }
+    }
+
+    fn of_extraction(path: &str, x: &Extraction) -> FileEntry {
+        let mut entry = FileEntry::bare(path, x.outcome.into());
         let id = &x.identity;
-        entry.kind = Some(x.kind.as_str());
+        entry.kind = Some(x.kind);
         entry.sop_class_uid = id.sop_class_uid.clone();
         entry.sop_instance_uid = id.sop_instance_uid.clone();
         entry.patient_id = id.patient_id.clone();
@@ -265,7 +351,7 @@ impl FileEntry {
 }
 
 /// An error and its causes, joined by ": ".
-pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+pub(crate) fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     let mut s = e.to_string();
     let mut cur = e.source();
     while let Some(c) = cur {
@@ -278,6 +364,7 @@ pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
 
 /// One procedure's plane in the JSON `procedures` list.
 #[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
 pub struct ProcedurePlaneRow {
     /// `single`, `a`, `b` or `all`.
     pub plane: &'static str,
@@ -293,6 +380,7 @@ pub struct ProcedurePlaneRow {
 
 /// One procedure in the JSON `procedures` list.
 #[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
 pub struct ProcedureRow {
     /// `P0001`…
     pub id: String,
@@ -382,7 +470,7 @@ impl ProcedureRow {
                 .map(|t| t.relative_difference)
                 .fold(None, |m: Option<f64>, v| Some(m.map_or(v, |m| m.max(v)))),
             files: p.files.clone(),
-            warnings: p.warnings.clone(),
+            warnings: p.warnings.iter().map(ToString::to_string).collect(),
         }
     }
 }

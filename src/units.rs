@@ -38,7 +38,7 @@
 
 use std::fmt;
 use std::iter::Sum;
-use std::ops::{Add, AddAssign, Div, Mul};
+use std::ops::{Add, AddAssign, Div};
 use std::time::Duration;
 
 /// Why a number could not become a quantity.
@@ -67,6 +67,24 @@ fn check(v: f64) -> Result<f64, QuantityError> {
         // -0.0 becomes 0.0 so that it prints as 0
         Ok(v + 0.0)
     }
+}
+
+/// Compensated (Neumaier) summation, so that a sum of many event values compares with an
+/// accumulated total to 1e-9; `None` for no values.
+fn compensated_sum(values: impl IntoIterator<Item = f64>) -> Option<f64> {
+    let mut values = values.into_iter().peekable();
+    values.peek()?;
+    let (mut sum, mut c) = (0.0f64, 0.0f64);
+    for v in values {
+        let t = sum + v;
+        if sum.abs() >= v.abs() {
+            c += (sum - t) + v;
+        } else {
+            c += (v - t) + sum;
+        }
+        sum = t;
+    }
+    Some(sum + c)
 }
 
 macro_rules! quantity_ops {
@@ -101,13 +119,14 @@ macro_rules! quantity_ops {
                 self.$field / rhs.$field
             }
         }
-        /// Scaling by a dimensionless, non-negative factor.
-        impl Mul<f64> for $t {
-            type Output = $t;
-            fn mul(self, rhs: f64) -> $t {
-                $t {
-                    $field: self.$field * rhs,
-                }
+        impl $t {
+            /// The compensated sum of `values` (see [`compensated_sum`]); `None` when there
+            /// are none, or when the sum is not finite.
+            pub(crate) fn compensated_sum(values: impl IntoIterator<Item = $t>) -> Option<$t> {
+                let sum = compensated_sum(values.into_iter().map(|v| v.$field))?;
+                Some($t {
+                    $field: check(sum).ok()?,
+                })
             }
         }
     };
@@ -297,16 +316,6 @@ pub struct KnownUnit {
 /// Looks up a unit code (the CodeValue of MeasurementUnitsCodeSequence) in kerma's table.
 ///
 /// Returns `None` for a unit kerma does not know: such a value is never guessed.
-///
-/// ```
-/// use kerma::{lookup_unit, UnitKind, UnitStatus};
-/// let u = lookup_unit("dGy.cm2").ok_or("dGy.cm2 is in the table")?;
-/// assert_eq!(u.kind, UnitKind::Dap);
-/// assert_eq!(u.factor, 1e-5);
-/// assert_eq!(u.status, UnitStatus::UcumNonStandard);
-/// assert!(lookup_unit("Gy.in2").is_none());
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
 pub fn lookup_unit(code: &str) -> Option<KnownUnit> {
     use UnitKind::*;
     use UnitStatus::*;
@@ -400,6 +409,41 @@ mod tests {
             let k = AirKerma::try_from_mgy(v)?;
             assert!((k.as_mgy() - v).abs() <= v * 1e-15);
         }
+        Ok(())
+    }
+
+    #[test]
+    fn unit_table_gives_kind_factor_and_status() {
+        let u = lookup_unit("dGy.cm2");
+        assert_eq!(
+            u,
+            Some(KnownUnit {
+                kind: UnitKind::Dap,
+                factor: 1e-5,
+                status: UnitStatus::UcumNonStandard,
+            })
+        );
+        assert_eq!(
+            lookup_unit("Gym2").map(|u| u.status),
+            Some(UnitStatus::VendorAlias)
+        );
+        assert_eq!(lookup_unit("Gy").map(|u| u.status), Some(UnitStatus::Ucum));
+        assert!(lookup_unit("Gy.in2").is_none());
+    }
+
+    #[test]
+    fn compensated_sums_of_quantities() -> Result<(), QuantityError> {
+        assert_eq!(Dap::compensated_sum([]), None);
+        // 1 + 1e-16 + 1e-16 + … loses every small term when added left to right.
+        let big = Dap::try_from_gy_m2(1.0)?;
+        let small = Dap::try_from_gy_m2(1e-16)?;
+        let values = std::iter::once(big).chain(std::iter::repeat_n(small, 100));
+        let naive: Dap = values.clone().sum();
+        assert_eq!(naive.as_gy_m2(), 1.0);
+        let sum = Dap::compensated_sum(values).ok_or(QuantityError::NotANumber)?;
+        assert!((sum.as_gy_m2() - (1.0 + 1e-14)).abs() < 1e-17);
+        let k = AirKerma::try_from_gy(1e308)?;
+        assert_eq!(AirKerma::compensated_sum([k, k]), None, "not finite");
         Ok(())
     }
 

@@ -246,9 +246,18 @@ fn good_files_only_exit_0_or_1() {
 fn bad_files_exit_2_and_are_listed() {
     let dir = tempfile::tempdir().unwrap();
     copy_good_fixtures(dir.path());
-    std::fs::write(dir.path().join("junk.dcm"), b"not a DICOM file at all").unwrap();
-    std::fs::write(dir.path().join("zero.dcm"), b"").unwrap();
-    let out = run(&["--format", "json", dir.path().to_str().unwrap()]);
+    // Named on the command line: in a walked folder they would be skipped.
+    let bad = tempfile::tempdir().unwrap();
+    let (junk, zero) = (bad.path().join("junk.dcm"), bad.path().join("zero.dcm"));
+    std::fs::write(&junk, b"not a DICOM file at all").unwrap();
+    std::fs::write(&zero, b"").unwrap();
+    let out = run(&[
+        "--format",
+        "json",
+        dir.path().to_str().unwrap(),
+        junk.to_str().unwrap(),
+        zero.to_str().unwrap(),
+    ]);
     assert_eq!(out.status.code(), Some(2));
     let doc = json_of(&out);
     check_document(&doc, 5);
@@ -399,7 +408,8 @@ fn html_escapes_text() {
     std::fs::create_dir(&data).unwrap();
     std::fs::write(data.join("x<b>&y.dcm"), b"junk").unwrap();
     let out_dir = dir.path().join("out");
-    let out = run(&["--out", out_dir.to_str().unwrap(), data.to_str().unwrap()]);
+    let file = data.join("x<b>&y.dcm");
+    let out = run(&["--out", out_dir.to_str().unwrap(), file.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
     let html = std::fs::read_to_string(out_dir.join("report.html")).unwrap();
     assert!(html.contains("x&lt;b&gt;&amp;y.dcm"));

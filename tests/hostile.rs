@@ -909,17 +909,14 @@ fn mixed_folder_good_results_are_those_of_a_clean_run() {
 }
 
 /// The ordered parallel scan allocates nothing per input: its own peak on the calling thread
-/// is the same for 1,000 inputs as for 64,000 (every input here is a walk error, so no file is
-/// read and each result is a small error).
+/// is the same for 1,000 inputs as for 64,000 (every input here is a missing file, so no file
+/// is read and each result is a small error).
 #[cfg(feature = "parallel")]
 #[test]
 fn a_parallel_scan_allocates_nothing_per_input() {
     let inputs = |n: usize| -> Vec<kerma::Input> {
         (0..n)
-            .map(|i| kerma::Input {
-                path: format!("missing/{i:06}.dcm").into(),
-                walk_error: Some("gone".to_owned()),
-            })
+            .map(|i| kerma::Input::given(format!("missing/{i:06}.dcm")))
             .collect()
     };
     let pool = rayon::ThreadPoolBuilder::new()

@@ -7,7 +7,7 @@ use common::{close, corpus_dir, golden};
 use dicom_core::value::DataSetSequence;
 use dicom_core::{DataElement, PrimitiveValue, Tag, VR};
 use dicom_object::{DefaultDicomObject, InMemDicomObject, OpenFileOptions};
-use kerma::{Completeness, Fate, Procedures, Provenance};
+use kerma::{Completeness, Fate, ProcedureWarning, Procedures, Provenance};
 
 const CONTENT_SEQUENCE: Tag = Tag(0x0040, 0xA730);
 
@@ -260,7 +260,7 @@ fn two_patients_sharing_a_study_uid_are_not_merged() {
     assert!(set.procedures.iter().all(|p| {
         p.warnings
             .iter()
-            .any(|w| w.contains("same Study Instance UID"))
+            .any(|w| matches!(w, ProcedureWarning::SharedStudyUid))
     }));
 }
 
@@ -277,7 +277,13 @@ fn whole_corpus_every_file_accounted_and_totals_golden() {
     let a = set.accounting;
     assert_eq!(a.files, files.len());
     assert_eq!(
-        a.in_procedure + a.duplicate + a.superseded + a.no_dose + a.unsupported + a.error,
+        a.in_procedure
+            + a.duplicate
+            + a.superseded
+            + a.no_dose
+            + a.unsupported
+            + a.error
+            + a.skipped,
         a.files
     );
     assert_eq!(a.error, 0);
@@ -317,7 +323,11 @@ fn whole_corpus_every_file_accounted_and_totals_golden() {
     let flagged = set
         .procedures
         .iter()
-        .filter(|p| p.warnings.iter().any(|w| w.contains("re-anonymised")))
+        .filter(|p| {
+            p.warnings
+                .iter()
+                .any(|w| matches!(w, ProcedureWarning::PossibleCopy))
+        })
         .count();
     assert_eq!(flagged, 2);
 }

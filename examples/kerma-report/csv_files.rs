@@ -10,7 +10,7 @@ use std::path::Path;
 use kerma::{AlertRow, DrlRow, EventRow, FileEntry, PatientCumulativeRow, ProcedureRow};
 use serde::{Serialize, Serializer};
 
-use crate::output::{Report, code, error, fate_code, kind, outcome};
+use crate::output::{Report, code, error, kind, outcome};
 
 type CsvResult = Result<(), Box<dyn std::error::Error>>;
 
@@ -102,9 +102,9 @@ fn join<T, F: Fn(&T) -> String>(v: &[T], f: F) -> String {
 #[derive(Serialize, Default)]
 struct FileCsv<'a> {
     path: &'a str,
-    outcome: String,
+    outcome: &'static str,
     fate: &'a str,
-    kind: Option<String>,
+    kind: Option<&'static str>,
     error: Option<&'a str>,
     sop_class_uid: Option<&'a str>,
     sop_instance_uid: Option<&'a str>,
@@ -144,10 +144,7 @@ impl<'a> FileCsv<'a> {
         FileCsv {
             path: &e.path,
             outcome: outcome(e),
-            fate: r
-                .fates
-                .get(e.path.as_str())
-                .map_or("", |a| fate_code(&a.fate)),
+            fate: r.fates.get(e.path.as_str()).map_or("", |a| a.fate.code()),
             kind: kind(e),
             error: error(e),
             sop_class_uid: e.sop_class_uid.as_deref(),

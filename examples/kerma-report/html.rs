@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use kerma::{DrlQuantity, GroupScope, Procedure};
 use plotters::prelude::*;
 
-use crate::output::{Report, code, error, fate_code, kind, outcome};
+use crate::output::{Report, code, error, kind, outcome};
 
 /// HTML-escapes text.
 pub fn esc(s: &str) -> String {
@@ -296,10 +296,7 @@ fn files_table(h: &mut String, r: &Report) {
         <th>kind</th><th>fate</th><th>procedure</th><th>detail</th></tr>\n",
     );
     for e in r.doc.files {
-        let fate = r
-            .fates
-            .get(e.path.as_str())
-            .map_or("", |a| fate_code(&a.fate));
+        let fate = r.fates.get(e.path.as_str()).map_or("", |a| a.fate.code());
         let detail = error(e)
             .map(str::to_owned)
             .or_else(|| e.duplicate_of.as_ref().map(|d| format!("duplicate of {d}")))
@@ -313,8 +310,8 @@ fn files_table(h: &mut String, r: &Report) {
             h,
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             esc(&e.path),
-            esc(&outcome(e)),
-            esc(kind(e).as_deref().unwrap_or("")),
+            esc(outcome(e)),
+            esc(kind(e).unwrap_or("")),
             esc(fate),
             esc(e.procedure.as_deref().unwrap_or("")),
             esc(&detail)

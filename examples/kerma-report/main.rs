@@ -45,17 +45,17 @@ fn main() -> ExitCode {
     let mut errors = 0usize;
     let mut grouping = kerma::Procedures::new();
     kerma::scan(&inputs, &extractor, |input, result| {
-        let path = input.path.display().to_string();
-        if let Err(e) = &result {
+        let entry = kerma::FileEntry::scanned(input, &result);
+        if let Some(error) = &entry.error {
             errors += 1;
-            let line = format!("{path}: {}", kerma::error_chain(e));
+            let line = format!("{}: {error}", entry.path);
             match &progress {
                 Some(pb) => pb.suspend(|| eprintln!("{line}")),
                 None => eprintln!("{line}"),
             }
         }
-        entries.push(kerma::FileEntry::new(&path, &result));
-        grouping.add(path, result);
+        entries.push(entry);
+        grouping.add_scanned(input, result);
         if let Some(pb) = &progress {
             pb.inc(1);
         }

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::io::{self, Write};
 
-use kerma::{Fate, FileAccount, FileEntry, ProcedureRow, SurveyReport, Verdict};
+use kerma::{FileAccount, FileEntry, ProcedureRow, SurveyReport, Verdict};
 use serde::Serialize;
 
 /// Everything the program reports; the JSON document of `--format json` and `report.json`.
@@ -28,18 +28,6 @@ pub struct Report<'a> {
     pub alert_count: usize,
 }
 
-/// The code of a fate in tables and CSV.
-pub fn fate_code(f: &Fate) -> &'static str {
-    match f {
-        Fate::InProcedure(_) => "in_procedure",
-        Fate::DuplicateOf(_) => "duplicate",
-        Fate::SupersededBy(_) => "superseded",
-        Fate::NoDose => "no_dose",
-        Fate::Unsupported => "unsupported",
-        Fate::Error(_) => "error",
-    }
-}
-
 /// The serde name of a unit enum variant (`above`, `all_rooms`, …).
 pub fn code<T: Serialize>(v: &T) -> String {
     match serde_json::to_value(v) {
@@ -51,13 +39,13 @@ pub fn code<T: Serialize>(v: &T) -> String {
 
 /// The outcome of a file (`dose`, `no_dose`, `unsupported`, `error`) in the table, the CSV
 /// files and the HTML page.
-pub fn outcome(e: &FileEntry) -> String {
-    code(&e.outcome)
+pub fn outcome(e: &FileEntry) -> &'static str {
+    e.outcome.as_str()
 }
 
 /// The object kind of a file (`rdsr`, `xa_image`, …); none when it could not be read.
-pub fn kind(e: &FileEntry) -> Option<String> {
-    e.kind.as_ref().map(code)
+pub fn kind(e: &FileEntry) -> Option<&'static str> {
+    e.kind.map(kerma::ObjectKind::as_str)
 }
 
 /// Why a file could not be read.
@@ -145,8 +133,8 @@ pub fn write_table(mut out: impl Write, r: &Report) -> io::Result<()> {
         let mut write = |figures: Figures<'_>| {
             FileLine {
                 file: &file,
-                outcome: &outcome,
-                kind: kind.as_deref().unwrap_or("-"),
+                outcome,
+                kind: kind.unwrap_or("-"),
                 figures,
             }
             .write(&mut out)

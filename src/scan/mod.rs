@@ -1,116 +1,12 @@
 //! Folders: walk inputs in a deterministic order and extract them, in parallel, streaming
 //! results in input order so that memory does not grow with the archive.
 
-use std::path::{Path, PathBuf};
+mod walk;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::extract::{Extraction, Extractor};
 
-/// One input of a scan: a file found by walking the paths given.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Input {
-    /// The path, as given or as walked.
-    pub path: PathBuf,
-    /// A walk error for this entry (unreadable directory, broken link), if any.
-    pub walk_error: Option<String>,
-}
-
-/// Lists the files under `paths` (files as given, folders walked and sorted by file name;
-/// symbolic links inside folders are listed, not followed).
-///
-/// Walk errors (an unreadable folder) become inputs with `walk_error` set, so that nothing
-/// is lost without a word. With the `parallel` feature the first levels of a folder are listed
-/// by the current rayon pool (a large archive, often on a network share, lists much faster);
-/// the order is the same as a sequential walk's.
-pub fn walk_inputs<P: AsRef<Path>>(paths: &[P]) -> Vec<Input> {
-    let mut out = Vec::new();
-    for p in paths {
-        let p = p.as_ref();
-        if !p.is_dir() {
-            out.push(Input {
-                path: p.to_owned(),
-                walk_error: None,
-            });
-            continue;
-        }
-        #[cfg(feature = "parallel")]
-        if rayon::current_num_threads() > 1 {
-            out.extend(walk_parallel(p, 0));
-            continue;
-        }
-        walk_sequential(p, &mut out);
-    }
-    out
-}
-
-/// Every file under the folder `dir`, depth first, each folder's entries sorted by name.
-fn walk_sequential(dir: &Path, out: &mut Vec<Input>) {
-    for entry in walkdir::WalkDir::new(dir).sort_by_file_name() {
-        match entry {
-            Ok(e) if e.file_type().is_dir() => {}
-            Ok(e) => out.push(Input {
-                path: e.into_path(),
-                walk_error: None,
-            }),
-            Err(err) => out.push(Input {
-                path: err
-                    .path()
-                    .map(Path::to_owned)
-                    .unwrap_or_else(|| dir.to_owned()),
-                walk_error: Some(err.to_string()),
-            }),
-        }
-    }
-}
-
-/// [`walk_sequential`]'s list, the subfolders of the first levels listed in parallel (deeper
-/// ones sequentially, so that recursion stays shallow whatever the tree).
-#[cfg(feature = "parallel")]
-fn walk_parallel(dir: &Path, depth: usize) -> Vec<Input> {
-    use rayon::prelude::*;
-    const PARALLEL_LEVELS: usize = 3;
-    let unreadable = |err: std::io::Error| Input {
-        path: dir.to_owned(),
-        walk_error: Some(format!(
-            "IO error for operation on {}: {err}",
-            dir.display()
-        )),
-    };
-    let listing = match std::fs::read_dir(dir) {
-        Ok(listing) => listing,
-        Err(err) => return vec![unreadable(err)],
-    };
-    // As in a sorted walkdir walk: entries that cannot be read first, then the rest by name.
-    let mut out = Vec::new();
-    let mut entries = Vec::new();
-    for entry in listing {
-        match entry {
-            Ok(e) => {
-                let is_dir = e.file_type().is_ok_and(|t| t.is_dir());
-                entries.push((e.file_name(), e.path(), is_dir));
-            }
-            Err(err) => out.push(unreadable(err)),
-        }
-    }
-    entries.sort_by(|a, b| a.0.cmp(&b.0));
-    let lists: Vec<Vec<Input>> = entries
-        .into_par_iter()
-        .map(|(_, path, is_dir)| match is_dir {
-            false => vec![Input {
-                path,
-                walk_error: None,
-            }],
-            true if depth + 1 < PARALLEL_LEVELS => walk_parallel(&path, depth + 1),
-            true => {
-                let mut v = Vec::new();
-                walk_sequential(&path, &mut v);
-                v
-            }
-        })
-        .collect();
-    out.extend(lists.into_iter().flatten());
-    out
-}
+pub use walk::{Input, Origin, Skip, WalkError, walk_inputs};
 
 /// Extracts every input and hands each result to `sink` in input order.
 ///
@@ -123,11 +19,8 @@ where
     F: FnMut(&Input, Result<Extraction>),
 {
     let one = |input: &Input, heavy: &mut dyn FnMut()| -> Result<Extraction> {
-        match &input.walk_error {
-            Some(msg) => Err(Error::Io {
-                path: input.path.clone(),
-                source: std::io::Error::other(msg.clone()),
-            }),
+        match input.walk_result() {
+            Some(e) => Err(e),
             None => extractor.extract_path_with(&input.path, heavy),
         }
     };
@@ -159,11 +52,10 @@ where
 /// - up to `8 × threads` inputs while they are light (an image header's result is one or two
 ///   kilobytes). With image headers of a few microseconds each, a window of `2 × threads`
 ///   absorbs only tens of microseconds of jitter (an interrupt, a page-cache miss), after which
-///   a thread sleeps and must be woken: on a folder of 10,000 XA headers and 2 threads the
-///   wider window took the sleeps from 16–36 per scan to 0–5, and the scan's time by 2–4%. A
-///   worker whose input turns out heavy out there waits at the gate until the input is within
-///   `2 × threads`. The caller cannot wait for itself: it starts an input out there only while
-///   no heavy result waits, so that it adds one heavy result at most.
+///   a thread sleeps and must be woken; the wider window lets threads run through such jitter
+///   without sleeping. A worker whose input turns out heavy out there waits at the gate until
+///   the input is within `2 × threads`. The caller cannot wait for itself: it starts an input
+///   out there only while no heavy result waits, so that it adds one heavy result at most.
 ///
 /// The caller extracts too, handing over every finished result in order before it claims
 /// another input: `threads` threads keep `threads` cores busy, with no separate consumer thread
@@ -178,6 +70,7 @@ where
     W: Fn(&Input, &mut dyn FnMut()) -> Result<Extraction> + Sync,
     F: FnMut(&Input, Result<Extraction>),
 {
+    use crate::error::Error;
     use std::sync::Mutex;
     use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
@@ -340,45 +233,9 @@ impl Sleep {
 #[cfg(all(test, feature = "parallel"))]
 mod tests {
     use super::*;
+    use crate::error::Error;
+    use std::path::PathBuf;
     use std::sync::atomic::{AtomicUsize, Ordering};
-
-    #[test]
-    fn parallel_walk_lists_what_the_sequential_walk_lists() {
-        let tmp = tempfile::tempdir().expect("tempdir");
-        let root = tmp.path();
-        // Files and folders interleaved by name, 5 levels deep (deeper than the parallel
-        // levels), empty folders, and links that are listed rather than followed.
-        for a in ["b", "a", "c"] {
-            for b in ["y", "x"] {
-                let deep = root.join(a).join(b).join("1").join("2").join("3");
-                std::fs::create_dir_all(&deep).expect("mkdir");
-                for f in ["z.dcm", "m.dcm", "a.dcm"] {
-                    std::fs::write(deep.join(f), b"x").expect("write");
-                    std::fs::write(root.join(a).join(b).join(f), b"x").expect("write");
-                }
-            }
-            std::fs::write(root.join(format!("{a}.dcm")), b"x").expect("write");
-        }
-        std::fs::create_dir_all(root.join("empty")).expect("mkdir");
-        #[cfg(unix)]
-        {
-            std::os::unix::fs::symlink(root.join("a"), root.join("link_to_a")).expect("link");
-            std::os::unix::fs::symlink(root.join("gone"), root.join("broken")).expect("link");
-        }
-        let mut sequential = Vec::new();
-        walk_sequential(root, &mut sequential);
-        assert!(sequential.len() > 30);
-        let Ok(pool) = rayon::ThreadPoolBuilder::new().num_threads(2).build() else {
-            return;
-        };
-        let parallel = pool.install(|| walk_inputs(&[root]));
-        assert_eq!(parallel, sequential);
-        let one = rayon::ThreadPoolBuilder::new()
-            .num_threads(1)
-            .build()
-            .expect("pool");
-        assert_eq!(one.install(|| walk_inputs(&[root])), sequential);
-    }
 
     #[test]
     fn a_panicking_sink_stops_the_workers() {
@@ -445,12 +302,7 @@ mod tests {
         work_pause: impl Fn(usize) + Sync,
         mut sink_pause: impl FnMut(usize),
     ) -> (usize, usize) {
-        let inputs: Vec<Input> = (0..n)
-            .map(|i| Input {
-                path: PathBuf::from(i.to_string()),
-                walk_error: None,
-            })
-            .collect();
+        let inputs: Vec<Input> = (0..n).map(|i| Input::given(i.to_string())).collect();
         let (pending, most) = (AtomicUsize::new(0), AtomicUsize::new(0));
         let (pending_heavy, most_heavy) = (AtomicUsize::new(0), AtomicUsize::new(0));
         let work = |input: &Input, gate: &mut dyn FnMut()| -> Result<Extraction> {
