@@ -106,6 +106,8 @@ pub struct FileEntry {
     pub duplicate_of: Option<String>,
     /// The cumulative report that supersedes this one.
     pub superseded_by: Option<String>,
+    /// Why a file found by walking a folder was skipped (`not a DICOM file`, `a DICOMDIR`).
+    pub skip_reason: Option<String>,
 }
 
 /// One plane's accumulated dose.
@@ -287,6 +289,7 @@ impl FileEntry {
             procedure: None,
             duplicate_of: None,
             superseded_by: None,
+            skip_reason: None,
         }
     }
 
@@ -307,13 +310,17 @@ impl FileEntry {
     /// [`new`]: FileEntry::new
     pub fn scanned(input: &Input, result: &Result<Extraction, Error>) -> FileEntry {
         let path = input.path.display().to_string();
-        match (input.skip(result), result) {
-            (None, _) => FileEntry::new(&path, result),
-            (Some(_), Ok(x)) => FileEntry {
-                outcome: FileOutcome::Skipped,
-                ..FileEntry::of_extraction(&path, x)
-            },
-            (Some(_), Err(_)) => FileEntry::bare(&path, FileOutcome::Skipped),
+        let Some(skip) = input.skip(result) else {
+            return FileEntry::new(&path, result);
+        };
+        let entry = match result {
+            Ok(x) => FileEntry::of_extraction(&path, x),
+            Err(_) => FileEntry::bare(&path, FileOutcome::Skipped),
+        };
+        FileEntry {
+            outcome: FileOutcome::Skipped,
+            skip_reason: Some(skip.to_string()),
+            ..entry
         }
     }
 

@@ -120,6 +120,16 @@ impl fmt::Display for Skip {
     }
 }
 
+/// Whether a file's extension says it holds DICOM (PS3.10 does not require one; these are
+/// the extensions exports use when they add one).
+fn named_as_dicom(path: &Path) -> bool {
+    path.extension().and_then(|e| e.to_str()).is_some_and(|e| {
+        ["dcm", "dicom", "dic"]
+            .iter()
+            .any(|d| e.eq_ignore_ascii_case(d))
+    })
+}
+
 /// One input of a scan: a path given, or a file found by walking the paths given.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -160,13 +170,16 @@ impl Input {
 
     /// Whether `result`, this input's result, makes it a file to skip rather than report: a
     /// walked file that is not DICOM or is a DICOMDIR. A file given by name is never skipped:
-    /// the caller asked for it.
+    /// the caller asked for it; nor is a file whose name says it is DICOM (`.dcm`, `.dicom`,
+    /// `.dic`) but whose content is not, as a failed or truncated export is.
     pub fn skip(&self, result: &Result<Extraction>) -> Option<Skip> {
         if self.origin != Origin::Walked {
             return None;
         }
         match result {
-            Err(Error::Parse(ParseError::NotDicom)) => Some(Skip::NotDicom),
+            Err(Error::Parse(ParseError::NotDicom)) if !named_as_dicom(&self.path) => {
+                Some(Skip::NotDicom)
+            }
             Ok(x) if x.identity.sop_class_uid.as_deref() == Some(MEDIA_STORAGE_DIRECTORY) => {
                 Some(Skip::Dicomdir)
             }
@@ -501,5 +514,21 @@ mod tests {
             needed: None,
         }));
         assert_eq!(walked.skip(&truncated), None);
+    }
+
+    #[test]
+    fn a_walked_file_named_as_dicom_stays_an_error() {
+        let not_dicom = || -> Result<Extraction> { Err(Error::Parse(ParseError::NotDicom)) };
+        for name in ["IM0001.dcm", "a/b/EXPORT.DCM", "x.dicom", "y.Dic"] {
+            assert_eq!(
+                Input::walked(PathBuf::from(name)).skip(&not_dicom()),
+                None,
+                "{name}"
+            );
+        }
+        for name in ["README", "thumb.jpg", "index.json", "dcm"] {
+            let skip = Input::walked(PathBuf::from(name)).skip(&not_dicom());
+            assert_eq!(skip, Some(Skip::NotDicom), "{name}");
+        }
     }
 }
