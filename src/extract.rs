@@ -1,13 +1,14 @@
 //! Reading one input (path, bytes, reader or dicom-object) and classifying it by content.
 
 use std::fs::File;
-use std::io::Read;
+use std::io::{Cursor, Read};
 use std::path::Path;
 
 use serde::Serialize;
 
 use crate::codes::{self, Code, sop};
 use crate::dataset::{self, Item, Limits, Parsed, Tree, trim_padding};
+use crate::deflate;
 use crate::error::{Error, ParseError, Result};
 use crate::image::{self, ImageDose};
 use crate::rdsr::{self, DoseReport, Plane, PlaneDose, Provenance};
@@ -173,6 +174,54 @@ const FIRST_CHUNK: usize = 16 * 1024;
 /// Files up to this size are read whole.
 const SMALL_FILE: usize = 64 * 1024;
 
+/// Structured reports up to this size are read at once (every real report seen so far is
+/// smaller); a larger one, or one followed by padding, grows from there like any input.
+const REPORT_AT_ONCE: usize = 8 << 20;
+
+/// Where [`Extractor::read_growing`] takes its bytes: the input as it is, or the inflated
+/// dataset of a deflated file.
+trait Source {
+    /// Whether the bytes are a deflated file's dataset, inflated (after its meta group).
+    const INFLATED: bool;
+    /// Appends at most `n` more bytes to `buf` and returns how many: fewer only at the end.
+    fn read_more(&mut self, buf: &mut Vec<u8>, n: u64) -> Result<u64>;
+}
+
+/// An input read as it is.
+struct Plain<R>(R);
+
+impl<R: Read> Source for Plain<R> {
+    const INFLATED: bool = false;
+    fn read_more(&mut self, buf: &mut Vec<u8>, n: u64) -> Result<u64> {
+        match (&mut self.0).take(n).read_to_end(buf) {
+            Ok(got) => Ok(got as u64),
+            Err(e) => Err(Error::Stream(e)),
+        }
+    }
+}
+
+impl<R: Read> Source for deflate::Inflater<R> {
+    const INFLATED: bool = true;
+    fn read_more(&mut self, buf: &mut Vec<u8>, n: u64) -> Result<u64> {
+        deflate::Inflater::read_more(self, buf, n)
+    }
+}
+
+/// Calls the caller's `heavy` once, before the first read beyond the first chunk.
+struct Gate<'h> {
+    light: bool,
+    heavy: &'h mut dyn FnMut(),
+}
+
+impl Gate<'_> {
+    fn before(&mut self, want: usize) {
+        if self.light && want > FIRST_CHUNK {
+            (self.heavy)();
+            self.light = false;
+        }
+    }
+}
+
 /// The largest read buffer a thread keeps for its next input: one first chunk, what an image
 /// header needs. A report's larger buffer is freed, so that between files a thread keeps little
 /// more than its scanner tables (a folder run's memory stays under twice the largest file per
@@ -229,7 +278,25 @@ impl Extractor {
     /// # Errors
     /// [`Error::Parse`] when the bytes are not readable DICOM.
     pub fn extract_bytes(&self, bytes: &[u8]) -> Result<Extraction> {
-        extract_complete(bytes, &self.limits)
+        match extract_complete(bytes, &self.limits, false) {
+            Err(Error::Parse(ParseError::UnsupportedTransferSyntax { uid }))
+                if uid == deflate::DEFLATED_EXPLICIT_LITTLE =>
+            {
+                let Some(at) = dataset::dataset_start(bytes) else {
+                    return Err(ParseError::UnsupportedTransferSyntax { uid }.into());
+                };
+                let mut kept = ReadBuffer::take();
+                kept.0.extend_from_slice(&bytes[..at]);
+                // An input already in memory has no gate to call.
+                let heavy = &mut || {};
+                let mut gate = Gate {
+                    light: false,
+                    heavy,
+                };
+                self.read_inflated(&mut kept.0, &bytes[at..], &mut gate)
+            }
+            r => r,
+        }
     }
 
     /// Extracts from a reader, reading only up to Pixel Data.
@@ -246,14 +313,61 @@ impl Extractor {
     /// input's length when known (a file), which sizes the buffer and tells the end of input.
     /// `heavy` is called once, before the first read that takes the input beyond its first
     /// chunk (a folder scan lets such inputs run less far ahead, see `scan`).
+    ///
+    /// A deflated dataset (PS3.5 §A.5) is inflated as it is read, by the same growing reads.
     fn read_header(
         &self,
-        mut reader: impl Read,
+        reader: impl Read,
         len: Option<u64>,
         heavy: &mut dyn FnMut(),
     ) -> Result<Extraction> {
-        let cap = usize::try_from(self.limits.max_header_bytes).unwrap_or(usize::MAX);
         let len = len.map(|l| usize::try_from(l).unwrap_or(usize::MAX));
+        let mut kept = ReadBuffer::take();
+        let buf = &mut kept.0;
+        let mut gate = Gate { light: true, heavy };
+        let mut plain = Plain(reader);
+        match self.read_growing(&mut plain, len, buf, &mut gate) {
+            Err(Error::Parse(ParseError::UnsupportedTransferSyntax { uid }))
+                if uid == deflate::DEFLATED_EXPLICIT_LITTLE =>
+            {
+                let Some(at) = dataset::dataset_start(buf) else {
+                    return Err(ParseError::UnsupportedTransferSyntax { uid }.into());
+                };
+                // The stream starts with what was read after the meta group; the rest of the
+                // input follows.
+                let read = Cursor::new(buf.split_off(at));
+                self.read_inflated(buf, read.chain(plain.0), &mut gate)
+            }
+            r => r,
+        }
+    }
+
+    /// Reads the dataset of a deflated file: `buf` holds its preamble and meta group,
+    /// `compressed` the DEFLATE stream that follows them.
+    fn read_inflated(
+        &self,
+        buf: &mut Vec<u8>,
+        compressed: impl Read,
+        gate: &mut Gate<'_>,
+    ) -> Result<Extraction> {
+        let at = buf.len() as u64;
+        let limit = self.limits.max_inflated_bytes;
+        let mut inflater = deflate::Inflater::new(compressed, at, limit);
+        let mut x = self.read_growing(&mut inflater, None, buf, gate)?;
+        x.bytes_read = at + inflater.compressed_read();
+        Ok(x)
+    }
+
+    /// The growing reads of [`Extractor::read_header`], from `src` onto `buf` (empty, or holding
+    /// a deflated file's meta group), and the extraction from them.
+    fn read_growing<S: Source>(
+        &self,
+        src: &mut S,
+        len: Option<usize>,
+        buf: &mut Vec<u8>,
+        gate: &mut Gate<'_>,
+    ) -> Result<Extraction> {
+        let cap = usize::try_from(self.limits.max_header_bytes).unwrap_or(usize::MAX);
         let mut want = FIRST_CHUNK.min(cap);
         if let Some(len) = len {
             // A small file is read at once: a second parse would cost more than the bytes.
@@ -263,14 +377,11 @@ impl Extractor {
                 want.min(len)
             };
         }
-        let mut kept = ReadBuffer::take();
-        let buf = &mut kept.0;
-        let mut light = true;
+        // A structured report has no pixel data: it is read at once up to this size, rather
+        // than parsed in growing prefixes; beyond it, memory follows what the parser needs.
+        let report_at_once = len.unwrap_or(usize::MAX).min(cap).min(REPORT_AT_ONCE);
         loop {
-            if light && want > FIRST_CHUNK {
-                heavy();
-                light = false;
-            }
+            gate.before(want);
             if buf.is_empty() {
                 buf.reserve_exact(want + 1);
             }
@@ -285,28 +396,24 @@ impl Extractor {
             if let Some(extra) = usize::try_from(need).ok().filter(|_| len.is_some()) {
                 buf.reserve_exact(extra);
             }
-            let got = (&mut reader)
-                .take(need)
-                .read_to_end(buf)
-                .map_err(Error::Stream)?;
+            let got = src.read_more(buf, need)?;
             let eof = match len {
-                Some(len) => buf.len() >= len || (got as u64) < need,
-                None => (got as u64) < need,
+                Some(len) => buf.len() >= len || got < need,
+                None => got < need,
             };
-            // A structured report has no pixel data: when its length is known, read the rest
-            // at once rather than parse growing prefixes of it.
-            if let Some(len) = len
-                && !eof
-                && want < len
-                && want < cap
+            if !eof
+                && want < report_at_once
                 && dataset::meta_sop_class(buf).is_some_and(dataset::is_structured_report)
             {
-                want = len.min(cap);
+                want = report_at_once;
                 continue;
             }
             let mut needed = None;
             let mut content = RootContent::new(&self.limits);
-            match dataset::parse_visiting(buf, &self.limits, &mut |item| content.child(item)) {
+            let parsed = dataset::parse_visiting(buf, &self.limits, S::INFLATED, &mut |item| {
+                content.child(item);
+            });
+            match parsed {
                 // Complete: reading stopped at Pixel Data, or at the true end of the input.
                 Ok(parsed) if parsed.pixel_data_at.is_some() || eof => {
                     let mut x = classify_and_extract(&parsed, content)?;
@@ -546,9 +653,9 @@ fn identity(ds: &Item<'_>, media_sop_class: Option<&str>, warnings: &mut Vec<War
 
 /// Extracts from bytes that hold all of the input's header, its root content items read as
 /// the scanner hands them over; `bytes_read` is where reading stopped.
-fn extract_complete(bytes: &[u8], limits: &Limits) -> Result<Extraction> {
+fn extract_complete(bytes: &[u8], limits: &Limits, inflated: bool) -> Result<Extraction> {
     let mut content = RootContent::new(limits);
-    let parsed = dataset::parse_visiting(bytes, limits, &mut |item| content.child(item))?;
+    let parsed = dataset::parse_visiting(bytes, limits, inflated, &mut |item| content.child(item))?;
     let mut x = classify_and_extract(&parsed, content)?;
     x.bytes_read = parsed.pixel_data_at.unwrap_or(bytes.len()) as u64;
     Ok(x)
@@ -808,7 +915,7 @@ impl VendorSummaryBuilder {
 /// read from the whole tree after it must give the same result or the same error.
 #[cfg(any(test, fuzzing))]
 pub(crate) fn assert_visiting_reads_alike(bytes: &[u8], limits: &Limits) {
-    let visiting = extract_complete(bytes, limits);
+    let visiting = extract_complete(bytes, limits, false);
     let whole = extract_from_whole_tree(bytes, limits);
     assert_eq!(
         format!("{visiting:?}"),
@@ -850,7 +957,7 @@ mod tests {
                 continue;
             }
             let bytes = std::fs::read(entry.path()).expect("read");
-            if extract_complete(&bytes, &Limits::default())
+            if extract_complete(&bytes, &Limits::default(), false)
                 .is_ok_and(|x| x.report.as_ref().is_some_and(|r| !r.events.is_empty()))
             {
                 reports += 1;

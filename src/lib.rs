@@ -37,6 +37,7 @@
 
 mod codes;
 mod dataset;
+mod deflate;
 mod error;
 mod extract;
 mod image;

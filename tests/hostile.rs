@@ -407,19 +407,14 @@ fn meta_with_ts(ts: &str) -> Vec<u8> {
 }
 
 #[test]
-fn deflated_and_big_endian_are_unsupported() {
-    for (name, uid) in [
-        ("rdsr_deflated.dcm", "1.2.840.10008.1.2.1.99"),
-        ("rdsr_deflated_uid_only.dcm", "1.2.840.10008.1.2.1.99"),
-        ("rdsr_explicit_be.dcm", "1.2.840.10008.1.2.2"),
-    ] {
-        let f = catalog::by_name(name).unwrap();
-        assert_eq!(
-            parse_err(both(&f.bytes)),
-            ParseError::UnsupportedTransferSyntax { uid: uid.into() },
-            "{name}"
-        );
-    }
+fn big_endian_is_unsupported() {
+    let f = catalog::by_name("rdsr_explicit_be.dcm").unwrap();
+    assert_eq!(
+        parse_err(both(&f.bytes)),
+        ParseError::UnsupportedTransferSyntax {
+            uid: "1.2.840.10008.1.2.2".into()
+        }
+    );
 }
 
 #[test]

@@ -88,7 +88,7 @@ fn visiting_reads_alike(buf: &[u8], limits: &Limits, whole: &Result<Parsed<'_>, 
         Err(_) => &[],
     };
     let mut visited = 0;
-    let visiting = parse_visiting(buf, limits, &mut |item| {
+    let visiting = parse_visiting(buf, limits, false, &mut |item| {
         if let Some(w) = items.get(visited) {
             assert_alike(w, item, &format!("content[{visited}]"));
         }

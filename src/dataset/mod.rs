@@ -88,6 +88,11 @@ pub struct Limits {
     pub max_header_bytes: u64,
     /// Most irradiation events accepted in one dose report.
     pub max_events: usize,
+    /// Most bytes the dataset of a Deflated Explicit VR Little Endian file (PS3.5 A.5) may
+    /// inflate to: a small file that would inflate to more (a "zip bomb") is refused with
+    /// [`ParseError::LimitExceeded`](crate::ParseError::LimitExceeded) once that many bytes are
+    /// inflated. The default holds more elements than `max_elements` lets through.
+    pub max_inflated_bytes: u64,
 }
 
 impl Default for Limits {
@@ -97,6 +102,7 @@ impl Default for Limits {
             max_elements: 20_000_000,
             max_header_bytes: 1 << 30,
             max_events: 1_000_000,
+            max_inflated_bytes: 256 << 20,
         }
     }
 }
@@ -158,6 +164,20 @@ pub(crate) fn meta_sop_class(buf: &[u8]) -> Option<&str> {
     p.read_meta().ok()?.media_sop_class.and_then(ascii_value)
 }
 
+/// Where the dataset starts, after the preamble and file meta group, when the bytes hold
+/// them complete.
+pub(crate) fn dataset_start(buf: &[u8]) -> Option<usize> {
+    let limits = Limits::default();
+    let mut p = Parser::new(buf, &limits);
+    let has_preamble = buf.len() >= 132 && &buf[128..132] == b"DICM";
+    if !(has_preamble || looks_like_meta(buf)) {
+        return None;
+    }
+    p.pos = if has_preamble { 132 } else { 0 };
+    p.read_meta().ok()?;
+    Some(p.pos)
+}
+
 /// Scans a whole DICOM file (with or without preamble and file meta group) up to Pixel Data,
 /// keeping the whole tree.
 #[cfg(any(test, fuzzing))]
@@ -178,13 +198,20 @@ pub(crate) type Visitor<'v, 'a> = dyn FnMut(&Item<'a>) + 'v;
 ///
 /// The tables then hold the root and one top-level content item at a time: a report's index
 /// does not grow with its number of events.
+///
+/// `inflated`: `buf` is a Deflated Explicit VR Little Endian file (PS3.5 A.5) whose dataset
+/// was inflated after its meta group (see [`dataset_start`]), so that the transfer syntax the
+/// meta group names reads as explicit VR little endian; otherwise that transfer syntax is
+/// [`ParseError::UnsupportedTransferSyntax`].
 pub(crate) fn parse_visiting<'a>(
     buf: &'a [u8],
     limits: &Limits,
+    inflated: bool,
     visit: &mut Visitor<'_, 'a>,
 ) -> Result<Parsed<'a>, ParseError> {
     let mut p = Parser::new(buf, limits).with_scratch();
     p.visit = Some(visit);
+    p.inflated = inflated;
     parse_with(p)
 }
 

@@ -460,7 +460,7 @@ fn the_roots_first_content_sequence_is_visited_in_any_encoding() {
         let mut ds = e.el(0x0008_0016, b"UI", b"1.2.840.10008.5.1.4.1.1.88.67\0");
         ds.extend(twice);
         let mut visited = 0;
-        let p = parse_visiting(&ds, &Limits::default(), &mut |_| visited += 1).unwrap();
+        let p = parse_visiting(&ds, &Limits::default(), false, &mut |_| visited += 1).unwrap();
         assert_eq!(visited, 2);
         let sequences: Vec<usize> = p
             .dataset

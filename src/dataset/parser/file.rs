@@ -3,6 +3,7 @@
 use super::Parser;
 use crate::dataset::tree::Span;
 use crate::dataset::{Syntax, ascii_value};
+use crate::deflate::DEFLATED_EXPLICIT_LITTLE;
 use crate::error::ParseError;
 
 /// Classifies a transfer syntax UID.
@@ -46,6 +47,7 @@ pub(in crate::dataset) fn read_file<'a>(
         transfer_syntax = meta.transfer_syntax.and_then(ascii_value);
         media_sop_class = meta.media_sop_class.and_then(ascii_value);
         p.syntax = match transfer_syntax {
+            Some(DEFLATED_EXPLICIT_LITTLE) if p.inflated => Syntax::ExplicitLittle,
             Some(uid) => syntax_of(uid)?,
             None => p.guess_syntax()?,
         };

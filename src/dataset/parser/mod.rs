@@ -40,6 +40,8 @@ pub(super) struct Parser<'a, 'l> {
     /// Whether SR code sequences go to the code table (see [`Parser::code_sequence`]); tests
     /// turn it off to check that the two ways read alike.
     pub(super) code_table: bool,
+    /// Whether a deflated file's dataset was inflated (see `parse_visiting`).
+    pub(super) inflated: bool,
 }
 
 impl<'a, 'l> Parser<'a, 'l> {
@@ -61,6 +63,7 @@ impl<'a, 'l> Parser<'a, 'l> {
             content_items_without_relationship: 0,
             large_item_unsorted: false,
             code_table: true,
+            inflated: false,
         }
     }
 
