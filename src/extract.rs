@@ -11,6 +11,7 @@ use crate::dataset::{self, Item, Limits, Parsed, Tree, trim_padding};
 use crate::deflate;
 use crate::error::{Error, ParseError, Result};
 use crate::image::{self, ImageDose};
+use crate::input::{FIRST_CHUNK, Gate, Plain, REPORT_AT_ONCE, ReadBuffer, SMALL_FILE, Source};
 use crate::rdsr::{self, DoseReport, Plane, PlaneDose, Provenance};
 use crate::sr::{self, CONTENT_SEQUENCE, Content};
 use crate::warning::Warning;
@@ -165,97 +166,6 @@ pub struct Extraction {
 #[derive(Debug, Clone, Default)]
 pub struct Extractor {
     limits: Limits,
-}
-
-/// First read from a stream: enough for a typical XA/RF header, so that an image costs the
-/// same whatever its pixel data; dose reports grow the buffer from there.
-const FIRST_CHUNK: usize = 16 * 1024;
-
-/// Files up to this size are read whole.
-const SMALL_FILE: usize = 64 * 1024;
-
-/// Structured reports up to this size are read at once (every real report seen so far is
-/// smaller); a larger one, or one followed by padding, grows from there like any input.
-const REPORT_AT_ONCE: usize = 8 << 20;
-
-/// Where [`Extractor::read_growing`] takes its bytes: the input as it is, or the inflated
-/// dataset of a deflated file.
-trait Source {
-    /// Whether the bytes are a deflated file's dataset, inflated (after its meta group).
-    const INFLATED: bool;
-    /// Appends at most `n` more bytes to `buf` and returns how many: fewer only at the end.
-    fn read_more(&mut self, buf: &mut Vec<u8>, n: u64) -> Result<u64>;
-}
-
-/// An input read as it is.
-struct Plain<R>(R);
-
-impl<R: Read> Source for Plain<R> {
-    const INFLATED: bool = false;
-    fn read_more(&mut self, buf: &mut Vec<u8>, n: u64) -> Result<u64> {
-        match (&mut self.0).take(n).read_to_end(buf) {
-            Ok(got) => Ok(got as u64),
-            Err(e) => Err(Error::Stream(e)),
-        }
-    }
-}
-
-impl<R: Read> Source for deflate::Inflater<R> {
-    const INFLATED: bool = true;
-    fn read_more(&mut self, buf: &mut Vec<u8>, n: u64) -> Result<u64> {
-        deflate::Inflater::read_more(self, buf, n)
-    }
-}
-
-/// Calls the caller's `heavy` once, before the first read beyond the first chunk.
-struct Gate<'h> {
-    light: bool,
-    heavy: &'h mut dyn FnMut(),
-}
-
-impl Gate<'_> {
-    fn before(&mut self, want: usize) {
-        if self.light && want > FIRST_CHUNK {
-            (self.heavy)();
-            self.light = false;
-        }
-    }
-}
-
-/// The largest read buffer a thread keeps for its next input: one first chunk, what an image
-/// header needs. A report's larger buffer is freed, so that between files a thread keeps little
-/// more than its scanner tables (a folder run's memory stays under twice the largest file per
-/// thread, results waiting for their turn included).
-const READ_BUFFER_KEEP_MAX: usize = FIRST_CHUNK + 1;
-
-thread_local! {
-    static READ_BUFFER: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
-}
-
-/// The buffer an input is read into: this thread's, kept from its last input (emptied), so
-/// that a folder scan of image headers allocates one per worker thread rather than one per
-/// file. It goes back on drop, when no larger than [`READ_BUFFER_KEEP_MAX`]; nothing read
-/// outlives it (results own their values).
-struct ReadBuffer(Vec<u8>);
-
-impl ReadBuffer {
-    fn take() -> ReadBuffer {
-        let mut v = READ_BUFFER
-            .try_with(std::cell::Cell::take)
-            .unwrap_or_default();
-        v.clear();
-        ReadBuffer(v)
-    }
-}
-
-impl Drop for ReadBuffer {
-    fn drop(&mut self) {
-        let v = std::mem::take(&mut self.0);
-        if v.capacity() <= READ_BUFFER_KEEP_MAX {
-            // Nothing is kept while the thread exits.
-            let _ = READ_BUFFER.try_with(|kept| kept.set(v));
-        }
-    }
 }
 
 impl Extractor {
@@ -414,8 +324,14 @@ impl Extractor {
                 content.child(item);
             });
             match parsed {
-                // Complete: reading stopped at Pixel Data, or at the true end of the input.
-                Ok(parsed) if parsed.pixel_data_at.is_some() || eof => {
+                // Complete: reading stopped at Pixel Data, at padding after the dataset (a whole
+                // tag of it: a few zeros at the end of a chunk may begin an element), or at the
+                // true end of the input.
+                Ok(parsed)
+                    if parsed.pixel_data_at.is_some()
+                        || parsed.trailing_at.is_some_and(|at| buf.len() - at >= 4)
+                        || eof =>
+                {
                     let mut x = classify_and_extract(&parsed, content)?;
                     x.bytes_read = buf.len() as u64;
                     return Ok(x);
@@ -657,7 +573,10 @@ fn extract_complete(bytes: &[u8], limits: &Limits, inflated: bool) -> Result<Ext
     let mut content = RootContent::new(limits);
     let parsed = dataset::parse_visiting(bytes, limits, inflated, &mut |item| content.child(item))?;
     let mut x = classify_and_extract(&parsed, content)?;
-    x.bytes_read = parsed.pixel_data_at.unwrap_or(bytes.len()) as u64;
+    x.bytes_read = parsed
+        .pixel_data_at
+        .or(parsed.trailing_at)
+        .unwrap_or(bytes.len()) as u64;
     Ok(x)
 }
 
@@ -671,7 +590,10 @@ pub(crate) fn extract_from_whole_tree(bytes: &[u8], limits: &Limits) -> Result<E
         content.read(&c);
     }
     let mut x = classify_and_extract(&parsed, content)?;
-    x.bytes_read = parsed.pixel_data_at.unwrap_or(bytes.len()) as u64;
+    x.bytes_read = parsed
+        .pixel_data_at
+        .or(parsed.trailing_at)
+        .unwrap_or(bytes.len()) as u64;
     Ok(x)
 }
 
@@ -716,6 +638,15 @@ impl<'a> RootContent<'a> {
 fn classify_and_extract(parsed: &Parsed<'_>, content: RootContent<'_>) -> Result<Extraction> {
     let ds = &parsed.dataset;
     let mut warnings = Vec::new();
+    if let Some(syntax) = parsed.syntax_differs {
+        warnings.push(Warning::VrEncodingDiffers {
+            transfer_syntax: parsed.transfer_syntax.unwrap_or_default().to_owned(),
+            implicit: syntax == dataset::Syntax::ImplicitLittle,
+        });
+    }
+    if let Some(at) = parsed.trailing_at {
+        warnings.push(Warning::TrailingBytes { offset: at as u64 });
+    }
     let identity = identity(ds, parsed.media_sop_class, &mut warnings);
     let sop_class = identity.sop_class_uid.as_deref().unwrap_or("");
     let modality = identity.modality.as_deref().unwrap_or("");

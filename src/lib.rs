@@ -41,6 +41,7 @@ mod deflate;
 mod error;
 mod extract;
 mod image;
+mod input;
 mod procedure;
 mod rdsr;
 mod reference;

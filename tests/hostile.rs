@@ -433,27 +433,6 @@ fn unknown_transfer_syntax_is_an_error() {
     }
 }
 
-#[test]
-fn wrong_transfer_syntax_is_an_error_not_garbage() {
-    // Declares implicit VR, body is explicit VR: the VR letters become part of a length.
-    let e = parse_err(both(&meta_with_ts("1.2.840.10008.1.2")));
-    assert!(
-        matches!(
-            e,
-            ParseError::Truncated { .. } | ParseError::Malformed { .. }
-        ),
-        "{e:?}"
-    );
-    // Declares explicit VR, body is implicit VR: length bytes where the VR should be.
-    let r = single_plane_report(44);
-    let ds = r.to_document().to_dataset();
-    let bytes = catalog::with_declared_ts(&ds, &Opts::implicit_undefined(), "1.2.840.10008.1.2.1");
-    assert!(matches!(
-        parse_err(both(&bytes)),
-        ParseError::Malformed { .. }
-    ));
-}
-
 // ---------------------------------------------------------------------------
 // dose values: DS strings, VRs, multiplicity
 

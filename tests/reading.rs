@@ -255,3 +255,246 @@ fn a_cut_or_corrupt_deflate_stream_is_a_typed_error() {
         }
     ));
 }
+
+// ---------------------------------------------------------------------------
+// a complete dataset followed by trailing bytes
+
+/// A report's file in explicit or implicit VR LE.
+fn report_file(n: u32, explicit: bool) -> Vec<u8> {
+    let mut r = single_plane_report(n);
+    if !explicit {
+        r.opts = Opts::implicit_undefined();
+    }
+    r.to_bytes()
+}
+
+#[test]
+fn padding_after_a_complete_dataset_is_a_warning() {
+    let padded_with_trailing_element = |declared: u32, present: usize| {
+        let mut v = vec![0xFC, 0xFF, 0xFC, 0xFF, b'O', b'B', 0, 0];
+        v.extend_from_slice(&declared.to_le_bytes());
+        v.resize(v.len() + present, 0);
+        v
+    };
+    for explicit in [true, false] {
+        let bytes = report_file(65, explicit);
+        let plain = ok(default_ways(&bytes));
+        for tail in [
+            vec![0; 2],
+            vec![0; 4],
+            vec![0; 8],
+            vec![0; 510],
+            vec![0; 100_000],
+            padded_with_trailing_element(1000, 1000),
+            // Data Set Trailing Padding whose length runs past the end of the file.
+            padded_with_trailing_element(1 << 30, 10),
+        ] {
+            let mut padded = bytes.clone();
+            padded.extend_from_slice(&tail);
+            let x = ok(default_ways(&padded));
+            let mut expected = plain.clone();
+            expected.warnings.insert(
+                0,
+                kerma::Warning::TrailingBytes {
+                    offset: bytes.len() as u64,
+                },
+            );
+            assert_same_content(&x, &expected);
+        }
+    }
+}
+
+#[test]
+fn a_report_padded_to_3_gib_is_read_in_bounded_memory() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut header = Image::new(ImageKind::Xa, 66);
+    header.pixels = fixtures::image::Pixels::None;
+    header.dap = Some(HeaderDap::Ds("3.5".into()));
+    for (name, bytes) in [
+        ("report.dcm", report_file(66, true)),
+        ("implicit.dcm", report_file(67, false)),
+        ("header.dcm", header.to_bytes()),
+    ] {
+        let path = dir.path().join(name);
+        let f = std::fs::File::create(&path).expect("create");
+        (&f).write_all(&bytes).expect("write");
+        // A sparse file: 3 GiB long, a few KiB on disk.
+        f.set_len(3 << 30).expect("set_len");
+        drop(f);
+        let (x, peak) = peak_heap(|| kerma::extract_path(&path));
+        let x = ok(x);
+        assert!(
+            x.warnings.contains(&kerma::Warning::TrailingBytes {
+                offset: bytes.len() as u64
+            }),
+            "{name}: {:?}",
+            x.warnings
+        );
+        assert_eq!(x.outcome, Outcome::Dose, "{name}");
+        // The dataset, the read buffer of a report (up to 8 MiB) and the scanner's tables.
+        assert!(peak < 16 * MIB, "{name}: {peak} bytes allocated");
+    }
+}
+
+// ---------------------------------------------------------------------------
+// UN (PS3.5 6.2.2) and datasets encoded otherwise than their transfer syntax says
+
+const PROCEDURE_CODE_SEQUENCE: writer::Tag = (0x0008, 0x1032);
+const PERFORMED_PROTOCOL_CODE_SEQUENCE: writer::Tag = (0x0040, 0x0260);
+const CONTENT_SEQUENCE: writer::Tag = (0x0040, 0xA730);
+
+fn code_item(value: &str, scheme: &str, meaning: &str) -> Dataset {
+    let mut d = Dataset::new();
+    d.str((0x0008, 0x0100), "SH", value)
+        .str((0x0008, 0x0102), "SH", scheme)
+        .str((0x0008, 0x0104), "LO", meaning);
+    d
+}
+
+/// The value of sequence `tag` of `ds`, encoded as a system that did not know the tag keeps
+/// it: the items in implicit VR (or, `explicit`, as received in explicit VR), with lengths or
+/// with delimiters (`defined`). Returns the length to declare and the bytes.
+fn un_value(ds: &Dataset, tag: writer::Tag, explicit: bool, defined: bool) -> (u32, Vec<u8>) {
+    let mut one = Dataset::new();
+    let el = ds.get(tag).expect("the sequence").clone();
+    one.put_vr(tag, el.vr, el.value);
+    let len = if defined {
+        writer::Len::Defined
+    } else {
+        writer::Len::Undefined
+    };
+    let ts = if explicit {
+        Ts::ExplicitLe
+    } else {
+        Ts::ImplicitLe
+    };
+    let opts = Opts::explicit().with_ts(ts).with_lengths(len, len);
+    let encoded = writer::write_dataset(&one, &opts);
+    let header = if explicit { 12 } else { 8 };
+    let value = encoded[header..].to_vec();
+    let declared = if defined {
+        value.len() as u32
+    } else {
+        0xFFFF_FFFF
+    };
+    (declared, value)
+}
+
+/// `ds` with sequence `tag` rewritten as a UN element (see [`un_value`]), in an explicit VR
+/// LE file.
+fn with_un(ds: &Dataset, tag: writer::Tag, explicit: bool, defined: bool) -> Vec<u8> {
+    let (declared, bytes) = un_value(ds, tag, explicit, defined);
+    let mut ds = ds.clone();
+    ds.raw(tag, writer::Vr::of("UN"), declared, bytes);
+    writer::write_file(&ds, &Opts::explicit())
+}
+
+#[test]
+fn a_un_sequence_of_undefined_length_reads_in_either_encoding() {
+    // A mammography image whose Performed Protocol Code Sequence and Procedure Code Sequence
+    // went through a system that did not know them.
+    let mut ds = Image::new(ImageKind::Xa, 68).to_dataset();
+    ds.str((0x0008, 0x0016), "UI", "1.2.840.10008.5.1.4.1.1.1.2")
+        .str((0x0008, 0x0060), "CS", "MG")
+        .seq(
+            PERFORMED_PROTOCOL_CODE_SEQUENCE,
+            vec![code_item("R-10224", "SRT", "medio-lateral oblique")],
+        )
+        .seq(
+            PROCEDURE_CODE_SEQUENCE,
+            vec![code_item("MG-1", "99LOCAL", "Screening mammography")],
+        );
+    let plain = ok(default_ways(&writer::write_file(&ds, &Opts::explicit())));
+    assert_eq!(plain.identity.procedure_codes.len(), 1);
+    for explicit in [false, true] {
+        let mut un = ds.clone();
+        let (len, value) = un_value(&ds, PERFORMED_PROTOCOL_CODE_SEQUENCE, explicit, false);
+        un.raw(
+            PERFORMED_PROTOCOL_CODE_SEQUENCE,
+            writer::Vr::of("UN"),
+            len,
+            value,
+        );
+        let bytes = with_un(&un, PROCEDURE_CODE_SEQUENCE, explicit, false);
+        let x = ok(default_ways(&bytes));
+        assert_eq!(x.kind, ObjectKind::Other);
+        assert_same_content(&x, &plain);
+    }
+}
+
+#[test]
+fn a_un_value_of_a_known_tag_reads_by_its_standard_vr() {
+    // A defined-length UN whose tag the dictionary calls a sequence is read as one.
+    let mut ds = Image::new(ImageKind::Xa, 69).to_dataset();
+    ds.seq(
+        PROCEDURE_CODE_SEQUENCE,
+        vec![code_item("XA-1", "99LOCAL", "Coronary angiography")],
+    );
+    let plain = ok(default_ways(&writer::write_file(&ds, &Opts::explicit())));
+    for explicit in [false, true] {
+        let x = ok(default_ways(&with_un(
+            &ds,
+            PROCEDURE_CODE_SEQUENCE,
+            explicit,
+            true,
+        )));
+        assert_same_content(&x, &plain);
+    }
+    // The same UN whose value is no sequence stays bytes: the file still reads.
+    let mut garbled = ds.clone();
+    garbled.raw(
+        PROCEDURE_CODE_SEQUENCE,
+        writer::Vr::of("UN"),
+        12,
+        b"not a seq.\0\0".to_vec(),
+    );
+    let x = ok(default_ways(&writer::write_file(
+        &garbled,
+        &Opts::explicit(),
+    )));
+    assert!(x.identity.procedure_codes.is_empty());
+    assert_eq!(x.image, plain.image);
+    // A report whose root Content Sequence is a defined-length UN.
+    let report = single_plane_report(70);
+    let plain = ok(default_ways(&report.to_bytes()));
+    let ds = report.to_document().to_dataset();
+    for explicit in [false, true] {
+        let x = ok(default_ways(&with_un(
+            &ds,
+            CONTENT_SEQUENCE,
+            explicit,
+            true,
+        )));
+        assert_eq!(x.report.as_ref().map(|r| r.events.len()), Some(5));
+        assert_same_content(&x, &plain);
+    }
+}
+
+#[test]
+fn a_dataset_in_the_other_vr_encoding_reads_with_a_warning() {
+    let report = single_plane_report(71);
+    let ds = report.to_document().to_dataset();
+    let plain = ok(default_ways(&report.to_bytes()));
+    let explicit = Opts::explicit();
+    let implicit = Opts::implicit_undefined();
+    for (body, ts, written_implicit) in [
+        // Implicit VR under explicit VR LE, and under JPEG Baseline (a secondary capture).
+        (implicit, "1.2.840.10008.1.2.1", true),
+        (implicit, "1.2.840.10008.1.2.4.50", true),
+        // Explicit VR under implicit VR LE.
+        (explicit, "1.2.840.10008.1.2", false),
+    ] {
+        let bytes = fixtures::catalog::with_declared_ts(&ds, &body, ts);
+        let x = ok(default_ways(&bytes));
+        assert_eq!(x.transfer_syntax.as_deref(), Some(ts));
+        let mut expected = plain.clone();
+        expected.warnings.insert(
+            0,
+            kerma::Warning::VrEncodingDiffers {
+                transfer_syntax: ts.to_owned(),
+                implicit: written_implicit,
+            },
+        );
+        assert_same_content(&x, &expected);
+    }
+}

@@ -149,6 +149,12 @@ pub(crate) struct Parsed<'a> {
     pub dataset: Tree<'a>,
     /// Byte offset where Pixel Data (or a later element) starts, if reading stopped there.
     pub pixel_data_at: Option<usize>,
+    /// Byte offset where the top-level dataset ended, followed by padding (zeros, or Data Set
+    /// Trailing Padding), if reading stopped there.
+    pub trailing_at: Option<usize>,
+    /// How the dataset was read, when its first element showed another VR encoding than the
+    /// transfer syntax names (written so by some toolkits).
+    pub syntax_differs: Option<Syntax>,
 }
 
 /// The Media Storage SOP Class UID (0002,0002) of the file meta group, when the bytes start
@@ -221,6 +227,8 @@ fn parse_with<'a>(mut p: Parser<'a, '_>) -> Result<Parsed<'a>, ParseError> {
             transfer_syntax,
             media_sop_class,
             pixel_data_at: p.pixel_data_at,
+            trailing_at: p.trailing_at,
+            syntax_differs: p.syntax_differs,
             dataset: p.finish(root),
         }),
         Err(e) => {

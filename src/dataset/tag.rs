@@ -7,6 +7,8 @@ use std::fmt;
 pub(crate) type Tag = u32;
 
 pub(super) const PIXEL_DATA_GROUP_START: Tag = 0x7FE0_0008;
+/// Data Set Trailing Padding (PS3.10 7.2): allowed only at the end of the top-level dataset.
+pub(super) const DATA_SET_TRAILING_PADDING: Tag = 0xFFFC_FFFC;
 pub(super) const ITEM: Tag = 0xFFFE_E000;
 pub(super) const ITEM_DELIMITATION: Tag = 0xFFFE_E00D;
 pub(super) const SEQUENCE_DELIMITATION: Tag = 0xFFFE_E0DD;
@@ -63,6 +65,26 @@ pub(super) fn vr_class(vr: Vr) -> Option<bool> {
         Some(LONG_LENGTH[a * 26 + b])
     } else {
         None
+    }
+}
+
+/// Whether `vr` is one of the value representations of the standard (PS3.5 6.2).
+pub(super) fn is_standard_vr(vr: Vr) -> bool {
+    const ALL: [&[u8; 2]; 34] = [
+        b"AE", b"AS", b"AT", b"CS", b"DA", b"DS", b"DT", b"FD", b"FL", b"IS", b"LO", b"LT", b"OB",
+        b"OD", b"OF", b"OL", b"OV", b"OW", b"PN", b"SH", b"SL", b"SQ", b"SS", b"ST", b"SV", b"TM",
+        b"UC", b"UI", b"UL", b"UN", b"UR", b"US", b"UT", b"UV",
+    ];
+    ALL.iter().any(|v| **v == vr.0)
+}
+
+/// The VR the standard data dictionary gives a tag, `UN` for private and unknown tags: how a
+/// value written as UN is read (PS3.5 6.2.2).
+pub(super) fn standard_vr(tag: Tag) -> Vr {
+    if (tag >> 16) % 2 == 1 {
+        Vr::UN
+    } else {
+        dictionary_vr(tag)
     }
 }
 

@@ -539,15 +539,14 @@ fn code_sequences_kept_as_codes_read_as_their_items_do() {
 #[test]
 fn a_code_read_in_one_syntax_is_not_reused_in_another() {
     // An explicit VR code sequence of undefined length, then a UN sequence whose value is
-    // the same bytes: read as implicit VR they are not a code item (the VR reads as part
+    // the same bytes: its Code Value has another VR than the dictionary's (LO), so that the
+    // UN's items read as implicit VR, where they are not a code item (the VR reads as part
     // of a length), and reading fails, as it does without the code table.
     let e = Enc { explicit: true };
-    let code = e.sq(
-        CONCEPT_NAME,
-        b"SQ",
-        &[e.code(b"113722", b"DCM", b"DAP")],
-        false,
-    );
+    let mut code_item = e.el(CODE_VALUE, b"LO", b"113722");
+    code_item.extend(e.el(CODING_SCHEME, b"SH", b"DCM "));
+    code_item.extend(e.el(CODE_MEANING, b"LO", b"DAP "));
+    let code = e.sq(CONCEPT_NAME, b"SQ", &[code_item], false);
     let mut un = code[..4].to_vec();
     un.extend_from_slice(b"UN\0\0");
     un.extend_from_slice(&code[8..]);

@@ -48,7 +48,10 @@ pub(in crate::dataset) fn read_file<'a>(
         media_sop_class = meta.media_sop_class.and_then(ascii_value);
         p.syntax = match transfer_syntax {
             Some(DEFLATED_EXPLICIT_LITTLE) if p.inflated => Syntax::ExplicitLittle,
-            Some(uid) => syntax_of(uid)?,
+            Some(uid) => {
+                let named = syntax_of(uid)?;
+                p.syntax_as_written(named)
+            }
             None => p.guess_syntax()?,
         };
     } else {
@@ -101,6 +104,32 @@ impl<'a, 'l> Parser<'a, 'l> {
         } else {
             Ok(Syntax::ImplicitLittle)
         }
+    }
+
+    /// The encoding of the dataset whose transfer syntax names `named`, from its first
+    /// element's header: some toolkits write implicit VR under an explicit transfer syntax (or
+    /// the reverse), as pydicom and DCMTK read it. Recorded in `syntax_differs` when it is not
+    /// `named`. Explicit VR is taken as written unless the VR bytes are not letters (where
+    /// reading it so would fail), implicit VR unless they are the VR the tag has.
+    fn syntax_as_written(&mut self, named: Syntax) -> Syntax {
+        let at = self.pos;
+        let Some(b) = self.buf.get(at..at + 8) else {
+            return named;
+        };
+        if b[0] == 0 && b[1] == 0 {
+            // Group 0000: no element, but padding (read as such whatever the encoding).
+            return named;
+        }
+        let letters = b[4].is_ascii_uppercase() && b[5].is_ascii_uppercase();
+        let written = match named {
+            Syntax::ExplicitLittle if !letters => Syntax::ImplicitLittle,
+            Syntax::ImplicitLittle if self.explicit_header_at(at) => Syntax::ExplicitLittle,
+            _ => named,
+        };
+        if written != named {
+            self.syntax_differs = Some(written);
+        }
+        written
     }
 
     /// Reads the group 0002 elements (always explicit VR little endian).

@@ -3,7 +3,8 @@
 use super::Parser;
 use crate::dataset::Syntax;
 use crate::dataset::tag::{
-    ITEM_DELIMITATION, PIXEL_DATA_GROUP_START, Tag, Vr, implicit_vr, tag_of, vr_class,
+    DATA_SET_TRAILING_PADDING, ITEM_DELIMITATION, PIXEL_DATA_GROUP_START, Tag, Vr, implicit_vr,
+    is_standard_vr, tag_of, vr_class,
 };
 use crate::error::ParseError;
 
@@ -14,9 +15,10 @@ pub(super) struct Header {
 }
 
 impl<'a, 'l> Parser<'a, 'l> {
-    /// The common case of [`Parser::header`], with no error to build: a data element below
-    /// the Pixel Data group (so neither an item, a delimiter nor the end of the top-level
-    /// dataset) whose whole header is present and, in explicit VR, whose VR is well-formed.
+    /// The common case of [`Parser::header`], with no error to build: a data element above
+    /// group 0000 and below the Pixel Data group (so neither an item, a delimiter nor the end
+    /// of the top-level dataset) whose whole header is present and, in explicit VR, whose VR
+    /// is well-formed.
     /// `None` sends the caller to the general path, which decides every other case. Returning
     /// a small `Option` keeps the header in registers on the hottest path of the scanner.
     #[cfg_attr(not(debug_assertions), inline(always))]
@@ -24,7 +26,8 @@ impl<'a, 'l> Parser<'a, 'l> {
         let at = self.pos;
         let b = self.buf.get(at..at + 8)?;
         let tag = tag_of(b);
-        if tag >= PIXEL_DATA_GROUP_START {
+        // One comparison for both bounds: group 0000 wraps around to the top.
+        if tag.wrapping_sub(0x0001_0000) >= PIXEL_DATA_GROUP_START - 0x0001_0000 {
             return None;
         }
         match self.syntax {
@@ -160,7 +163,8 @@ impl<'a, 'l> Parser<'a, 'l> {
 
     /// The next element's header when [`Parser::header_fast`] declined it (out of line, so
     /// that the scanner's frame stays small: it recurses once per nesting level). `None` when
-    /// the item ends here: Pixel Data at the top level, or an Item Delimitation.
+    /// the item ends here: Pixel Data or trailing bytes at the top level (see
+    /// [`Parser::trailing_here`]), or an Item Delimitation.
     #[cold]
     #[inline(never)]
     pub(super) fn header_general(
@@ -168,6 +172,10 @@ impl<'a, 'l> Parser<'a, 'l> {
         defined_end: bool,
         top: bool,
     ) -> Result<Option<Header>, ParseError> {
+        if top && self.trailing_here() {
+            self.trailing_at = Some(self.pos);
+            return Ok(None);
+        }
         let tag = self.tag_at(self.pos)?;
         if top && tag >= PIXEL_DATA_GROUP_START {
             self.pixel_data_at = Some(self.pos);
@@ -191,5 +199,31 @@ impl<'a, 'l> Parser<'a, 'l> {
         }
         self.count()?;
         self.header().map(Some)
+    }
+
+    /// Whether the top-level dataset ends here, followed by bytes that are no element of it:
+    /// Data Set Trailing Padding (FFFC,FFFC; PS3.10 7.2), or padding with zeros (a tag of group
+    /// 0000, which no stored dataset holds, or fewer than four bytes, all zero).
+    fn trailing_here(&self) -> bool {
+        match self.buf.get(self.pos..self.pos + 4) {
+            Some(b) => {
+                let tag = tag_of(b);
+                tag >> 16 == 0 || tag == DATA_SET_TRAILING_PADDING
+            }
+            None => self.buf[self.pos..].iter().all(|&b| b == 0),
+        }
+    }
+
+    /// Whether the element header at `at` reads as explicit VR: its bytes 4 and 5 are a VR of
+    /// the standard and, for a tag the data dictionary knows, that tag's VR. (Read as implicit
+    /// VR they would be the low half of a length of over 16 KiB.)
+    pub(super) fn explicit_header_at(&self, at: usize) -> bool {
+        let Some(b) = self.buf.get(at..at + 6) else {
+            return false;
+        };
+        let vr = Vr([b[4], b[5]]);
+        let known = implicit_vr(tag_of(b));
+        // OW: a VR the dictionary leaves to the data (US or OW, US or SS...).
+        is_standard_vr(vr) && (known == vr || known == Vr::UN || known == Vr(*b"OW"))
     }
 }

@@ -3,11 +3,12 @@
 
 use std::marker::PhantomData;
 
+use super::header::Header;
 use super::{Parser, too_many_elements};
 use crate::dataset::code_table::{CODE_ITEM_MAX, Code};
 use crate::dataset::tag::{
     CONCEPT_CODE, CONCEPT_NAME, CONTENT_SEQUENCE, ITEM, ITEM_DELIMITATION, RELATIONSHIP_TYPE,
-    SEQUENCE_DELIMITATION, UNDEFINED, UNITS, Vr, tag_of,
+    SEQUENCE_DELIMITATION, UNDEFINED, UNITS, Vr, standard_vr, tag_of,
 };
 use crate::dataset::tree::{Item, ItemRange, Kind, LINEAR_LOOKUP_MAX, Span, Stored, span};
 use crate::dataset::{HARD_MAX_DEPTH, Syntax, Visitor};
@@ -87,45 +88,131 @@ impl<'a, 'l> Parser<'a, 'l> {
                     }
                 }
             };
-            let is_sequence = h.vr == Vr::SQ || (h.len == UNDEFINED && h.vr == Vr::UN);
-            let (kind, start, len) = if is_sequence {
-                // An undefined-length UN is an implicit VR sequence (PS3.5 6.2.2).
-                let saved = self.syntax;
-                if h.vr == Vr::UN {
-                    self.syntax = Syntax::ImplicitLittle;
-                }
-                let code = match h.tag {
-                    CONCEPT_NAME | CONCEPT_CODE | UNITS if self.code_table => {
-                        self.code_sequence(h.len, depth + 1)
-                    }
-                    _ => None,
-                };
-                let read = match code {
-                    Some(id) => Ok((Kind::Code, id, 0)),
-                    None => {
-                        let content = content && h.tag == CONTENT_SEQUENCE;
-                        // The first Content Sequence of the root goes to the visitor, if any.
-                        if top && content && self.visit.is_some() {
-                            self.read_visited_sequence(h.len, depth + 1)
-                        } else {
-                            self.read_sequence::<false>(h.len, depth + 1, content)
-                        }
-                        .map(|items| (Kind::Items, items.start, items.len))
-                    }
-                };
-                self.syntax = saved;
-                read?
+            let (vr, (kind, start, len)) = if h.vr == Vr::SQ {
+                (h.vr, self.sequence_value(&h, depth, top, content)?)
+            } else if h.vr == Vr::UN {
+                self.un_value(&h, depth, top, content)?
             } else {
-                (Kind::Bytes, self.take_stored(h.len)?, h.len)
+                (h.vr, (Kind::Bytes, self.take_stored(h.len)?, h.len))
             };
             self.open_elements.push(Stored {
                 tag: h.tag,
-                vr: h.vr,
+                vr,
                 kind,
                 start,
                 len,
             });
         }
+    }
+
+    /// Reads the items of the sequence whose header is `h`, as `read_dataset` stores them.
+    #[inline(always)]
+    fn sequence_value(
+        &mut self,
+        h: &Header,
+        depth: usize,
+        top: bool,
+        content: bool,
+    ) -> Result<(Kind, u32, u32), ParseError> {
+        let code = match h.tag {
+            CONCEPT_NAME | CONCEPT_CODE | UNITS if self.code_table => {
+                self.code_sequence(h.len, depth + 1)
+            }
+            _ => None,
+        };
+        match code {
+            Some(id) => Ok((Kind::Code, id, 0)),
+            None => {
+                let content = content && h.tag == CONTENT_SEQUENCE;
+                // The first Content Sequence of the root goes to the visitor, if any.
+                if top && content && self.visit.is_some() {
+                    self.read_visited_sequence(h.len, depth + 1)
+                } else {
+                    self.read_sequence::<false>(h.len, depth + 1, content)
+                }
+                .map(|items| (Kind::Items, items.start, items.len))
+            }
+        }
+    }
+
+    /// Reads a UN element (PS3.5 6.2.2), the VR of a value passed on by a system that did not
+    /// know its tag, and returns the VR it is stored with. A UN of undefined length is a
+    /// sequence. One of defined length is read by the VR the standard dictionary gives its tag
+    /// (private and unknown tags stay UN): a sequence when that is SQ, kept as UN bytes if
+    /// its items cannot be read (unless it is the root's Content Sequence, which must read).
+    ///
+    /// A sequence's items are in implicit VR little endian, or in explicit VR when the first
+    /// element of its first item has an explicit VR header: bytes kept as they were received,
+    /// as some archives store them.
+    #[cold]
+    #[inline(never)]
+    fn un_value(
+        &mut self,
+        h: &Header,
+        depth: usize,
+        top: bool,
+        content: bool,
+    ) -> Result<(Vr, (Kind, u32, u32)), ParseError> {
+        let undefined = h.len == UNDEFINED;
+        let vr = if undefined {
+            Vr::SQ
+        } else {
+            standard_vr(h.tag)
+        };
+        let in_input = |p: &Self| {
+            p.pos
+                .checked_add(h.len as usize)
+                .is_some_and(|e| e <= p.buf.len())
+        };
+        if vr != Vr::SQ || !(undefined || in_input(self)) {
+            // A value beyond the input is truncation, as for any value.
+            let stored = if vr == Vr::SQ { Vr::UN } else { vr };
+            return Ok((stored, (Kind::Bytes, self.take_stored(h.len)?, h.len)));
+        }
+        let saved = self.syntax;
+        self.syntax = match self.delimiter_at(self.pos) {
+            Some((ITEM, _)) if self.explicit_header_at(self.pos + 8) => Syntax::ExplicitLittle,
+            _ => Syntax::ImplicitLittle,
+        };
+        let may_fall_back = !(undefined || (top && content && h.tag == CONTENT_SEQUENCE));
+        let mark = may_fall_back.then(|| self.mark());
+        let read = self.sequence_value(h, depth, top, content);
+        self.syntax = saved;
+        match (read, mark) {
+            (Ok(value), _) => Ok((Vr::SQ, value)),
+            (Err(e @ ParseError::LimitExceeded { .. }), _) | (Err(e), None) => Err(e),
+            (Err(_), Some(mark)) => {
+                self.back_to(mark);
+                Ok((Vr::UN, (Kind::Bytes, self.take_stored(h.len)?, h.len)))
+            }
+        }
+    }
+
+    /// Where the parser is, for [`Parser::back_to`].
+    fn mark(&self) -> Mark {
+        Mark {
+            pos: self.pos,
+            elements: self.elements,
+            open_elements: self.open_elements.len(),
+            open_items: self.open_items.len(),
+            element_table: self.element_table.len(),
+            item_table: self.item_table.len(),
+            content_items_without_relationship: self.content_items_without_relationship,
+            large_item_unsorted: self.large_item_unsorted,
+        }
+    }
+
+    /// Forgets everything read since `mark` (code table entries stay: each is a code as
+    /// written at its place in the input, whoever reads it).
+    fn back_to(&mut self, mark: Mark) {
+        self.pos = mark.pos;
+        self.elements = mark.elements;
+        self.open_elements.truncate(mark.open_elements);
+        self.open_items.truncate(mark.open_items);
+        self.element_table.truncate(mark.element_table);
+        self.item_table.truncate(mark.item_table);
+        self.content_items_without_relationship = mark.content_items_without_relationship;
+        self.large_item_unsorted = mark.large_item_unsorted;
     }
 
     /// Closes a sequence whose items are `open_items[mark..]`: moves them to the item table.
@@ -349,4 +436,16 @@ impl<'a, 'l> Parser<'a, 'l> {
         self.element_table.truncate(marks.0);
         self.item_table.truncate(marks.1);
     }
+}
+
+/// The parser's position and table lengths, to read a value again another way.
+struct Mark {
+    pos: usize,
+    elements: usize,
+    open_elements: usize,
+    open_items: usize,
+    element_table: usize,
+    item_table: usize,
+    content_items_without_relationship: usize,
+    large_item_unsorted: bool,
 }

@@ -24,6 +24,11 @@ pub(super) struct Parser<'a, 'l> {
     limits: &'l Limits,
     elements: usize,
     pub(super) pixel_data_at: Option<usize>,
+    /// Where bytes that are no element follow the top-level dataset (see `trailing_here`).
+    pub(super) trailing_at: Option<usize>,
+    /// How the dataset is encoded, when its first element shows another VR encoding than its
+    /// transfer syntax names.
+    pub(super) syntax_differs: Option<Syntax>,
     /// Elements of the items being read (innermost last); an item's run moves to
     /// `element_table` when the item ends, so that each item's elements are contiguous.
     open_elements: Vec<Stored>,
@@ -54,6 +59,8 @@ impl<'a, 'l> Parser<'a, 'l> {
             limits,
             elements: 0,
             pixel_data_at: None,
+            trailing_at: None,
+            syntax_differs: None,
             open_elements: Vec::new(),
             open_items: Vec::new(),
             element_table: Vec::new(),
