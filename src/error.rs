@@ -31,7 +31,7 @@ pub enum ParseError {
         /// What is wrong.
         reason: &'static str,
     },
-    /// A transfer syntax kerma recognises but does not read (deflate, big endian).
+    /// A transfer syntax kerma recognises but does not read (explicit VR big endian).
     #[error("unsupported transfer syntax {uid}")]
     UnsupportedTransferSyntax {
         /// The Transfer Syntax UID (0002,0010).

@@ -1,21 +1,24 @@
 //! Reading one input (path, bytes, reader or dicom-object) and classifying it by content.
 
 use std::fs::File;
-use std::io::Read;
+use std::io::{Cursor, Read};
 use std::path::Path;
 
 use serde::Serialize;
 
 use crate::codes::{self, Code, sop};
 use crate::dataset::{self, Item, Limits, Parsed, Tree};
+use crate::deflate;
 use crate::error::{Error, ParseError, Result};
 use crate::image::{self, ImageDose};
+use crate::input::{FIRST_CHUNK, Gate, Plain, REPORT_AT_ONCE, ReadBuffer, SMALL_FILE, Source};
 use crate::rdsr::{self, DoseReport, Plane, PlaneDose, Provenance};
 use crate::sr::{self, CONTENT_SEQUENCE, Content};
 use crate::value::trim_padding;
 use crate::warning::Warning;
 
-/// What kind of object a file holds, decided from its SOP class and content (DOMAIN.md 2).
+/// What kind of object a file holds, decided from its SOP class (PS3.4 Table B.5-1) and, for
+/// SRs, from the template at the root of its content.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
@@ -167,49 +170,6 @@ pub struct Extractor {
     limits: Limits,
 }
 
-/// First read from a stream: enough for a typical XA/RF header, so that an image costs the
-/// same whatever its pixel data; dose reports grow the buffer from there.
-const FIRST_CHUNK: usize = 16 * 1024;
-
-/// Files up to this size are read whole.
-const SMALL_FILE: usize = 64 * 1024;
-
-/// The largest read buffer a thread keeps for its next input: one first chunk, what an image
-/// header needs. A report's larger buffer is freed, so that between files a thread keeps little
-/// more than its scanner tables (a folder run's memory stays under twice the largest file per
-/// thread, results waiting for their turn included).
-const READ_BUFFER_KEEP_MAX: usize = FIRST_CHUNK + 1;
-
-thread_local! {
-    static READ_BUFFER: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
-}
-
-/// The buffer an input is read into: this thread's, kept from its last input (emptied), so
-/// that a folder scan of image headers allocates one per worker thread rather than one per
-/// file. It goes back on drop, when no larger than [`READ_BUFFER_KEEP_MAX`]; nothing read
-/// outlives it (results own their values).
-struct ReadBuffer(Vec<u8>);
-
-impl ReadBuffer {
-    fn take() -> ReadBuffer {
-        let mut v = READ_BUFFER
-            .try_with(std::cell::Cell::take)
-            .unwrap_or_default();
-        v.clear();
-        ReadBuffer(v)
-    }
-}
-
-impl Drop for ReadBuffer {
-    fn drop(&mut self) {
-        let v = std::mem::take(&mut self.0);
-        if v.capacity() <= READ_BUFFER_KEEP_MAX {
-            // Nothing is kept while the thread exits.
-            let _ = READ_BUFFER.try_with(|kept| kept.set(v));
-        }
-    }
-}
-
 impl Extractor {
     /// An extractor with default limits.
     pub fn new() -> Extractor {
@@ -230,7 +190,25 @@ impl Extractor {
     /// # Errors
     /// [`Error::Parse`] when the bytes are not readable DICOM.
     pub fn extract_bytes(&self, bytes: &[u8]) -> Result<Extraction> {
-        extract_complete(bytes, &self.limits)
+        match extract_complete(bytes, &self.limits, false) {
+            Err(Error::Parse(ParseError::UnsupportedTransferSyntax { uid }))
+                if uid == deflate::DEFLATED_EXPLICIT_LITTLE =>
+            {
+                let Some(at) = dataset::dataset_start(bytes) else {
+                    return Err(ParseError::UnsupportedTransferSyntax { uid }.into());
+                };
+                let mut kept = ReadBuffer::take();
+                kept.0.extend_from_slice(&bytes[..at]);
+                // An input already in memory has no gate to call.
+                let heavy = &mut || {};
+                let mut gate = Gate {
+                    light: false,
+                    heavy,
+                };
+                self.read_inflated(&mut kept.0, &bytes[at..], &mut gate)
+            }
+            r => r,
+        }
     }
 
     /// Extracts from a reader, reading only up to Pixel Data.
@@ -247,14 +225,61 @@ impl Extractor {
     /// input's length when known (a file), which sizes the buffer and tells the end of input.
     /// `heavy` is called once, before the first read that takes the input beyond its first
     /// chunk (a folder scan lets such inputs run less far ahead, see `scan`).
+    ///
+    /// A deflated dataset (PS3.5 §A.5) is inflated as it is read, by the same growing reads.
     fn read_header(
         &self,
-        mut reader: impl Read,
+        reader: impl Read,
         len: Option<u64>,
         heavy: &mut dyn FnMut(),
     ) -> Result<Extraction> {
-        let cap = usize::try_from(self.limits.max_header_bytes).unwrap_or(usize::MAX);
         let len = len.map(|l| usize::try_from(l).unwrap_or(usize::MAX));
+        let mut kept = ReadBuffer::take();
+        let buf = &mut kept.0;
+        let mut gate = Gate { light: true, heavy };
+        let mut plain = Plain(reader);
+        match self.read_growing(&mut plain, len, buf, &mut gate) {
+            Err(Error::Parse(ParseError::UnsupportedTransferSyntax { uid }))
+                if uid == deflate::DEFLATED_EXPLICIT_LITTLE =>
+            {
+                let Some(at) = dataset::dataset_start(buf) else {
+                    return Err(ParseError::UnsupportedTransferSyntax { uid }.into());
+                };
+                // The stream starts with what was read after the meta group; the rest of the
+                // input follows.
+                let read = Cursor::new(buf.split_off(at));
+                self.read_inflated(buf, read.chain(plain.0), &mut gate)
+            }
+            r => r,
+        }
+    }
+
+    /// Reads the dataset of a deflated file: `buf` holds its preamble and meta group,
+    /// `compressed` the DEFLATE stream that follows them.
+    fn read_inflated(
+        &self,
+        buf: &mut Vec<u8>,
+        compressed: impl Read,
+        gate: &mut Gate<'_>,
+    ) -> Result<Extraction> {
+        let at = buf.len() as u64;
+        let limit = self.limits.max_inflated_bytes;
+        let mut inflater = deflate::Inflater::new(compressed, at, limit);
+        let mut x = self.read_growing(&mut inflater, None, buf, gate)?;
+        x.bytes_read = at + inflater.compressed_read();
+        Ok(x)
+    }
+
+    /// The growing reads of [`Extractor::read_header`], from `src` onto `buf` (empty, or holding
+    /// a deflated file's meta group), and the extraction from them.
+    fn read_growing<S: Source>(
+        &self,
+        src: &mut S,
+        len: Option<usize>,
+        buf: &mut Vec<u8>,
+        gate: &mut Gate<'_>,
+    ) -> Result<Extraction> {
+        let cap = usize::try_from(self.limits.max_header_bytes).unwrap_or(usize::MAX);
         let mut want = FIRST_CHUNK.min(cap);
         if let Some(len) = len {
             // A small file is read at once: a second parse would cost more than the bytes.
@@ -264,14 +289,11 @@ impl Extractor {
                 want.min(len)
             };
         }
-        let mut kept = ReadBuffer::take();
-        let buf = &mut kept.0;
-        let mut light = true;
+        // A structured report has no pixel data: it is read at once up to this size, rather
+        // than parsed in growing prefixes; beyond it, memory follows what the parser needs.
+        let report_at_once = len.unwrap_or(usize::MAX).min(cap).min(REPORT_AT_ONCE);
         loop {
-            if light && want > FIRST_CHUNK {
-                heavy();
-                light = false;
-            }
+            gate.before(want);
             if buf.is_empty() {
                 buf.reserve_exact(want + 1);
             }
@@ -286,30 +308,32 @@ impl Extractor {
             if let Some(extra) = usize::try_from(need).ok().filter(|_| len.is_some()) {
                 buf.reserve_exact(extra);
             }
-            let got = (&mut reader)
-                .take(need)
-                .read_to_end(buf)
-                .map_err(Error::Stream)?;
+            let got = src.read_more(buf, need)?;
             let eof = match len {
-                Some(len) => buf.len() >= len || (got as u64) < need,
-                None => (got as u64) < need,
+                Some(len) => buf.len() >= len || got < need,
+                None => got < need,
             };
-            // A structured report has no pixel data: when its length is known, read the rest
-            // at once rather than parse growing prefixes of it.
-            if let Some(len) = len
-                && !eof
-                && want < len
-                && want < cap
+            if !eof
+                && want < report_at_once
                 && dataset::meta_sop_class(buf).is_some_and(dataset::is_structured_report)
             {
-                want = len.min(cap);
+                want = report_at_once;
                 continue;
             }
             let mut needed = None;
             let mut content = RootContent::new(&self.limits);
-            match dataset::parse_visiting(buf, &self.limits, &mut |item| content.child(item)) {
-                // Complete: reading stopped at Pixel Data, or at the true end of the input.
-                Ok(parsed) if parsed.pixel_data_at.is_some() || eof => {
+            let parsed = dataset::parse_visiting(buf, &self.limits, S::INFLATED, &mut |item| {
+                content.child(item);
+            });
+            match parsed {
+                // Complete: reading stopped at Pixel Data, at padding after the dataset (a whole
+                // tag of it: a few zeros at the end of a chunk may begin an element), or at the
+                // true end of the input.
+                Ok(parsed)
+                    if parsed.pixel_data_at.is_some()
+                        || parsed.trailing_at.is_some_and(|at| buf.len() - at >= 4)
+                        || eof =>
+                {
                     let mut x = classify_and_extract(&parsed, content)?;
                     x.bytes_read = buf.len() as u64;
                     return Ok(x);
@@ -547,11 +571,14 @@ fn identity(ds: &Item<'_>, media_sop_class: Option<&str>, warnings: &mut Vec<War
 
 /// Extracts from bytes that hold all of the input's header, its root content items read as
 /// the scanner hands them over; `bytes_read` is where reading stopped.
-fn extract_complete(bytes: &[u8], limits: &Limits) -> Result<Extraction> {
+fn extract_complete(bytes: &[u8], limits: &Limits, inflated: bool) -> Result<Extraction> {
     let mut content = RootContent::new(limits);
-    let parsed = dataset::parse_visiting(bytes, limits, &mut |item| content.child(item))?;
+    let parsed = dataset::parse_visiting(bytes, limits, inflated, &mut |item| content.child(item))?;
     let mut x = classify_and_extract(&parsed, content)?;
-    x.bytes_read = parsed.pixel_data_at.unwrap_or(bytes.len()) as u64;
+    x.bytes_read = parsed
+        .pixel_data_at
+        .or(parsed.trailing_at)
+        .unwrap_or(bytes.len()) as u64;
     Ok(x)
 }
 
@@ -565,7 +592,10 @@ pub(crate) fn extract_from_whole_tree(bytes: &[u8], limits: &Limits) -> Result<E
         content.read(&c);
     }
     let mut x = classify_and_extract(&parsed, content)?;
-    x.bytes_read = parsed.pixel_data_at.unwrap_or(bytes.len()) as u64;
+    x.bytes_read = parsed
+        .pixel_data_at
+        .or(parsed.trailing_at)
+        .unwrap_or(bytes.len()) as u64;
     Ok(x)
 }
 
@@ -610,6 +640,15 @@ impl<'a> RootContent<'a> {
 fn classify_and_extract(parsed: &Parsed<'_>, content: RootContent<'_>) -> Result<Extraction> {
     let ds = &parsed.dataset;
     let mut warnings = Vec::new();
+    if let Some(syntax) = parsed.syntax_differs {
+        warnings.push(Warning::VrEncodingDiffers {
+            transfer_syntax: parsed.transfer_syntax.unwrap_or_default().to_owned(),
+            implicit: syntax == dataset::Syntax::ImplicitLittle,
+        });
+    }
+    if let Some(at) = parsed.trailing_at {
+        warnings.push(Warning::TrailingBytes { offset: at as u64 });
+    }
     let identity = identity(ds, parsed.media_sop_class, &mut warnings);
     let sop_class = identity.sop_class_uid.as_deref().unwrap_or("");
     let modality = identity.modality.as_deref().unwrap_or("");
@@ -809,7 +848,7 @@ impl VendorSummaryBuilder {
 /// read from the whole tree after it must give the same result or the same error.
 #[cfg(any(test, fuzzing))]
 pub(crate) fn assert_visiting_reads_alike(bytes: &[u8], limits: &Limits) {
-    let visiting = extract_complete(bytes, limits);
+    let visiting = extract_complete(bytes, limits, false);
     let whole = extract_from_whole_tree(bytes, limits);
     assert_eq!(
         format!("{visiting:?}"),
@@ -851,7 +890,7 @@ mod tests {
                 continue;
             }
             let bytes = std::fs::read(entry.path()).expect("read");
-            if extract_complete(&bytes, &Limits::default())
+            if extract_complete(&bytes, &Limits::default(), false)
                 .is_ok_and(|x| x.report.as_ref().is_some_and(|r| !r.events.is_empty()))
             {
                 reports += 1;

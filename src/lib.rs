@@ -37,9 +37,11 @@
 
 mod codes;
 mod dataset;
+mod deflate;
 mod error;
 mod extract;
 mod image;
+mod input;
 mod procedure;
 mod rdsr;
 mod reference;

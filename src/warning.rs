@@ -187,6 +187,20 @@ pub enum Warning {
         /// First event DateTime Started.
         event_date: String,
     },
+    /// The dataset ends before the file does: what follows (zero padding, Data Set Trailing
+    /// Padding) was not read.
+    TrailingBytes {
+        /// Where the dataset ended.
+        offset: u64,
+    },
+    /// The dataset is encoded in another VR encoding than its transfer syntax names (implicit
+    /// VR under an explicit VR transfer syntax, or the reverse): read as written.
+    VrEncodingDiffers {
+        /// Transfer Syntax UID (0002,0010).
+        transfer_syntax: String,
+        /// Whether the dataset is in implicit VR.
+        implicit: bool,
+    },
 }
 
 impl fmt::Display for Warning {
@@ -327,6 +341,24 @@ impl fmt::Display for Warning {
                 f,
                 "Study Date {study_date} differs from the event date {event_date} by more than a day"
             ),
+            TrailingBytes { offset } => write!(
+                f,
+                "the dataset ends at byte {offset}; the padding after it was not read"
+            ),
+            VrEncodingDiffers {
+                transfer_syntax,
+                implicit,
+            } => {
+                let (written, named) = if *implicit {
+                    ("implicit", "explicit")
+                } else {
+                    ("explicit", "implicit")
+                };
+                write!(
+                    f,
+                    "dataset in {written} VR although transfer syntax {transfer_syntax} says {named} VR: read as written"
+                )
+            }
         }
     }
 }

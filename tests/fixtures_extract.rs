@@ -270,9 +270,10 @@ fn bad_files_give_typed_errors() {
         err("rdsr_explicit_be.dcm"),
         Error::Parse(ParseError::UnsupportedTransferSyntax { .. })
     ));
+    // Declares Deflated Explicit VR Little Endian, but its dataset is not DEFLATE data.
     assert!(matches!(
-        err("rdsr_deflated.dcm"),
-        Error::Parse(ParseError::UnsupportedTransferSyntax { .. })
+        err("rdsr_deflated_uid_only.dcm"),
+        Error::Parse(ParseError::Malformed { .. })
     ));
 }
 

@@ -38,6 +38,7 @@ fn check(data: &[u8]) {
         max_elements: 64,
         max_header_bytes: 4096,
         max_events: 2,
+        max_inflated_bytes: 1 << 16,
     });
     let _ = tight.extract_bytes(data);
     let _ = tight.extract_reader(data);
