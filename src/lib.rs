@@ -7,10 +7,19 @@
 //!
 //! The data flows through one module per stage:
 //!
-//! 1. bytes → DICOM elements: a bounded, zero-copy scanner that stops at Pixel Data;
+//! 1. bytes → DICOM elements: a bounded, zero-copy scanner that stops at Pixel Data
+//!    (deflated data sets are inflated as they are read, within [`Limits`]);
 //! 2. elements → SR content items (matched by code value and scheme, never by meaning);
-//! 3. content items / header attributes → typed dose records ([`DoseReport`], [`ImageDose`]);
-//! 4. records → flat report rows ([`FileEntry`]).
+//! 3. content items / header attributes → typed dose records ([`DoseReport`], [`ImageDose`]),
+//!    one [`Extraction`] per file ([`extract_path`], [`extract_bytes`], [`extract_reader`],
+//!    [`extract_object`]; a folder through [`walk_inputs`] and [`scan`]);
+//! 4. records → procedures, without double counting ([`Procedures`] → [`ProcedureSet`]);
+//! 5. procedures → reference levels, statistics and alerts (the [`reference`](mod@reference) module);
+//! 6. everything → flat rows for JSON and CSV (the [`report`] module).
+//!
+//! The crate root holds the entry points and the types they return; quantities are
+//! [`Dap`] and [`AirKerma`], whose units cannot be confused. What kerma tolerated in a file
+//! is a [`Warning`]; why it could not read one is an [`Error`].
 //!
 //! Memory: a file's bytes and its element index live only while it is extracted; results own
 //! their data. Each thread keeps the index storage of the largest file it has read (at most
@@ -44,8 +53,8 @@ mod image;
 mod input;
 mod procedure;
 mod rdsr;
-mod reference;
-mod report;
+pub mod reference;
+pub mod report;
 mod scan;
 mod sr;
 mod units;
@@ -68,15 +77,9 @@ pub use rdsr::{
     Device, DoseReport, EventCategory, Filter, IrradiationEvent, Plane, PlaneDose, Provenance,
     ReferencePoint, Scope,
 };
-pub use reference::*;
-pub use report::{
-    EventRow, FileEntry, FileOutcome, ImageRow, PlaneRow, ProcedurePlaneRow, ProcedureRow,
-};
 pub use scan::{Input, Origin, Skip, WalkError, scan, walk_inputs};
 pub use sr::Technique;
-pub use units::{
-    AirKerma, Dap, KnownUnit, QuantityError, UnitKind, UnitStatus, duration_from_secs, lookup_unit,
-};
+pub use units::{AirKerma, Dap, QuantityError};
 pub use value::Attr;
 pub use warning::Warning;
 

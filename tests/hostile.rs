@@ -815,7 +815,7 @@ fn entries(dir: &std::path::Path) -> Vec<(String, serde_json::Value)> {
             .unwrap()
             .to_string_lossy()
             .into_owned();
-        let entry = kerma::FileEntry::new(&input.path.to_string_lossy(), &result);
+        let entry = kerma::report::FileEntry::new(&input.path.to_string_lossy(), &result);
         let mut json = serde_json::to_value(&entry).unwrap();
         // The folder differs between the two runs; everything else must not.
         json.as_object_mut().unwrap().remove("path");

@@ -3,11 +3,11 @@
 use std::path::Path;
 use std::time::Duration;
 
-use kerma::{
-    AirKerma, Dap, DrlQuantity, DrlRow, Exclusion, GroupScope, MatchStatus, ProcedureText,
-    ReferenceError, ReferenceTables, Survey, SurveyConfig, SurveyRecord, SurveyReport, TextField,
-    Verdict,
+use kerma::reference::{
+    DrlQuantity, DrlRow, Exclusion, GroupScope, MatchStatus, ProcedureText, ReferenceError,
+    ReferenceTables, Survey, SurveyConfig, SurveyRecord, SurveyReport, TextField, Verdict,
 };
+use kerma::{AirKerma, Dap};
 use proptest::prelude::*;
 
 const BUNDLED_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/data/reference-levels");
@@ -628,7 +628,7 @@ fn one_patient_is_never_compared_with_a_drl() {
     let mut c = config();
     c.drl_sources.clear();
     c.jurisdiction = Some("FR".to_string());
-    c.min_sample_sizes = vec![kerma::MinSampleSize::new(
+    c.min_sample_sizes = vec![kerma::reference::MinSampleSize::new(
         None,
         None,
         1,

@@ -10,7 +10,8 @@ use std::process::{Command, Output};
 use std::sync::OnceLock;
 
 use fixtures::writer::{Dataset, Meta, Opts, Ts, write_file_with_meta};
-use kerma::{Fate, FileOutcome, Skip};
+use kerma::report::FileOutcome;
+use kerma::{Fate, Skip};
 use serde_json::Value;
 
 const TESTDATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata");
@@ -208,7 +209,7 @@ fn grouping_accounts_skipped_files_apart() {
     let mut grouping = kerma::Procedures::new();
     let mut entries = Vec::new();
     kerma::scan(&inputs, &extractor, |input, result| {
-        entries.push(kerma::FileEntry::scanned(input, &result));
+        entries.push(kerma::report::FileEntry::scanned(input, &result));
         grouping.add_scanned(input, result);
     });
     let set = grouping.finish();

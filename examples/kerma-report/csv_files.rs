@@ -7,7 +7,8 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use kerma::{AlertRow, DrlRow, EventRow, FileEntry, PatientCumulativeRow, ProcedureRow};
+use kerma::reference::{AlertRow, DrlRow, PatientCumulativeRow};
+use kerma::report::{EventRow, FileEntry, ProcedureRow};
 use serde::{Serialize, Serializer};
 
 use crate::output::{Report, code, error, kind, outcome};
@@ -21,7 +22,7 @@ pub fn write_csvs(dir: &Path, r: &Report) -> CsvResult {
         "files.csv",
         r.doc.files.iter().map(|e| FileCsv::new(e, r)),
     )?;
-    let types: HashMap<&str, &kerma::ProcedureTypeRow> = r
+    let types: HashMap<&str, &kerma::reference::ProcedureTypeRow> = r
         .survey
         .procedure_types
         .iter()
@@ -215,7 +216,10 @@ struct ProcedureCsv<'a> {
 }
 
 impl<'a> ProcedureCsv<'a> {
-    fn new(p: &'a ProcedureRow, t: Option<&'a kerma::ProcedureTypeRow>) -> ProcedureCsv<'a> {
+    fn new(
+        p: &'a ProcedureRow,
+        t: Option<&'a kerma::reference::ProcedureTypeRow>,
+    ) -> ProcedureCsv<'a> {
         ProcedureCsv {
             id: &p.id,
             patient_id: p.patient_id.as_deref(),

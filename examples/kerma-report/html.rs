@@ -3,7 +3,8 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 
-use kerma::{DrlQuantity, GroupScope, Procedure};
+use kerma::Procedure;
+use kerma::reference::{DrlQuantity, GroupScope};
 use plotters::prelude::*;
 
 use crate::output::{Report, code, error, kind, outcome};
@@ -233,7 +234,7 @@ fn alerts(h: &mut String, r: &Report) {
         <th>patient</th><th>room</th><th>date</th><th>type</th><th>quantity</th><th>value</th>\
         <th>level</th><th>unit</th><th>source</th><th>action</th><th>files</th></tr>\n",
     );
-    let files: HashMap<&str, &kerma::ProcedureRow> = r
+    let files: HashMap<&str, &kerma::report::ProcedureRow> = r
         .doc
         .procedures
         .iter()

@@ -45,7 +45,7 @@ fn main() -> ExitCode {
     let mut errors = 0usize;
     let mut grouping = kerma::Procedures::new();
     kerma::scan(&inputs, &extractor, |input, result| {
-        let entry = kerma::FileEntry::scanned(input, &result);
+        let entry = kerma::report::FileEntry::scanned(input, &result);
         if let Some(error) = &entry.error {
             errors += 1;
             let line = format!("{}: {error}", entry.path);
@@ -76,8 +76,10 @@ fn main() -> ExitCode {
         .iter()
         .filter(|p| survey::keep(p, &args))
         .collect();
-    let procedures: Vec<kerma::ProcedureRow> =
-        kept.iter().map(|p| kerma::ProcedureRow::new(p)).collect();
+    let procedures: Vec<kerma::report::ProcedureRow> = kept
+        .iter()
+        .map(|p| kerma::report::ProcedureRow::new(p))
+        .collect();
     let survey = match survey::run(&args, &kept) {
         Ok(s) => s,
         Err(e) => {

@@ -3,7 +3,9 @@
 use std::collections::HashMap;
 use std::io::{self, Write};
 
-use kerma::{FileAccount, FileEntry, ProcedureRow, SurveyReport, Verdict};
+use kerma::FileAccount;
+use kerma::reference::{SurveyReport, Verdict};
+use kerma::report::{FileEntry, ProcedureRow};
 use serde::Serialize;
 
 /// Everything the program reports; the JSON document of `--format json` and `report.json`.
@@ -12,10 +14,10 @@ pub struct Doc<'a> {
     pub files: &'a [FileEntry],
     pub procedures: &'a [ProcedureRow],
     pub accounting: &'a kerma::Accounting,
-    pub drl: &'a [kerma::DrlRow],
-    pub alerts: &'a kerma::AlertReport,
-    pub procedure_types: &'a [kerma::ProcedureTypeRow],
-    pub exclusions: &'a kerma::ExclusionCounts,
+    pub drl: &'a [kerma::reference::DrlRow],
+    pub alerts: &'a kerma::reference::AlertReport,
+    pub procedure_types: &'a [kerma::reference::ProcedureTypeRow],
+    pub exclusions: &'a kerma::reference::ExclusionCounts,
     pub survey_notes: &'a [String],
 }
 

@@ -4,10 +4,11 @@ use std::fs::File;
 use std::path::Path;
 use std::time::Duration;
 
-use kerma::{
-    Completeness, Procedure, ProcedureMapping, ProcedureText, ReferenceTables, Survey,
-    SurveyConfig, SurveyRecord, SurveyReport, TextField,
+use kerma::reference::{
+    ProcedureMapping, ProcedureText, ReferenceTables, Survey, SurveyConfig, SurveyRecord,
+    SurveyReport, TextField,
 };
+use kerma::{Completeness, Procedure};
 
 use crate::args::Args;
 

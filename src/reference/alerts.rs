@@ -96,7 +96,7 @@ pub struct AlertReport {
     pub cumulative_window_days: u64,
     /// Where the default window comes from.
     pub cumulative_window_basis: &'static str,
-    /// Why a K_a,r sum is not a skin dose ([`KA_R_SUM_CAVEAT`](super::KA_R_SUM_CAVEAT)).
+    /// Why a K_a,r sum is not a skin dose (the same sentence on every row).
     pub ka_r_caveat: &'static str,
     /// Trigger levels that kerma cannot evaluate, and why.
     pub not_evaluated: Vec<String>,

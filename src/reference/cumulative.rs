@@ -11,7 +11,7 @@ use super::record::SurveyRecord;
 use super::tables::TriggerLevel;
 
 /// Why the per-patient K_a,r sum is only an indicator.
-pub const KA_R_SUM_CAVEAT: &str = "a sum of K_a,r over procedures (and over planes) overestimates peak skin dose when the irradiated skin fields differ; it is an upper-bound indicator, not a skin dose";
+pub(crate) const KA_R_SUM_CAVEAT: &str = "a sum of K_a,r over procedures (and over planes) overestimates peak skin dose when the irradiated skin fields differ; it is an upper-bound indicator, not a skin dose";
 
 /// For one patient and one quantity (`pka` or `ka_r`): the rolling window with the largest
 /// sum, when it holds at least two procedures.
@@ -49,7 +49,8 @@ pub struct PatientCumulativeRow {
     pub includes_incomplete: bool,
     /// Whether a K_a,r at a non-standard reference point contributes.
     pub includes_ka_r_not_comparable: bool,
-    /// For `ka_r`: [`KA_R_SUM_CAVEAT`]; empty for `pka`.
+    /// For `ka_r`: why a K_a,r sum is not a skin dose (an upper-bound indicator); empty for
+    /// `pka`.
     pub caveat: &'static str,
 }
 

@@ -82,7 +82,7 @@ pub struct DrlRow {
     pub min: Option<f64>,
     /// Largest value.
     pub max: Option<f64>,
-    /// How quartiles and the median are computed ([`QUANTILE_METHOD`]).
+    /// How quartiles and the median are computed (the survey's `quantile_method`).
     pub quantile_method: &'static str,
     /// Minimum `n` for a comparison.
     pub min_sample_size: usize,

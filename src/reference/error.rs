@@ -112,7 +112,7 @@ pub enum ReferenceError {
     /// A survey setting is out of range.
     #[error("invalid survey setting {setting}: {reason}")]
     InvalidSetting {
-        /// The setting's field name in [`SurveyConfig`](crate::SurveyConfig).
+        /// The setting's field name in [`SurveyConfig`](crate::reference::SurveyConfig).
         setting: &'static str,
         /// What is wrong with it.
         reason: &'static str,

@@ -170,7 +170,7 @@ struct Rule {
 /// numbers below 90 take precedence.
 ///
 /// ```
-/// use kerma::{MatchStatus, ProcedureMapping, ProcedureText, TextField};
+/// use kerma::reference::{MatchStatus, ProcedureMapping, ProcedureText, TextField};
 /// let map = ProcedureMapping::bundled();
 /// let c = map.classify(
 ///     "room-1",
@@ -187,7 +187,7 @@ struct Rule {
 /// )?;
 /// let c = local.classify("r", &[ProcedureText::new(TextField::ProtocolName, "Foie CEL")]);
 /// assert_eq!(c.procedure_code.as_deref(), Some("tace_liver"));
-/// # Ok::<(), kerma::ReferenceError>(())
+/// # Ok::<(), kerma::reference::ReferenceError>(())
 /// ```
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ProcedureMapping {

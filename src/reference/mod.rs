@@ -35,12 +35,11 @@ mod tables;
 
 pub use alerts::{AlertReport, AlertRow, TriggerProportionRow};
 pub use config::{MinSampleSize, SurveyConfig};
-pub use cumulative::{KA_R_SUM_CAVEAT, PatientCumulativeRow};
+pub use cumulative::PatientCumulativeRow;
 pub use drl::{DrlRow, GroupScope, Verdict};
 pub use error::ReferenceError;
 pub use mapping::{Classification, MatchStatus, ProcedureMapping, ProcedureText, TextField};
 pub use quantity::{DrlQuantity, LevelValue};
 pub use record::SurveyRecord;
-pub use stats::QUANTILE_METHOD;
 pub use survey::{Exclusion, ExclusionCounts, ProcedureTypeRow, Survey, SurveyReport};
 pub use tables::{ReferenceLevel, ReferenceTables, TriggerLevel};

@@ -147,7 +147,7 @@ impl LevelValue {
     /// The value in the reporting unit of its quantity ([`DrlQuantity::report_unit`]).
     ///
     /// ```
-    /// use kerma::{ReferenceTables, DrlQuantity};
+    /// use kerma::reference::{ReferenceTables, DrlQuantity};
     /// let tables = ReferenceTables::bundled();
     /// let ft = tables
     ///     .drl_levels()

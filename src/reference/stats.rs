@@ -6,7 +6,7 @@
 /// x at ⌊h⌋ plus the fraction h − ⌊h⌋ of the gap to the next value (indices from 0). This is
 /// Hyndman and Fan's definition 7, the default of numpy (`method="linear"`) and R, and the
 /// spreadsheet functions `PERCENTILE.INC` / `QUARTILE.INC`.
-pub const QUANTILE_METHOD: &str = "linear interpolation between order statistics (Hyndman-Fan type 7; numpy 'linear', R type 7, spreadsheet PERCENTILE.INC/QUARTILE.INC)";
+pub(crate) const QUANTILE_METHOD: &str = "linear interpolation between order statistics (Hyndman-Fan type 7; numpy 'linear', R type 7, spreadsheet PERCENTILE.INC/QUARTILE.INC)";
 
 /// n, mean, min, quartiles and max of a non-empty sample.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -24,7 +24,8 @@ use super::tables::TriggerLevel;
 /// Collects de-duplicated procedures, then computes the survey report.
 ///
 /// ```
-/// use kerma::{Dap, ProcedureText, Survey, SurveyConfig, SurveyRecord, TextField, Verdict};
+/// use kerma::Dap;
+/// use kerma::reference::{ProcedureText, Survey, SurveyConfig, SurveyRecord, TextField, Verdict};
 /// let mut config = SurveyConfig::default();
 /// config.drl_sources = vec!["EU_EURADOS_SIISKONEN_2018".into()];
 /// let mut survey = Survey::new(config)?;
@@ -41,7 +42,7 @@ use super::tables::TriggerLevel;
 /// }
 /// let report = survey.finish();
 /// let row = report.drl.iter()
-///     .find(|r| r.room.is_none() && r.quantity == kerma::DrlQuantity::Pka)
+///     .find(|r| r.room.is_none() && r.quantity == kerma::reference::DrlQuantity::Pka)
 ///     .ok_or("a PKA row for all rooms")?;
 /// assert_eq!(row.median, Some(39.5)); // Gy·cm²
 /// assert_eq!(row.drl_value, Some(35.0)); // EURADOS 2018, coronary angiography
@@ -406,7 +407,8 @@ pub struct ExclusionCounts {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct SurveyReport {
-    /// [`QUANTILE_METHOD`].
+    /// How quartiles and medians are computed: linear interpolation between order statistics
+    /// (Hyndman-Fan type 7, as numpy's default and spreadsheets' PERCENTILE.INC).
     pub quantile_method: &'static str,
     /// One row per group × quantity.
     pub drl: Vec<DrlRow>,

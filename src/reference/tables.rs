@@ -133,13 +133,13 @@ pub struct TriggerLevel {
 /// own: every value comes from a table.
 ///
 /// ```
-/// use kerma::ReferenceTables;
+/// use kerma::reference::ReferenceTables;
 /// let mut tables = ReferenceTables::bundled();
 /// let local = "source_id,jurisdiction,year,procedure_code,population,quantity,unit,value,statistic\n\
 ///              LOCAL_CHU_2025,FR,2025,coronary_angiography,adult,pka,Gy.cm2,32,p75_patients\n";
 /// assert_eq!(tables.load_drl_csv("local-drl.csv", local.as_bytes())?, 1);
 /// assert!(tables.drl_levels().iter().any(|l| l.source_id == "LOCAL_CHU_2025"));
-/// # Ok::<(), kerma::ReferenceError>(())
+/// # Ok::<(), kerma::reference::ReferenceError>(())
 /// ```
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ReferenceTables {
