@@ -27,6 +27,7 @@ mod date;
 mod drl;
 mod error;
 mod mapping;
+mod pattern;
 mod quantity;
 mod record;
 mod stats;
