@@ -15,6 +15,7 @@ pub struct Doc<'a> {
     pub drl: &'a [kerma::DrlRow],
     pub alerts: &'a kerma::AlertReport,
     pub procedure_types: &'a [kerma::ProcedureTypeRow],
+    pub unmatched_descriptions: &'a [kerma::UnmatchedDescriptionRow],
     pub exclusions: &'a kerma::ExclusionCounts,
     pub survey_notes: &'a [String],
 }

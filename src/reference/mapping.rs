@@ -292,6 +292,11 @@ impl ProcedureMapping {
         v
     }
 
+    /// How many rules of this mapping assign `code`.
+    pub fn rule_count(&self, code: &str) -> usize {
+        self.rules.iter().filter(|r| r.code == code).count()
+    }
+
     /// Assigns a procedure type to a procedure performed in `room` with the given texts.
     ///
     /// Never fails: a procedure that no rule matches is [`MatchStatus::Unmatched`].

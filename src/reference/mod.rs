@@ -20,6 +20,7 @@
 //!   statistics and counted; unmatched and multi-type procedures are listed, never dropped.
 
 mod alerts;
+mod catalog;
 mod config;
 mod csvfile;
 mod cumulative;
@@ -33,8 +34,10 @@ mod record;
 mod stats;
 mod survey;
 mod tables;
+mod unmatched;
 
 pub use alerts::{AlertReport, AlertRow, TriggerProportionRow};
+pub use catalog::{Jurisdiction, ProcedureType};
 pub use config::{MinSampleSize, SurveyConfig};
 pub use cumulative::{KA_R_SUM_CAVEAT, PatientCumulativeRow};
 pub use drl::{DrlRow, GroupScope, Verdict};
@@ -45,3 +48,4 @@ pub use record::SurveyRecord;
 pub use stats::QUANTILE_METHOD;
 pub use survey::{Exclusion, ExclusionCounts, ProcedureTypeRow, Survey, SurveyReport};
 pub use tables::{ReferenceLevel, ReferenceTables, TriggerLevel};
+pub use unmatched::UnmatchedDescriptionRow;

@@ -20,6 +20,7 @@ use super::quantity::DrlQuantity;
 use super::record::SurveyRecord;
 use super::stats::QUANTILE_METHOD;
 use super::tables::TriggerLevel;
+use super::unmatched::{UnmatchedDescriptionRow, unmatched_descriptions};
 
 /// Collects de-duplicated procedures, then computes the survey report.
 ///
@@ -120,6 +121,9 @@ impl Survey {
                 .zip(&typed)
                 .map(|(r, t)| procedure_row(r, t))
                 .collect(),
+            unmatched_descriptions: unmatched_descriptions(
+                records.iter().zip(typed.iter().map(|t| &t.class)),
+            ),
             exclusions,
             notes: notes(cfg),
         }
@@ -414,6 +418,9 @@ pub struct SurveyReport {
     pub alerts: AlertReport,
     /// Every distinct procedure, with its assigned type, raw texts and exclusion.
     pub procedure_types: Vec<ProcedureTypeRow>,
+    /// The texts of the procedures left untyped (unmatched or ambiguous), most frequent
+    /// first: what a user's mapping file should type.
+    pub unmatched_descriptions: Vec<UnmatchedDescriptionRow>,
     /// Counts of procedures received, duplicated and excluded.
     pub exclusions: ExclusionCounts,
     /// Remarks on the survey as a whole (for example no DRL selected).
@@ -693,6 +700,23 @@ mod tests {
             ["u1"]
         );
         assert_eq!(report.multiple_types().count(), 2);
+        // the untyped procedures' texts, unmatched before ambiguous at equal counts
+        let untyped: Vec<(MatchStatus, &str, &str)> = report
+            .unmatched_descriptions
+            .iter()
+            .map(|u| {
+                let ids = u.example_procedure_ids.as_str();
+                (u.match_status, u.text.as_str(), ids)
+            })
+            .collect();
+        assert_eq!(
+            untyped,
+            [
+                (MatchStatus::Unmatched, "delta", "u1"),
+                (MatchStatus::Ambiguous, "alpha beta", "b1")
+            ]
+        );
+        assert_eq!(report.unmatched_descriptions[1].matched_codes, "alpha;beta");
         assert!(!report.any_drl_exceeded());
         assert!(report.notes.is_empty());
         assert_eq!(report.alerts.cumulative_window_days, 84);
