@@ -97,12 +97,13 @@ impl Survey {
         let typed: Vec<Typed> = records.iter().map(|r| Typed::of(cfg, r)).collect();
         let groups = drl_groups(records, &typed);
         let (drl, proportions) = group_statistics(cfg, &groups, &triggers);
-        let alerts = procedure_alerts(
+        let (alerts, mut alert_notes) = procedure_alerts(
             records.iter().zip(typed.iter().map(|t| &t.class)),
             &triggers,
         );
         let window_days = cfg.window_days();
         let cumulative = patient_cumulative(records, &triggers, window_days);
+        alert_notes.extend(cumulative.notes.iter().cloned());
         let exclusions = count_exclusions(self.received, &typed, &cumulative);
         SurveyReport {
             quantile_method: QUANTILE_METHOD,
@@ -115,6 +116,7 @@ impl Survey {
                 cumulative_window_basis: WINDOW_BASIS,
                 ka_r_caveat: KA_R_SUM_CAVEAT,
                 not_evaluated: not_evaluated(&triggers),
+                notes: alert_notes,
             },
             procedure_types: records
                 .iter()
