@@ -1,8 +1,7 @@
 //! Per-patient cumulative sums: for each patient and for P_KA and K_a,r, the rolling window
 //! of procedures with the largest sum, and the trigger levels that sum reaches.
 
-use std::collections::BTreeMap;
-use std::fmt;
+use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 
@@ -94,17 +93,19 @@ enum Why<'a> {
     KaRNotComparable,
 }
 
-impl fmt::Display for Why<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Why::CopyOf(original) => write!(
-                f,
+impl Why<'_> {
+    /// The reason, for one procedure or for several (`plural`).
+    fn describe(self, plural: bool) -> String {
+        match (self, plural) {
+            (Why::CopyOf(original), false) => format!(
                 "possibly a re-anonymised copy of {original} (same room, first event time and P_KA)"
             ),
-            Why::KaRNotComparable => write!(
-                f,
-                "K_a,r not at the interventional reference point (IEC 60601-2-43)"
+            (Why::CopyOf(original), true) => format!(
+                "possibly re-anonymised copies of {original} (same room, first event time and P_KA)"
             ),
+            (Why::KaRNotComparable, _) => {
+                "K_a,r not at the interventional reference point (IEC 60601-2-43)".to_string()
+            }
         }
     }
 }
@@ -120,27 +121,28 @@ pub(super) fn patient_cumulative(
     let window = i64::try_from(window_days).unwrap_or(i64::MAX);
     for (patient, list) in by_patient {
         let (list, copies) = without_copies(list);
+        let not_comparable = ka_r_not_comparable(&list, window);
+        for (what, left) in [
+            ("cumulative sums", &copies),
+            ("cumulative K_a,r sums", &not_comparable),
+        ] {
+            let left: Vec<&LeftOut<'_>> = left.iter().collect();
+            for (ids, why) in grouped(&left) {
+                out.notes.push(format!(
+                    "patient {patient}: {ids} left out of the {what}: {why}"
+                ));
+            }
+        }
         for q in [DrlQuantity::Pka, DrlQuantity::KaR] {
             let mut left_out: Vec<&LeftOut<'_>> = copies.iter().collect();
-            let not_comparable: Vec<LeftOut<'_>> = if q == DrlQuantity::KaR {
-                ka_r_not_comparable(&list)
-            } else {
-                Vec::new()
-            };
-            left_out.extend(&not_comparable);
+            if q == DrlQuantity::KaR {
+                left_out.extend(&not_comparable);
+            }
             let items: Vec<(Day, &SurveyRecord, f64)> = list
                 .iter()
                 .filter(|(_, r)| q != DrlQuantity::KaR || r.ka_r_comparable)
                 .filter_map(|(d, r)| r.value(q).map(|v| (*d, *r, v)))
                 .collect();
-            if items.len() + not_comparable.len() >= 2 {
-                for l in &not_comparable {
-                    out.notes.push(format!(
-                        "patient {patient}: {} left out of the cumulative K_a,r sums: {}",
-                        l.procedure_id, l.why
-                    ));
-                }
-            }
             let points: Vec<(i64, f64)> = items.iter().map(|i| (i.0.number, i.2)).collect();
             let Some(best) = best_window(&points, window) else {
                 continue;
@@ -157,12 +159,6 @@ pub(super) fn patient_cumulative(
                 win,
                 &left_out,
                 triggers,
-            ));
-        }
-        for c in &copies {
-            out.notes.push(format!(
-                "patient {patient}: {} left out of the cumulative sums: {}",
-                c.procedure_id, c.why
             ));
         }
     }
@@ -197,37 +193,74 @@ fn by_patient(records: &[SurveyRecord]) -> (BTreeMap<&str, Dated<'_>>, Cumulativ
 fn without_copies(list: Dated<'_>) -> (Dated<'_>, Vec<LeftOut<'_>>) {
     let mut kept: Dated<'_> = Vec::with_capacity(list.len());
     let mut copies = Vec::new();
+    // (room, first event, P_KA in Gy·m² as bits) → the procedure kept
+    let mut originals: HashMap<(&str, &str, u64), &str> = HashMap::new();
     for (day, r) in list {
-        let original = r.possible_copy.then(|| {
-            kept.iter().find(|(_, k)| {
-                k.possible_copy
-                    && k.room == r.room
-                    && k.first_event.is_some()
-                    && k.first_event == r.first_event
-                    && k.dap.is_some()
-                    && k.dap == r.dap
-            })
-        });
-        match original.flatten() {
-            Some((_, o)) => copies.push(LeftOut {
+        let key = match (r.possible_copy, r.first_event.as_deref(), r.dap) {
+            (true, Some(first), Some(dap)) => {
+                Some((r.room.as_str(), first, dap.as_gy_m2().to_bits()))
+            }
+            _ => None,
+        };
+        match key.map(|k| (k, originals.get(&k))) {
+            Some((_, Some(&original))) => copies.push(LeftOut {
                 day,
                 procedure_id: &r.procedure_id,
-                why: Why::CopyOf(&o.procedure_id),
+                why: Why::CopyOf(original),
             }),
+            Some((k, None)) => {
+                originals.insert(k, &r.procedure_id);
+                kept.push((day, r));
+            }
             None => kept.push((day, r)),
         }
     }
     (kept, copies)
 }
 
-/// The procedures with a K_a,r that is not at the interventional reference point.
-fn ka_r_not_comparable<'a>(list: &Dated<'a>) -> Vec<LeftOut<'a>> {
-    list.iter()
-        .filter(|(_, r)| !r.ka_r_comparable && r.ka_r.is_some())
-        .map(|(day, r)| LeftOut {
+/// The procedures with a K_a,r that is not at the interventional reference point and
+/// another procedure with a K_a,r less than `window` days apart, with which a sum would
+/// have been formed. `list` is sorted by date.
+fn ka_r_not_comparable<'a>(list: &Dated<'a>, window: i64) -> Vec<LeftOut<'a>> {
+    let with_ka_r: Vec<&(Day, &SurveyRecord)> =
+        list.iter().filter(|(_, r)| r.ka_r.is_some()).collect();
+    let near = |a: &Day, b: &Day| (a.number - b.number).abs() < window;
+    with_ka_r
+        .iter()
+        .enumerate()
+        .filter(|(_, (_, r))| !r.ka_r_comparable)
+        .filter(|(i, (day, _))| {
+            let before = i.checked_sub(1).and_then(|j| with_ka_r.get(j));
+            let after = with_ka_r.get(i + 1);
+            before.into_iter().chain(after).any(|(d, _)| near(d, day))
+        })
+        .map(|(_, (day, r))| LeftOut {
             day: *day,
             procedure_id: &r.procedure_id,
             why: Why::KaRNotComparable,
+        })
+        .collect()
+}
+
+/// The procedures left out, grouped by reason in order of first appearance: a list of ids
+/// (at most five, then how many more) and the reason, singular or plural.
+fn grouped(left: &[&LeftOut<'_>]) -> Vec<(String, String)> {
+    let mut groups: Vec<(Why<'_>, Vec<&str>)> = Vec::new();
+    for l in left {
+        match groups.iter_mut().find(|g| g.0 == l.why) {
+            Some(g) => g.1.push(l.procedure_id),
+            None => groups.push((l.why, vec![l.procedure_id])),
+        }
+    }
+    groups
+        .into_iter()
+        .map(|(why, ids)| {
+            let shown = ids.iter().take(5).copied().collect::<Vec<_>>().join(", ");
+            let list = match ids.len() {
+                n if n > 5 => format!("{shown} and {} more", n - 5),
+                _ => shown,
+            };
+            (list, why.describe(ids.len() > 1))
         })
         .collect()
 }
@@ -306,8 +339,9 @@ fn cumulative_row(
         (Some(f), Some(l)) => (f.0.number, l.0.number),
         _ => (0, -1),
     };
-    let in_window: Vec<&&LeftOut<'_>> = left_out
+    let in_window: Vec<&LeftOut<'_>> = left_out
         .iter()
+        .copied()
         .filter(|l| (first..=last).contains(&l.day.number))
         .collect();
     PatientCumulativeRow {
@@ -335,9 +369,9 @@ fn cumulative_row(
         } else {
             ""
         },
-        notes: in_window
-            .iter()
-            .map(|l| format!("{} left out: {}", l.procedure_id, l.why))
+        notes: grouped(&in_window)
+            .into_iter()
+            .map(|(ids, why)| format!("{ids} left out: {why}"))
             .collect::<Vec<_>>()
             .join("; "),
     }
@@ -602,5 +636,43 @@ mod tests {
         // a single procedure: nothing is summed, nothing to say
         let out = patient_cumulative(&records[1..2], &t, 84);
         assert!(out.rows.is_empty() && out.notes.is_empty());
+        // nor when the other procedures are outside any window with it
+        let far = [
+            kar("a", "20240101", 2.0, true),
+            kar("b", "20240601", 2.5, false),
+        ];
+        let out = patient_cumulative(&far, &t, 84);
+        assert!(out.notes.is_empty(), "{:?}", out.notes);
+        let out = patient_cumulative(&far, &t, 200);
+        assert_eq!(out.notes.len(), 1);
+    }
+
+    #[test]
+    fn many_copies_of_one_procedure_make_one_note() {
+        let tables = triggers();
+        let t: Vec<&TriggerLevel> = tables.trigger_levels().iter().collect();
+        let mut a = record("p00", Some("P1"), "20240101", 300.0);
+        a.first_event = Some("20240101101500".to_string());
+        a.possible_copy = true;
+        let mut records: Vec<SurveyRecord> =
+            (1..=7).map(|i| copy_of(&a, &format!("p{i:02}"))).collect();
+        records.push(a);
+        records.push(record("q", Some("P1"), "20240102", 10.0));
+        let out = patient_cumulative(&records, &t, 84);
+        let why = "possibly re-anonymised copies of p00 (same room, first event time and P_KA)";
+        assert_eq!(
+            out.notes,
+            [format!(
+                "patient P1: p01, p02, p03, p04, p05 and 2 more left out of the cumulative sums: {why}"
+            )]
+        );
+        assert_eq!(
+            (out.rows[0].procedure_ids.as_str(), out.rows[0].total),
+            ("p00;q", 310.0)
+        );
+        assert_eq!(
+            out.rows[0].notes,
+            format!("p01, p02, p03, p04, p05 and 2 more left out: {why}")
+        );
     }
 }

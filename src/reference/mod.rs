@@ -17,7 +17,11 @@
 //! * a DRL is compared with the median of a sample, never with one patient; an exceedance is
 //!   median > DRL;
 //! * incomplete totals, and K_a,r at a non-standard reference point, are left out of the
-//!   statistics and counted; unmatched and multi-type procedures are listed, never dropped.
+//!   statistics and counted; unmatched and multi-type procedures are listed, never dropped,
+//!   and their texts counted ([`UnmatchedDescriptionRow`]) for the user's mapping file;
+//! * a K_a,r not at the interventional reference point raises no trigger-level alert and
+//!   enters no cumulative K_a,r sum, and a possible re-anonymised copy of a procedure already
+//!   counted enters no cumulative sum: a note says so each time ([`AlertReport::notes`]).
 
 mod alerts;
 mod catalog;
