@@ -17,6 +17,8 @@ use crate::sr::{CodeCache, Content, NumReader, Technique};
 use crate::units::{AirKerma, Dap};
 use crate::warning::Warning;
 
+mod reference_point;
+
 /// Acquisition plane of an accumulated container or event (CID 10003).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -93,10 +95,32 @@ pub enum ReferencePoint {
 }
 
 impl ReferencePoint {
-    /// Whether this is the IEC interventional reference point (113860), so that K_a,r is
-    /// comparable with IRP-based reference levels. Text definitions are never assumed to be.
+    /// Whether this is the interventional reference point of IEC 60601-2-43 (15 cm from the
+    /// isocentre towards the focal spot), so that K_a,r is comparable with IRP-based
+    /// reference levels: the code (113860, DCM) of CID 10025, or a text that states that
+    /// point ([`ReferencePoint::is_text_interventional_reference_point`]).
     pub fn is_interventional_reference_point(&self) -> bool {
-        matches!(self, ReferencePoint::Code(c) if c.value() == "113860" && c.scheme() == "DCM")
+        match self {
+            ReferencePoint::Code(c) => c.value() == "113860" && c.scheme() == "DCM",
+            ReferencePoint::Text(_) => self.is_text_interventional_reference_point(),
+        }
+    }
+
+    /// Whether this is a free-text definition that states the interventional reference point:
+    /// one distance of 15 cm (or 150 mm) from the isocentre, towards the source (`15cm below
+    /// BeamIsocenter` as Philips writes it, `15 cm from isocenter toward source`). Any other
+    /// text (another distance, the table, the detector or the image input surface as
+    /// reference, `above`) is not.
+    ///
+    /// ```
+    /// use kerma::ReferencePoint;
+    /// assert!(ReferencePoint::Text("15cm below BeamIsocenter".into()).is_interventional_reference_point());
+    /// assert!(ReferencePoint::Text("150 mm below isocentre".into()).is_interventional_reference_point());
+    /// assert!(!ReferencePoint::Text("15cm above table".into()).is_interventional_reference_point());
+    /// assert!(!ReferencePoint::Text("30cm below isocenter".into()).is_interventional_reference_point());
+    /// ```
+    pub fn is_text_interventional_reference_point(&self) -> bool {
+        matches!(self, ReferencePoint::Text(t) if reference_point::states_interventional_reference_point(t))
     }
     /// The code value or text, for reports.
     pub fn label(&self) -> &str {
@@ -816,8 +840,12 @@ fn check_consistency(report: &mut DoseReport, warnings: &mut Vec<Warning>) {
             p.reference_point = pe.agreed_reference_point().cloned();
             warnings.push(Warning::NoReferencePointDefinition);
         }
-        if let Some(ReferencePoint::Text(t)) = &p.reference_point {
-            warnings.push(Warning::ReferencePointAsText { text: t.clone() });
+        if let Some(rp @ ReferencePoint::Text(t)) = &p.reference_point {
+            warnings.push(if rp.is_text_interventional_reference_point() {
+                Warning::ReferencePointTextIsInterventional { text: t.clone() }
+            } else {
+                Warning::ReferencePointAsText { text: t.clone() }
+            });
         }
         let plane = p.plane.as_str();
         let pairs: [(Option<f64>, Option<EventCategory>, bool, Concept); 6] = [

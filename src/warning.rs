@@ -94,8 +94,16 @@ pub enum Warning {
     NoAccumulatedData,
     /// An accumulated container without Reference Point Definition.
     NoReferencePointDefinition,
-    /// Reference Point Definition given as free text, not a code.
+    /// Reference Point Definition given as free text, not a code, that does not state the
+    /// interventional reference point: K_a,r is not comparable with IRP-based levels.
     ReferencePointAsText {
+        /// The text.
+        text: String,
+    },
+    /// Reference Point Definition given as free text that states the interventional
+    /// reference point of IEC 60601-2-43 (15 cm from the isocentre towards the source, e.g.
+    /// Philips `15cm below BeamIsocenter`): read as that point, as the code 113860 would be.
+    ReferencePointTextIsInterventional {
         /// The text.
         text: String,
     },
@@ -274,6 +282,10 @@ impl fmt::Display for Warning {
             ReferencePointAsText { text } => write!(
                 f,
                 "Reference Point Definition is text {text:?}: K_a,r not comparable with IRP-based levels"
+            ),
+            ReferencePointTextIsInterventional { text } => write!(
+                f,
+                "Reference Point Definition is text {text:?}: read as the interventional reference point of IEC 60601-2-43 (15 cm from the isocentre towards the source)"
             ),
             EventsWithoutContainer { plane, count } => write!(
                 f,

@@ -180,12 +180,17 @@ fn vendor_quirks_are_tolerated_and_reported() {
         Warning::MissingRelationshipType { count: 5 }
     )));
     assert!(has(w, |w| matches!(w, Warning::Misplaced { .. })));
+    // "15cm below BeamIsocenter" states the IEC interventional reference point
     assert!(has(w, |w| matches!(
+        w,
+        Warning::ReferencePointTextIsInterventional { .. }
+    )));
+    assert!(!has(w, |w| matches!(
         w,
         Warning::ReferencePointAsText { .. }
     )));
     assert!(
-        !r.planes[0]
+        r.planes[0]
             .reference_point
             .as_ref()
             .unwrap()

@@ -1,5 +1,9 @@
 //! Reference levels: bundled tables and their sources, and an end-to-end survey.
 
+mod common;
+#[path = "fixtures/mod.rs"]
+mod fixtures;
+
 use std::path::Path;
 use std::time::Duration;
 
@@ -7,7 +11,7 @@ use kerma::reference::{
     DrlQuantity, DrlRow, Exclusion, GroupScope, MatchStatus, ProcedureText, ReferenceError,
     ReferenceTables, Survey, SurveyConfig, SurveyRecord, SurveyReport, TextField, Verdict,
 };
-use kerma::{AirKerma, Dap};
+use kerma::{AirKerma, Dap, ProcedureSet, Procedures};
 use proptest::prelude::*;
 
 const BUNDLED_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/data/reference-levels");
@@ -187,6 +191,7 @@ fn record(id: &str, room: &str, text: &str, dap_gy_cm2: f64) -> SurveyRecord {
         acquisition_frames: Some(500),
         complete: true,
         ka_r_comparable: true,
+        ..SurveyRecord::default()
     }
 }
 
@@ -640,4 +645,227 @@ fn one_patient_is_never_compared_with_a_drl() {
     assert_eq!((v.n, v.drl_value), (1, Some(70.0)));
     assert_eq!(v.verdict, Verdict::InsufficientSample);
     assert!(!report.any_drl_exceeded());
+}
+
+// ---------------------------------------------------------------------------------------
+// From DICOM files: grouping, survey records, survey
+
+/// Groups the extractions of `files` (label, bytes) and surveys every procedure with the
+/// bundled tables (all trigger levels, no DRL selected).
+fn survey_files(files: Vec<(String, Vec<u8>)>) -> (ProcedureSet, SurveyReport) {
+    let mut grouping = Procedures::new();
+    for (label, bytes) in files {
+        grouping.add(label, kerma::extract_bytes(&bytes));
+    }
+    let set = grouping.finish();
+    let report = run(
+        SurveyConfig::default(),
+        set.procedures
+            .iter()
+            .map(SurveyRecord::from_procedure)
+            .collect(),
+    );
+    (set, report)
+}
+
+/// The procedure id of the procedure holding the file `label`.
+fn id_of(set: &ProcedureSet, label: &str) -> String {
+    set.procedures
+        .iter()
+        .find(|p| p.files.iter().any(|f| f == label))
+        .map(|p| p.id.clone())
+        .unwrap_or_else(|| panic!("no procedure holds {label}"))
+}
+
+/// One exam stored twice under two anonymisations (every UID differs; same patient ID,
+/// room, event times and doses), and a second exam of the patient five days later: the
+/// cumulative sum counts the exam once.
+#[test]
+fn a_re_anonymised_copy_is_counted_once_in_cumulative_sums() {
+    use fixtures::rdsr::RefPoint;
+    let exam = |n: u32| {
+        let mut r = fixtures::single_plane_report(n);
+        r.header.patient_id = "PAT-COPY".into();
+        r
+    };
+    let mut later = exam(903);
+    later.header.study_date = "20260320".into();
+    for e in &mut later.events {
+        e.datetime = e
+            .datetime
+            .as_ref()
+            .map(|d| d.replacen("20260315", "20260320", 1));
+    }
+    // the copy's reference point written as Philips does: the same point
+    let mut copy = exam(902);
+    for p in &mut copy.planes {
+        p.ref_point = Some(RefPoint::Text("15cm below BeamIsocenter".into()));
+    }
+    let files = vec![
+        ("a.dcm".to_string(), exam(901).to_bytes()),
+        ("a-copy.dcm".to_string(), copy.to_bytes()),
+        ("b.dcm".to_string(), later.to_bytes()),
+    ];
+    let (set, report) = survey_files(files);
+    assert_eq!(set.procedures.len(), 3, "three studies, none merged");
+    let (a, copy, b) = (
+        id_of(&set, "a.dcm"),
+        id_of(&set, "a-copy.dcm"),
+        id_of(&set, "b.dcm"),
+    );
+    let by_id = |id: &str| set.procedures.iter().find(|p| p.id == id).unwrap();
+    for id in [&a, &copy] {
+        assert!(
+            by_id(id)
+                .warnings
+                .iter()
+                .any(|w| w.to_string().contains("re-anonymised copy")),
+            "grouping flags {id}"
+        );
+        assert!(by_id(id).reference_point_standard, "{id}");
+    }
+    let records: Vec<SurveyRecord> = set
+        .procedures
+        .iter()
+        .map(SurveyRecord::from_procedure)
+        .collect();
+    assert_eq!(
+        records.iter().filter(|r| r.possible_copy).count(),
+        2,
+        "the flag reaches the survey records"
+    );
+    // single_plane_report: 63.2 Gy·cm², 34.9 mGy per exam
+    let pka = report
+        .alerts
+        .patient_cumulative
+        .iter()
+        .find(|c| c.quantity == DrlQuantity::Pka)
+        .expect("a P_KA sum for PAT-COPY");
+    let (first, second) = if a < copy { (&a, &copy) } else { (&copy, &a) };
+    assert_eq!(pka.procedure_ids, format!("{first};{b}"));
+    assert!(close(Some(pka.total), 2.0 * 63.2), "{}", pka.total);
+    let note = format!(
+        "{second} left out: possibly a re-anonymised copy of {first} (same room, first event time and P_KA)"
+    );
+    assert_eq!(pka.notes, note);
+    let kar = report
+        .alerts
+        .patient_cumulative
+        .iter()
+        .find(|c| c.quantity == DrlQuantity::KaR)
+        .expect("a K_a,r sum for PAT-COPY");
+    assert!(close(Some(kar.total), 2.0 * 34.9), "{}", kar.total);
+    assert_eq!(kar.notes, note);
+    assert!(
+        report.alerts.notes.iter().any(|n| n
+            == &format!(
+                "patient PAT-COPY: {second} left out of the cumulative sums: possibly a re-anonymised copy of {first} (same room, first event time and P_KA)"
+            )),
+        "{:?}",
+        report.alerts.notes
+    );
+}
+
+/// The real corpus (`$KERMA_CORPUS`): the Philips textual reference point is the IEC one,
+/// every procedure is listed as untyped with its texts, and the re-anonymised pair of
+/// PAT-0555 (`pyskindose-github/S1.dcm` and `siemens_axiom_example_procedure.dcm`) is
+/// counted once.
+#[test]
+fn real_corpus_survey() {
+    let Some(dir) = common::corpus_dir() else {
+        return;
+    };
+    let inputs = kerma::walk_inputs(&[&dir]);
+    let mut files = Vec::new();
+    for input in &inputs {
+        if let Ok(bytes) = std::fs::read(&input.path) {
+            files.push((input.path.display().to_string(), bytes));
+        }
+    }
+    let (set, report) = survey_files(files);
+    let proc_of = |suffix: &str| {
+        set.procedures
+            .iter()
+            .find(|p| p.files.iter().any(|f| f.ends_with(suffix)))
+            .unwrap_or_else(|| panic!("no procedure holds {suffix}"))
+    };
+    // reference points: Philips "15cm below BeamIsocenter" is the IRP; GE's "15cm in Front
+    // of Image Input Surface" and code 113861 (30 cm in front of the image input surface)
+    // are not
+    for philips in [
+        "RF-RDSR-Philips_Allura.dcm",
+        "RF-Pat-Orientation-Modifier-Missing.dcm",
+        "RF-RDSR-Philips_Azurion.dcm",
+        "philips_allura_clarity_u104.dcm",
+    ] {
+        assert!(proc_of(philips).reference_point_standard, "{philips}");
+    }
+    for other in ["RF-RDSR-GE-OECEliteMiniView.dcm", "RF-RDSR-GE.dcm"] {
+        assert!(!proc_of(other).reference_point_standard, "{other}");
+    }
+    // the Allura Xper procedure's K_a,r (7.69 Gy) reaches the 6 Gy review level: an alert
+    // on a comparable K_a,r
+    let xper = &proc_of("RF-Pat-Orientation-Modifier-Missing.dcm").id;
+    let kar_alert = report
+        .alerts
+        .procedures
+        .iter()
+        .find(|a| &a.procedure_id == xper && a.quantity == DrlQuantity::KaR)
+        .expect("a K_a,r alert");
+    assert!(kar_alert.ka_r_comparable);
+
+    // nothing in the corpus is a DRL procedure type that its wording tells: all untyped,
+    // all listed
+    assert_eq!(report.exclusions.unmatched, report.exclusions.procedures);
+    let listed = |text: &str| {
+        report
+            .unmatched_descriptions
+            .iter()
+            .find(|u| u.text == text)
+            .unwrap_or_else(|| panic!("{text} is not listed"))
+    };
+    assert_eq!(listed("Cardiac pacemaker temporary").n_procedures, 1);
+    assert_eq!(listed("CR THORAX").match_status, MatchStatus::Unmatched);
+    assert_eq!(
+        listed("Gastrostomy Insertion").field,
+        TextField::RequestedProcedureDescription
+    );
+    let counts: Vec<usize> = report
+        .unmatched_descriptions
+        .iter()
+        .map(|u| u.n_procedures)
+        .collect();
+    assert!(
+        counts.windows(2).all(|w| w[0] >= w[1]),
+        "most frequent first: {counts:?}"
+    );
+
+    // the re-anonymised pair
+    let (p1, p2) = (
+        proc_of("pyskindose-github/S1.dcm"),
+        proc_of("siemens_axiom_example_procedure.dcm"),
+    );
+    assert_eq!(p1.patient_id.as_deref(), Some("PAT-0555"));
+    assert_eq!(p1.patient_id, p2.patient_id);
+    assert_ne!(p1.id, p2.id);
+    assert!(
+        report
+            .alerts
+            .patient_cumulative
+            .iter()
+            .all(|c| c.patient_id != "PAT-0555"),
+        "one exam left: no cumulative sum"
+    );
+    let (first, second) = if p1.id < p2.id {
+        (&p1.id, &p2.id)
+    } else {
+        (&p2.id, &p1.id)
+    };
+    assert!(
+        report.alerts.notes.contains(&format!(
+            "patient PAT-0555: {second} left out of the cumulative sums: possibly a re-anonymised copy of {first} (same room, first event time and P_KA)"
+        )),
+        "{:?}",
+        report.alerts.notes
+    );
 }

@@ -434,6 +434,7 @@ struct CumulativeCsv<'a> {
     includes_incomplete: bool,
     includes_ka_r_not_comparable: bool,
     caveat: &'a str,
+    notes: &'a str,
 }
 
 impl<'a> CumulativeCsv<'a> {
@@ -454,6 +455,7 @@ impl<'a> CumulativeCsv<'a> {
             includes_incomplete: c.includes_incomplete,
             includes_ka_r_not_comparable: c.includes_ka_r_not_comparable,
             caveat: c.caveat,
+            notes: &c.notes,
         }
     }
 }

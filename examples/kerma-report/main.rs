@@ -95,6 +95,7 @@ fn main() -> ExitCode {
             drl: &survey.drl,
             alerts: &survey.alerts,
             procedure_types: &survey.procedure_types,
+            unmatched_descriptions: &survey.unmatched_descriptions,
             exclusions: &survey.exclusions,
             survey_notes: &survey.notes,
         },

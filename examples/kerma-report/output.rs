@@ -17,6 +17,7 @@ pub struct Doc<'a> {
     pub drl: &'a [kerma::reference::DrlRow],
     pub alerts: &'a kerma::reference::AlertReport,
     pub procedure_types: &'a [kerma::reference::ProcedureTypeRow],
+    pub unmatched_descriptions: &'a [kerma::reference::UnmatchedDescriptionRow],
     pub exclusions: &'a kerma::reference::ExclusionCounts,
     pub survey_notes: &'a [String],
 }

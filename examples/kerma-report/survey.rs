@@ -4,11 +4,10 @@ use std::fs::File;
 use std::path::Path;
 use std::time::Duration;
 
+use kerma::Procedure;
 use kerma::reference::{
-    ProcedureMapping, ProcedureText, ReferenceTables, Survey, SurveyConfig, SurveyRecord,
-    SurveyReport, TextField,
+    ProcedureMapping, ReferenceTables, Survey, SurveyConfig, SurveyRecord, SurveyReport,
 };
-use kerma::{Completeness, Procedure};
 
 use crate::args::Args;
 
@@ -39,54 +38,9 @@ fn da_number(s: &str) -> Option<u32> {
         .flatten()
 }
 
-/// Patient's Age (AS, `nnnD|W|M|Y`) in years.
-pub fn age_years(s: &str) -> Option<f64> {
-    let s = s.trim();
-    let (num, unit) = s.split_at(s.len().checked_sub(1)?);
-    if num.is_empty() || !num.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let n: f64 = num.parse().ok()?;
-    Some(match unit {
-        "Y" | "y" => n,
-        "M" | "m" => n / 12.0,
-        "W" | "w" => n * 7.0 / 365.25,
-        "D" | "d" => n / 365.25,
-        _ => return None,
-    })
-}
-
 /// The survey record of one procedure.
 pub fn record(p: &Procedure) -> SurveyRecord {
-    let texts = p
-        .descriptions()
-        .into_iter()
-        .filter_map(|(field, text)| {
-            let field = match field {
-                "study_description" | "series_description" => TextField::StudyDescription,
-                "requested_procedure" => TextField::RequestedProcedureDescription,
-                "performed_procedure" => TextField::PerformedProcedureStepDescription,
-                "procedure_code" => TextField::ProcedureCode,
-                "protocol" => TextField::ProtocolName,
-                _ => return None,
-            };
-            Some(ProcedureText::new(field, text))
-        })
-        .collect();
-    SurveyRecord {
-        procedure_id: p.id.clone(),
-        patient_id: p.patient_id.clone(),
-        room: p.room.key.clone(),
-        date: p.study_date.clone(),
-        patient_age_years: p.identity.patient_age.as_deref().and_then(age_years),
-        texts,
-        dap: p.dap_total,
-        ka_r: p.ka_r_sum_of_planes,
-        fluoro_time: p.fluoro_time,
-        acquisition_frames: p.acquisition_frames,
-        complete: p.completeness == Completeness::Complete,
-        ka_r_comparable: p.reference_point_standard,
-    }
+    SurveyRecord::from_procedure(p)
 }
 
 fn open(path: &Path) -> Result<File, SetupError> {
@@ -144,19 +98,4 @@ pub fn alert_count(report: &SurveyReport) -> usize {
             .iter()
             .filter(|c| !c.levels_reached.is_empty())
             .count()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::age_years;
-
-    #[test]
-    fn ages() {
-        assert_eq!(age_years("064Y"), Some(64.0));
-        assert_eq!(age_years("006M"), Some(0.5));
-        assert!((age_years("014D").unwrap() - 14.0 / 365.25).abs() < 1e-12);
-        assert_eq!(age_years("Y"), None);
-        assert_eq!(age_years(""), None);
-        assert_eq!(age_years("12X"), None);
-    }
 }

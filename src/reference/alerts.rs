@@ -45,7 +45,9 @@ pub struct AlertRow {
     pub action: String,
     /// Whether the procedure's totals are complete (an incomplete total is a lower bound).
     pub complete: bool,
-    /// Whether the procedure's K_a,r refers to the standard reference point.
+    /// Whether the procedure's K_a,r refers to the interventional reference point (always
+    /// true for a `ka_r` alert: a K_a,r at another point raises none, see
+    /// [`AlertReport::notes`]).
     pub ka_r_comparable: bool,
 }
 
@@ -100,6 +102,11 @@ pub struct AlertReport {
     pub ka_r_caveat: &'static str,
     /// Trigger levels that kerma cannot evaluate, and why.
     pub not_evaluated: Vec<String>,
+    /// What was not raised or not summed, and why: a K_a,r at or above a level but not at
+    /// the interventional reference point (no alert), and per patient the procedures left
+    /// out of the cumulative sums (a possible re-anonymised copy of a procedure already
+    /// counted; a K_a,r not at the interventional reference point).
+    pub notes: Vec<String>,
 }
 
 /// The trigger levels a survey evaluates: those of `trigger_sources`, or every loaded level,
@@ -125,18 +132,27 @@ fn applies_to(t: &TriggerLevel, class: &Classification) -> bool {
 }
 
 /// Every trigger level reached by every procedure: procedure by procedure, levels in the
-/// order of `triggers`.
+/// order of `triggers`; and a note for each K_a,r level reached by a K_a,r that is not at
+/// the interventional reference point, which raises no alert.
 pub(super) fn procedure_alerts<'a>(
     procedures: impl IntoIterator<Item = (&'a SurveyRecord, &'a Classification)>,
     triggers: &[&TriggerLevel],
-) -> Vec<AlertRow> {
+) -> (Vec<AlertRow>, Vec<String>) {
     let mut out = Vec::new();
+    let mut notes = Vec::new();
     for (r, class) in procedures {
         for t in triggers.iter().filter(|t| applies_to(t, class)) {
             let q = t.value.quantity();
             let level = t.value.in_report_unit();
             let Some(value) = r.value(q) else { continue };
-            if value >= level {
+            if value >= level && q == DrlQuantity::KaR && !r.ka_r_comparable {
+                notes.push(format!(
+                    "{}: K_a,r {value:.1} {unit} reaches {} ({level} {unit}) but is not at the interventional reference point (IEC 60601-2-43): no alert",
+                    r.procedure_id,
+                    t.source_id,
+                    unit = q.report_unit(),
+                ));
+            } else if value >= level {
                 out.push(AlertRow {
                     procedure_id: r.procedure_id.clone(),
                     patient_id: r.patient_id.clone(),
@@ -157,7 +173,7 @@ pub(super) fn procedure_alerts<'a>(
             }
         }
     }
-    out
+    (out, notes)
 }
 
 /// For one group's sample of `q`: one row per trigger level of `q` that applies to the
@@ -286,7 +302,9 @@ mod tests {
         kar.ka_r = Some(AirKerma::try_from_gy(2.0).unwrap());
         kar.complete = false;
         let none = class(&[]);
-        let alerts = procedure_alerts([(&at, &none), (&below, &none), (&kar, &none)], &triggers);
+        let (alerts, notes) =
+            procedure_alerts([(&at, &none), (&below, &none), (&kar, &none)], &triggers);
+        assert!(notes.is_empty());
         assert_eq!(sources(&alerts), [("at", "T_ALL"), ("kar", "T_KAR")]);
         let a = &alerts[0];
         assert_eq!((a.value, a.level, a.unit), (500.0, 500.0, "Gy.cm2"));
@@ -319,13 +337,37 @@ mod tests {
             (&[][..], vec![]),
         ] {
             let c = class(codes);
-            let alerts = procedure_alerts([(&p, &c)], &triggers);
+            let (alerts, _) = procedure_alerts([(&p, &c)], &triggers);
             assert_eq!(sources(&alerts), expected, "{codes:?}");
             if let Some(a) = alerts.first() {
                 assert_eq!(a.procedure_code.as_deref(), codes.first().copied());
                 assert_eq!(a.level_procedure_code.as_deref(), Some("proc_x"));
             }
         }
+    }
+
+    #[test]
+    fn a_k_a_r_not_at_the_reference_point_raises_no_alert_but_a_note() {
+        let cfg = config();
+        let triggers = selected_triggers(&cfg);
+        let mut p = record("p", 600.0);
+        p.ka_r = Some(AirKerma::try_from_mgy(2500.04).unwrap());
+        p.ka_r_comparable = false;
+        let none = class(&[]);
+        let (alerts, notes) = procedure_alerts([(&p, &none)], &triggers);
+        // P_KA still alerts; K_a,r does not
+        assert_eq!(sources(&alerts), [("p", "T_ALL")]);
+        assert!(!alerts[0].ka_r_comparable);
+        assert_eq!(
+            notes,
+            [
+                "p: K_a,r 2500.0 mGy reaches T_KAR (2000 mGy) but is not at the interventional reference point (IEC 60601-2-43): no alert"
+            ]
+        );
+        // below the level: no note
+        p.ka_r = Some(AirKerma::try_from_mgy(1999.0).unwrap());
+        let (_, notes) = procedure_alerts([(&p, &none)], &triggers);
+        assert!(notes.is_empty());
     }
 
     #[test]

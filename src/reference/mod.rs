@@ -17,9 +17,14 @@
 //! * a DRL is compared with the median of a sample, never with one patient; an exceedance is
 //!   median > DRL;
 //! * incomplete totals, and K_a,r at a non-standard reference point, are left out of the
-//!   statistics and counted; unmatched and multi-type procedures are listed, never dropped.
+//!   statistics and counted; unmatched and multi-type procedures are listed, never dropped,
+//!   and their texts counted ([`UnmatchedDescriptionRow`]) for the user's mapping file;
+//! * a K_a,r not at the interventional reference point raises no trigger-level alert and
+//!   enters no cumulative K_a,r sum, and a possible re-anonymised copy of a procedure already
+//!   counted enters no cumulative sum: a note says so each time ([`AlertReport::notes`]).
 
 mod alerts;
+mod catalog;
 mod config;
 mod csvfile;
 mod cumulative;
@@ -27,13 +32,16 @@ mod date;
 mod drl;
 mod error;
 mod mapping;
+mod pattern;
 mod quantity;
 mod record;
 mod stats;
 mod survey;
 mod tables;
+mod unmatched;
 
 pub use alerts::{AlertReport, AlertRow, TriggerProportionRow};
+pub use catalog::{Jurisdiction, ProcedureType};
 pub use config::{MinSampleSize, SurveyConfig};
 pub use cumulative::PatientCumulativeRow;
 pub use drl::{DrlRow, GroupScope, Verdict};
@@ -43,3 +51,4 @@ pub use quantity::{DrlQuantity, LevelValue};
 pub use record::SurveyRecord;
 pub use survey::{Exclusion, ExclusionCounts, ProcedureTypeRow, Survey, SurveyReport};
 pub use tables::{ReferenceLevel, ReferenceTables, TriggerLevel};
+pub use unmatched::UnmatchedDescriptionRow;

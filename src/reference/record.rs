@@ -2,8 +2,9 @@
 
 use std::time::Duration;
 
-use super::mapping::ProcedureText;
+use super::mapping::{ProcedureText, TextField};
 use super::quantity::{DrlQuantity, minutes};
+use crate::procedure::{Completeness, Procedure, ProcedureWarning};
 use crate::units::{AirKerma, Dap};
 
 /// One de-duplicated procedure, as the survey sees it.
@@ -41,12 +42,59 @@ pub struct SurveyRecord {
     /// whole procedure, with every plane present. Incomplete procedures are left out of the
     /// DRL statistics and counted.
     pub complete: bool,
-    /// Whether K_a,r refers to the standard reference point; if not, K_a,r is
-    /// left out of the DRL statistics and counted.
+    /// Whether K_a,r refers to the interventional reference point (IEC 60601-2-43); if not,
+    /// K_a,r is left out of the DRL statistics (and counted), raises no trigger-level alert
+    /// (a note says so) and is left out of the patient's cumulative K_a,r sums.
     pub ka_r_comparable: bool,
+    /// Start (DT) of the first irradiation event, when known.
+    pub first_event: Option<String>,
+    /// Whether procedure grouping flags this procedure as a possible re-anonymised copy of
+    /// another: the same room, first event time and P_KA under another study. Of a
+    /// patient's flagged procedures with equal `room`, `first_event` and `dap`, the
+    /// cumulative sums count only the first (by date, then id), and a note names the others.
+    pub possible_copy: bool,
 }
 
 impl SurveyRecord {
+    /// The record of a grouped procedure: its id, patient, room key, study date, age,
+    /// texts (study and series descriptions as study descriptions, requested and performed
+    /// procedure descriptions, procedure codes, protocol names), totals, completeness,
+    /// reference point, first event and whether grouping flags it as a possible
+    /// re-anonymised copy.
+    pub fn from_procedure(p: &Procedure) -> SurveyRecord {
+        let texts = p
+            .descriptions()
+            .into_iter()
+            .filter_map(|(field, text)| {
+                let field = match field {
+                    "study_description" | "series_description" => TextField::StudyDescription,
+                    "requested_procedure" => TextField::RequestedProcedureDescription,
+                    "performed_procedure" => TextField::PerformedProcedureStepDescription,
+                    "procedure_code" => TextField::ProcedureCode,
+                    "protocol" => TextField::ProtocolName,
+                    _ => return None,
+                };
+                Some(ProcedureText::new(field, text))
+            })
+            .collect();
+        SurveyRecord {
+            procedure_id: p.id.clone(),
+            patient_id: p.patient_id.clone(),
+            room: p.room.key.clone(),
+            date: p.study_date.clone(),
+            patient_age_years: p.identity.patient_age.as_deref().and_then(age_years),
+            texts,
+            dap: p.dap_total,
+            ka_r: p.ka_r_sum_of_planes,
+            fluoro_time: p.fluoro_time,
+            acquisition_frames: p.acquisition_frames,
+            complete: p.completeness == Completeness::Complete,
+            ka_r_comparable: p.reference_point_standard,
+            first_event: p.first_event.clone(),
+            possible_copy: p.warnings.contains(&ProcedureWarning::PossibleCopy),
+        }
+    }
+
     /// The record's value of `q` in the reporting unit of `q` ([`DrlQuantity::report_unit`]);
     /// `None` when the record has none (always for peak skin dose, which kerma does not
     /// compute).
@@ -61,9 +109,38 @@ impl SurveyRecord {
     }
 }
 
+/// Patient's Age (0010,1010), AS `nnnD`, `nnnW`, `nnnM` or `nnnY`, in years.
+fn age_years(s: &str) -> Option<f64> {
+    let s = s.trim();
+    let (num, unit) = s.split_at(s.len().checked_sub(1)?);
+    if num.is_empty() || !num.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let n: f64 = num.parse().ok()?;
+    Some(match unit {
+        "Y" | "y" => n,
+        "M" | "m" => n / 12.0,
+        "W" | "w" => n * 7.0 / 365.25,
+        "D" | "d" => n / 365.25,
+        _ => return None,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ages() {
+        assert_eq!(age_years("064Y"), Some(64.0));
+        assert_eq!(age_years("006M"), Some(0.5));
+        assert!((age_years("014D").unwrap() - 14.0 / 365.25).abs() < 1e-12);
+        assert!((age_years("002W").unwrap() - 14.0 / 365.25).abs() < 1e-12);
+        assert_eq!(age_years("Y"), None);
+        assert_eq!(age_years(""), None);
+        assert_eq!(age_years("12X"), None);
+        assert_eq!(age_years("-1Y"), None);
+    }
 
     #[test]
     fn values_are_in_the_reporting_units() {

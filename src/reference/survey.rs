@@ -20,6 +20,7 @@ use super::quantity::DrlQuantity;
 use super::record::SurveyRecord;
 use super::stats::QUANTILE_METHOD;
 use super::tables::TriggerLevel;
+use super::unmatched::{UnmatchedDescriptionRow, unmatched_descriptions};
 
 /// Collects de-duplicated procedures, then computes the survey report.
 ///
@@ -97,12 +98,13 @@ impl Survey {
         let typed: Vec<Typed> = records.iter().map(|r| Typed::of(cfg, r)).collect();
         let groups = drl_groups(records, &typed);
         let (drl, proportions) = group_statistics(cfg, &groups, &triggers);
-        let alerts = procedure_alerts(
+        let (alerts, mut alert_notes) = procedure_alerts(
             records.iter().zip(typed.iter().map(|t| &t.class)),
             &triggers,
         );
         let window_days = cfg.window_days();
         let cumulative = patient_cumulative(records, &triggers, window_days);
+        alert_notes.extend(cumulative.notes.iter().cloned());
         let exclusions = count_exclusions(self.received, &typed, &cumulative);
         SurveyReport {
             quantile_method: QUANTILE_METHOD,
@@ -115,12 +117,16 @@ impl Survey {
                 cumulative_window_basis: WINDOW_BASIS,
                 ka_r_caveat: KA_R_SUM_CAVEAT,
                 not_evaluated: not_evaluated(&triggers),
+                notes: alert_notes,
             },
             procedure_types: records
                 .iter()
                 .zip(&typed)
                 .map(|(r, t)| procedure_row(r, t))
                 .collect(),
+            unmatched_descriptions: unmatched_descriptions(
+                records.iter().zip(typed.iter().map(|t| &t.class)),
+            ),
             exclusions,
             notes: notes(cfg),
         }
@@ -416,6 +422,9 @@ pub struct SurveyReport {
     pub alerts: AlertReport,
     /// Every distinct procedure, with its assigned type, raw texts and exclusion.
     pub procedure_types: Vec<ProcedureTypeRow>,
+    /// The texts of the procedures left untyped (unmatched or ambiguous), most frequent
+    /// first: what a user's mapping file should type.
+    pub unmatched_descriptions: Vec<UnmatchedDescriptionRow>,
     /// Counts of procedures received, duplicated and excluded.
     pub exclusions: ExclusionCounts,
     /// Remarks on the survey as a whole (for example no DRL selected).
@@ -695,6 +704,23 @@ mod tests {
             ["u1"]
         );
         assert_eq!(report.multiple_types().count(), 2);
+        // the untyped procedures' texts, unmatched before ambiguous at equal counts
+        let untyped: Vec<(MatchStatus, &str, &str)> = report
+            .unmatched_descriptions
+            .iter()
+            .map(|u| {
+                let ids = u.example_procedure_ids.as_str();
+                (u.match_status, u.text.as_str(), ids)
+            })
+            .collect();
+        assert_eq!(
+            untyped,
+            [
+                (MatchStatus::Unmatched, "delta", "u1"),
+                (MatchStatus::Ambiguous, "alpha beta", "b1")
+            ]
+        );
+        assert_eq!(report.unmatched_descriptions[1].matched_codes, "alpha;beta");
         assert!(!report.any_drl_exceeded());
         assert!(report.notes.is_empty());
         assert_eq!(report.alerts.cumulative_window_days, 84);
