@@ -52,7 +52,7 @@ impl ReferenceTables {
     /// how many rules of `mapping` assign it.
     ///
     /// ```
-    /// use kerma::{ProcedureMapping, ReferenceTables};
+    /// use kerma::reference::{ProcedureMapping, ReferenceTables};
     /// let types = ReferenceTables::bundled().procedure_types(&ProcedureMapping::bundled());
     /// let pci = types.iter().find(|t| t.code == "pci").ok_or("pci")?;
     /// assert!(pci.jurisdictions.contains(&"FR".to_string()));
@@ -122,9 +122,9 @@ impl ReferenceTables {
     /// source).
     ///
     /// ```
-    /// let c = kerma::ReferenceTables::bundled_source_citation("FR_SFPM_ETARD_2017").ok_or("cited")?;
+    /// let c = kerma::reference::ReferenceTables::bundled_source_citation("FR_SFPM_ETARD_2017").ok_or("cited")?;
     /// assert!(c.starts_with("Etard C"), "{c}");
-    /// assert!(kerma::ReferenceTables::bundled_source_citation("LOCAL_CHU_2025").is_none());
+    /// assert!(kerma::reference::ReferenceTables::bundled_source_citation("LOCAL_CHU_2025").is_none());
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn bundled_source_citation(source_id: &str) -> Option<String> {
