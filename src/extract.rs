@@ -134,6 +134,8 @@ pub struct Identity {
     pub performed_procedure_description: Option<String>,
     /// Procedure Code Sequence (0008,1032).
     pub procedure_codes: Vec<Code>,
+    /// Requested Procedure Code Sequence (0032,1064).
+    pub requested_procedure_codes: Vec<Code>,
     /// Referenced Performed Procedure Step SOP Instance UID ((0008,1111) > (0008,1155)).
     pub performed_procedure_step_uid: Option<String>,
 }
@@ -511,6 +513,15 @@ fn text_attr(
     }
 }
 
+/// The codes of the items of a code sequence (PS3.3 §8.8), in order.
+fn codes_in(ds: &Item<'_>, tag: u32) -> Vec<Code> {
+    ds.items(tag)
+        .iter()
+        .filter_map(sr::code_in)
+        .map(|c| c.to_owned_code())
+        .collect()
+}
+
 fn ascii_attr(ds: &Item<'_>, tag: u32) -> Option<String> {
     ds.ascii(tag).map(str::to_owned)
 }
@@ -542,12 +553,8 @@ fn identity(ds: &Item<'_>, media_sop_class: Option<&str>, warnings: &mut Vec<War
         series_description: t(0x0008_103E, "SeriesDescription"),
         requested_procedure_description: t(0x0032_1060, "RequestedProcedureDescription"),
         performed_procedure_description: t(0x0040_0254, "PerformedProcedureStepDescription"),
-        procedure_codes: ds
-            .items(0x0008_1032)
-            .iter()
-            .filter_map(sr::code_in)
-            .map(|c| c.to_owned_code())
-            .collect(),
+        procedure_codes: codes_in(ds, 0x0008_1032),
+        requested_procedure_codes: codes_in(ds, 0x0032_1064),
         performed_procedure_step_uid: ds
             .items(0x0008_1111)
             .first()

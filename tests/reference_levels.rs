@@ -869,3 +869,55 @@ fn real_corpus_survey() {
         report.alerts.notes
     );
 }
+
+#[test]
+fn a_requested_procedure_code_types_an_image_only_procedure() {
+    use fixtures::image::{HeaderDap, Image, ImageKind};
+    use fixtures::writer::{self, Dataset, Opts};
+    let code = |value: &str, scheme: &str, meaning: &str| {
+        let mut d = Dataset::new();
+        d.str((0x0008, 0x0100), "SH", value)
+            .str((0x0008, 0x0102), "SH", scheme)
+            .str((0x0008, 0x0104), "LO", meaning);
+        d
+    };
+    // An XA image whose only hint of the procedure is its Requested Procedure Code Sequence
+    // (0032,1064): SNOMED CT 415070008, percutaneous coronary intervention.
+    let file = |n: u32, requested: Option<Dataset>| {
+        let mut image = Image::new(ImageKind::Xa, n);
+        image.dap = Some(HeaderDap::Ds("250".into()));
+        let mut ds = image.to_dataset();
+        if let Some(c) = requested {
+            ds.seq((0x0032, 0x1064), vec![c]);
+        }
+        (
+            format!("xa{n}.dcm"),
+            writer::write_file(&ds, &Opts::explicit()),
+        )
+    };
+    let (set, report) = survey_files(vec![
+        file(
+            71,
+            Some(code(
+                "415070008",
+                "SCT",
+                "Percutaneous coronary intervention",
+            )),
+        ),
+        file(72, None),
+    ]);
+    let typed = |label: &str| {
+        let id = id_of(&set, label);
+        let row = report
+            .procedure_types
+            .iter()
+            .find(|r| r.procedure_id == id)
+            .expect("a typing row per procedure");
+        (row.procedure_code.clone(), row.match_status)
+    };
+    assert_eq!(
+        typed("xa71.dcm"),
+        (Some("pci".to_owned()), MatchStatus::Matched)
+    );
+    assert_eq!(typed("xa72.dcm").0, None);
+}

@@ -423,7 +423,11 @@ impl Procedure {
                 v.push((field, s.clone()));
             }
         }
-        for c in &id.procedure_codes {
+        for c in id
+            .procedure_codes
+            .iter()
+            .chain(&id.requested_procedure_codes)
+        {
             let c: &Code = c;
             v.push(("procedure_code", format!("{} {}", c.value(), c.meaning())));
         }
