@@ -20,6 +20,7 @@
 //!   statistics and counted; unmatched and multi-type procedures are listed, never dropped.
 
 mod alerts;
+mod check;
 mod config;
 mod csvfile;
 mod cumulative;
@@ -34,6 +35,7 @@ mod survey;
 mod tables;
 
 pub use alerts::{AlertReport, AlertRow, TriggerProportionRow};
+pub use check::{TableKind, TableRemark, check_table};
 pub use config::{MinSampleSize, SurveyConfig};
 pub use cumulative::PatientCumulativeRow;
 pub use drl::{DrlRow, GroupScope, Verdict};
