@@ -267,7 +267,7 @@ fn alerts(h: &mut String, r: &Report) {
         );
     } else {
         h.push_str("<ul>\n");
-        for l in alert_lines(r) {
+        for l in alert_lines(r, |k| room(r, k)) {
             let _ = writeln!(h, "<li>{}</li>", esc(&l));
         }
         h.push_str("</ul>\n");

@@ -405,7 +405,7 @@ fn write_summary(mut out: impl Write, r: &Report) -> io::Result<()> {
         s.alerts.procedures.len(),
         r.alert_count - s.alerts.procedures.len()
     )?;
-    let mut lines = alert_lines(r);
+    let mut lines = alert_lines(r, |k| r.rooms.name(k).to_owned());
     let more = lines.len().saturating_sub(SUMMARY_ITEMS);
     lines.truncate(SUMMARY_ITEMS);
     for l in lines {
@@ -441,8 +441,9 @@ fn write_summary(mut out: impl Write, r: &Report) -> io::Result<()> {
     Ok(())
 }
 
-/// One line per alert: the procedure or patient, the value and the level reached.
-pub fn alert_lines(r: &Report) -> Vec<String> {
+/// One line per alert: the procedure or patient, the value and the level reached; `room`
+/// names a room by its key.
+pub fn alert_lines(r: &Report, room: impl Fn(&str) -> String) -> Vec<String> {
     let a = &r.survey.alerts;
     let mut lines: Vec<String> = a
         .procedures
@@ -453,7 +454,7 @@ pub fn alert_lines(r: &Report) -> Vec<String> {
                 "{} patient {}, {}, {}: {} {} {unit} ≥ {} {unit} ({})",
                 x.procedure_id,
                 x.patient_id.as_deref().unwrap_or("-"),
-                r.rooms.name(&x.room),
+                room(&x.room),
                 x.date.as_deref().map_or("-".into(), iso_date),
                 quantity_name(x.quantity),
                 crate::labels::num(Some(x.value)),
