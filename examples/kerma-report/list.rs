@@ -6,7 +6,7 @@ use std::io::{self, Write};
 use kerma::reference::{MinSampleSize, SurveyConfig};
 
 use crate::args::List;
-use crate::labels::{TypeNames, quantity_name, unit_name};
+use crate::labels::{TypeNames, quantity_name, significant, unit_name};
 
 /// Names of the jurisdiction codes of the bundled tables.
 const JURISDICTIONS: &[(&str, &str)] = &[
@@ -115,9 +115,16 @@ fn jurisdictions(out: &mut impl Write, config: &SurveyConfig) -> io::Result<()> 
     }
     let sources = |m: &BTreeMap<&str, (Option<i32>, usize)>| {
         m.iter()
-            .map(|(s, (y, n))| match y {
-                Some(y) => format!("{s} ({y}, {n} rows)"),
-                None => format!("{s} ({n} rows)"),
+            .map(|(s, (y, n))| {
+                let rows = if *n == 1 {
+                    "1 row".to_owned()
+                } else {
+                    format!("{n} rows")
+                };
+                match y {
+                    Some(y) => format!("{s} ({y}, {rows})"),
+                    None => format!("{s} ({rows})"),
+                }
             })
             .collect::<Vec<_>>()
     };
@@ -171,7 +178,7 @@ fn min_sample(table: &[MinSampleSize], code: &str) -> String {
 fn drl(out: &mut impl Write, config: &SurveyConfig) -> io::Result<()> {
     writeln!(
         out,
-        "{:<4} {:<34} {:<5} {:<30} {:<10} {:<18} {:>10} {:<8} {:<20} origin",
+        "{:<4} {:<34} {:<5} {:<30} {:<17} {:<18} {:>10} {:<8} {:<29} origin",
         "jur.",
         "source",
         "year",
@@ -204,14 +211,14 @@ fn drl(out: &mut impl Write, config: &SurveyConfig) -> io::Result<()> {
         };
         writeln!(
             out,
-            "{:<4} {:<34} {:<5} {:<30} {:<10} {:<18} {:>10} {:<8} {:<20} {}",
+            "{:<4} {:<34} {:<5} {:<30} {:<17} {:<18} {:>10} {:<8} {:<29} {}",
             l.jurisdiction,
             l.source_id,
             l.year.map_or_else(|| "-".to_owned(), |y| y.to_string()),
             l.procedure_code,
             dash(&l.population),
             kind,
-            l.value.in_report_unit(),
+            significant(l.value.in_report_unit(), 6),
             unit_name(q.report_unit()),
             dash(&l.statistic),
             l.origin
