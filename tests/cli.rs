@@ -1,73 +1,12 @@
 //! The kerma-report example program, run as a user would: JSON keys, accounting of every
-//! input, CSV headers, report.html, exit codes.
+//! input, the table, exit codes and messages, `--list`.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use std::sync::OnceLock;
+mod cli_support;
 
+use std::path::Path;
+
+use cli_support::{TESTDATA, copy_good_fixtures, count_files, json_of, run};
 use serde_json::Value;
-
-const TESTDATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata");
-
-/// target/<profile>/examples/kerma-report, built if missing.
-fn program() -> &'static Path {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let exe = std::env::current_exe().expect("test executable path");
-        // target/<profile>/deps/cli-<hash>
-        let profile_dir = exe
-            .parent()
-            .and_then(Path::parent)
-            .expect("target/<profile>");
-        let name = format!("kerma-report{}", std::env::consts::EXE_SUFFIX);
-        let bin = profile_dir.join("examples").join(name);
-        if !bin.exists() {
-            let mut cmd = Command::new(env!("CARGO"));
-            cmd.args(["build", "--example", "kerma-report"])
-                .current_dir(env!("CARGO_MANIFEST_DIR"));
-            if profile_dir.file_name().is_some_and(|n| n == "release") {
-                cmd.arg("--release");
-            }
-            let status = cmd.status().expect("run cargo build");
-            assert!(
-                status.success(),
-                "cargo build --example kerma-report failed"
-            );
-        }
-        assert!(bin.exists(), "{} not found", bin.display());
-        bin
-    })
-}
-
-fn run(args: &[&str]) -> Output {
-    Command::new(program())
-        .args(args)
-        .output()
-        .expect("run kerma-report")
-}
-
-fn json_of(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "stdout is not JSON ({e}); stderr:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
-}
-
-/// Every regular file under `dir`.
-fn count_files(dir: &Path) -> usize {
-    let mut n = 0;
-    for e in std::fs::read_dir(dir).unwrap() {
-        let e = e.unwrap();
-        if e.file_type().unwrap().is_dir() {
-            n += count_files(&e.path());
-        } else {
-            n += 1;
-        }
-    }
-    n
-}
 
 fn check_document(doc: &Value, inputs: usize) {
     for key in [
@@ -207,16 +146,6 @@ fn out_dir_has_csv_json_and_html() {
     );
     assert!(!html.contains("<script"), "no script");
     assert!(!html.contains("<link"), "no external stylesheet");
-}
-
-fn copy_good_fixtures(dir: &Path) {
-    for name in [
-        "rdsr_single_plane.dcm",
-        "rdsr_canon_dgycm2_mgy.dcm",
-        "rdsr_biplane.dcm",
-    ] {
-        std::fs::copy(Path::new(TESTDATA).join(name), dir.join(name)).unwrap();
-    }
 }
 
 #[test]
@@ -401,336 +330,295 @@ fn trigger_level_reached_exits_1_and_is_listed() {
     assert!(html.contains("LOCAL_TEST_2025"));
 }
 
-#[test]
-fn html_escapes_text() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    std::fs::create_dir(&data).unwrap();
-    std::fs::write(data.join("x<b>&y.dcm"), b"junk").unwrap();
-    let out_dir = dir.path().join("out");
-    let file = data.join("x<b>&y.dcm");
-    let out = run(&["--out", out_dir.to_str().unwrap(), file.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(2));
-    let html = std::fs::read_to_string(out_dir.join("report.html")).unwrap();
-    assert!(html.contains("x&lt;b&gt;&amp;y.dcm"));
-    assert!(!html.contains("x<b>"));
-}
-
-/// A CSV file's header and records.
-fn read_csv(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
-    let mut r = csv::Reader::from_path(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let header = r.headers().unwrap().iter().map(str::to_owned).collect();
-    let records = r
-        .records()
-        .map(|rec| rec.unwrap().iter().map(str::to_owned).collect())
-        .collect();
-    (header, records)
-}
-
-/// Whether a CSV cell shows a JSON value: null as an empty cell, numbers by value (`1` is
-/// `1.0`), a list as its items separated by `;`.
-fn shows(cell: &str, v: &Value) -> bool {
-    match v {
-        Value::Null => cell.is_empty(),
-        Value::String(s) => cell == s,
-        Value::Bool(b) => cell == b.to_string(),
-        // serde_json's default float parser may miss the nearest double by an ulp
-        Value::Number(n) => match (cell.parse::<f64>(), n.as_f64()) {
-            (Ok(a), Some(b)) => a == b || (a - b).abs() <= 1e-15 * a.abs().max(b.abs()),
-            _ => false,
-        },
-        Value::Array(items) if items.iter().all(Value::is_string) => {
-            let texts: Vec<&str> = items.iter().filter_map(Value::as_str).collect();
-            cell == texts.join(";")
-        }
-        Value::Array(items) if items.is_empty() => cell.is_empty(),
-        Value::Array(items) => {
-            let cells: Vec<&str> = cell.split(';').collect();
-            cells.len() == items.len() && cells.iter().zip(items).all(|(c, v)| shows(c, v))
-        }
-        Value::Object(_) => false,
-    }
-}
-
-/// A JSON row with the fields of its `planes` list as lists (`planes` the plane names, the
-/// others under `{prefix}{field}`) and the fields of its `image` object as `image_{field}`.
-fn flatten(row: &Value, plane_prefix: &str) -> serde_json::Map<String, Value> {
-    let mut flat = row.as_object().unwrap().clone();
-    if let Some(Value::Array(planes)) = row.get("planes") {
-        let mut lists = serde_json::Map::new();
-        for p in planes {
-            for (k, v) in p.as_object().unwrap() {
-                let key = if k == "plane" {
-                    "planes".to_owned()
-                } else {
-                    format!("{plane_prefix}{k}")
-                };
-                let list = lists.entry(key).or_insert_with(|| Value::Array(Vec::new()));
-                list.as_array_mut().unwrap().push(v.clone());
-            }
-        }
-        flat.extend(lists);
-    }
-    if let Some(Value::Object(image)) = row.get("image") {
-        for (k, v) in image {
-            flat.insert(format!("image_{k}"), v.clone());
-        }
-    }
-    flat
-}
-
-/// Every cell of the CSV file `name` in `dir` shows the JSON field its column is named after,
-/// in the JSON row of the same rank; every column has that field in some row. With
-/// `same_fields`, the header is exactly the rows' fields.
-fn check_csv_shows_json(
-    dir: &Path,
-    name: &str,
-    rows: &[serde_json::Map<String, Value>],
-    same_fields: bool,
-) {
-    let (header, records) = read_csv(&dir.join(name));
-    assert!(!records.is_empty(), "{name}: no row to check");
-    assert_eq!(records.len(), rows.len(), "{name}: one row per JSON row");
-    for (col, column) in header.iter().enumerate() {
-        assert!(
-            rows.iter().any(|r| r.contains_key(column)),
-            "{name}: no JSON field for column {column:?}"
-        );
-        for (i, (rec, row)) in records.iter().zip(rows).enumerate() {
-            assert_eq!(rec.len(), header.len(), "{name} row {i}: ragged");
-            let want = row.get(column).unwrap_or(&Value::Null);
-            assert!(
-                shows(&rec[col], want),
-                "{name} row {i}, column {column:?}: {:?} is not {want}",
-                rec[col]
-            );
-        }
-    }
-    if same_fields {
-        let mut columns = header.clone();
-        columns.sort();
-        for row in rows {
-            let mut fields: Vec<String> = row.keys().cloned().collect();
-            fields.sort();
-            assert_eq!(columns, fields, "{name}: columns are the JSON fields");
-        }
-    }
-}
+#[path = "fixtures/mod.rs"]
+mod fixtures;
 
 #[test]
-fn csv_columns_hold_the_json_fields_they_are_named_after() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = run(&["--out", dir.path().to_str().unwrap(), TESTDATA]);
-    assert_eq!(out.status.code(), Some(2));
-    let text = std::fs::read_to_string(dir.path().join("report.json")).unwrap();
-    let doc: Value = serde_json::from_str(&text).unwrap();
-    let list = |v: &Value| v.as_array().unwrap().clone();
-
-    // files.csv: the file's fields, one value per plane, the image header's dose, the event
-    // count; `fate` is checked below.
-    let files: Vec<_> = list(&doc["files"])
-        .iter()
-        .map(|f| {
-            let mut flat = flatten(f, "");
-            if let Some(events) = f["events"].as_array() {
-                flat.insert("event_count".into(), events.len().into());
-            }
-            flat.insert("fate".into(), Value::Null);
-            flat
-        })
-        .collect();
-    let (header, records) = read_csv(&dir.path().join("files.csv"));
-    let fate = header
-        .iter()
-        .position(|h| h == "fate")
-        .expect("a fate column");
-    let fates: Vec<String> = records.iter().map(|r| r[fate].clone()).collect();
-    let without_fate: Vec<_> = files
-        .iter()
-        .zip(&fates)
-        .map(|(f, fate)| {
-            let mut f = f.clone();
-            f.insert("fate".into(), Value::String(fate.clone()));
-            f
-        })
-        .collect();
-    check_csv_shows_json(dir.path(), "files.csv", &without_fate, false);
-    for (f, fate) in files.iter().zip(&fates) {
-        let expected = if f["outcome"] == "error" {
-            "error"
-        } else if !f["duplicate_of"].is_null() {
-            "duplicate"
-        } else if !f["superseded_by"].is_null() {
-            "superseded"
-        } else if !f["procedure"].is_null() {
-            "in_procedure"
-        } else {
-            fate.as_str()
-        };
-        assert_eq!(fate, expected, "fate of {}", f["path"]);
-    }
-    for f in [
-        "error",
-        "duplicate",
-        "superseded",
-        "in_procedure",
-        "no_dose",
-    ] {
-        assert!(fates.iter().any(|x| x == f), "testdata has a {f} file");
-    }
-
-    // procedures.csv: the procedure's fields, its planes', and its type.
-    let types: Vec<Value> = list(&doc["procedure_types"]);
-    let procedures: Vec<_> = list(&doc["procedures"])
-        .iter()
-        .map(|p| {
-            let mut flat = flatten(p, "plane_");
-            let t = types
-                .iter()
-                .find(|t| t["procedure_id"] == p["id"])
-                .expect("every procedure has a type row");
-            for k in ["procedure_code", "match_status"] {
-                flat.insert(k.into(), t[k].clone());
-            }
-            flat
-        })
-        .collect();
-    check_csv_shows_json(dir.path(), "procedures.csv", &procedures, false);
-
-    // events.csv: the event's fields with its file's path and procedure.
-    let mut events = Vec::new();
-    for f in list(&doc["files"]) {
-        for e in f["events"].as_array().into_iter().flatten() {
-            let mut flat = e.as_object().unwrap().clone();
-            flat.insert("path".into(), f["path"].clone());
-            flat.insert("procedure".into(), f["procedure"].clone());
-            if let Some(kvp) = flat.remove("kvp") {
-                flat.insert("kvp_kv".into(), kvp);
-            }
-            events.push(flat);
-        }
-    }
-    check_csv_shows_json(dir.path(), "events.csv", &events, true);
-
-    // The survey's rows, field for field.
-    let as_maps = |v: &Value| -> Vec<_> {
-        list(v)
-            .iter()
-            .map(|r| r.as_object().unwrap().clone())
-            .collect()
-    };
-    check_csv_shows_json(dir.path(), "drl.csv", &as_maps(&doc["drl"]), true);
-    let alerts = as_maps(&doc["alerts"]["procedures"]);
-    check_csv_shows_json(dir.path(), "alerts.csv", &alerts, true);
-    let cumulative = as_maps(&doc["alerts"]["patient_cumulative"]);
-    check_csv_shows_json(dir.path(), "cumulative.csv", &cumulative, true);
-}
-
-#[test]
-fn csv_files_without_rows_keep_their_header() {
-    let full = tempfile::tempdir().unwrap();
-    run(&["--out", full.path().to_str().unwrap(), TESTDATA]);
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    std::fs::create_dir(&data).unwrap();
-    std::fs::write(data.join("junk.dcm"), b"not a DICOM file at all").unwrap();
-    let out_dir = dir.path().join("out");
-    let out = run(&["--out", out_dir.to_str().unwrap(), data.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(2));
-    for name in [
-        "procedures.csv",
-        "events.csv",
-        "drl.csv",
-        "alerts.csv",
-        "cumulative.csv",
-    ] {
-        let (header, records) = read_csv(&out_dir.join(name));
-        assert!(records.is_empty(), "{name}: no procedure, no row");
-        let (full_header, full_records) = read_csv(&full.path().join(name));
-        assert!(!full_records.is_empty(), "{name}: testdata gives rows");
-        assert_eq!(header, full_header, "{name}: the header of the rows");
-    }
-}
-
-/// Chromium from Debian's `chromium` package; `.ci/run` installs it. Without it the browser test
-/// is skipped loudly, except under CI, where it fails.
-fn chromium() -> Option<PathBuf> {
-    let found = ["chromium", "chromium-browser"]
-        .iter()
-        .map(|n| Path::new("/usr/bin").join(n))
-        .find(|p| p.exists());
-    if found.is_none() {
-        assert!(
-            std::env::var("CI").map_or(true, |v| v != "true"),
-            "chromium is not installed under CI: .ci/run must install it"
-        );
-        eprintln!("\n*** chromium not found: SKIPPING the browser test ***\n");
-    }
-    found
-}
-
-/// Renders a page headless; returns the screenshot's size in bytes and Chromium's log.
-fn screenshot(chromium: &Path, url: &str, png: &Path, profile: &Path) -> (u64, String) {
-    let out = Command::new(chromium)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--enable-logging=stderr",
-            "--v=0",
-            "--hide-scrollbars",
-            "--window-size=1280,2000",
-        ])
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .arg(format!("--screenshot={}", png.display()))
-        .arg(url)
-        .output()
-        .expect("run chromium");
-    let log = String::from_utf8_lossy(&out.stderr).into_owned();
-    let size = std::fs::metadata(png).map(|m| m.len()).unwrap_or(0);
-    (size, log)
-}
-
-#[test]
-fn report_html_renders_in_a_browser_without_console_errors() {
-    let Some(chromium) = chromium() else { return };
+fn nothing_to_read_exits_2_saying_what_was_looked_at() {
     let tmp = tempfile::tempdir().unwrap();
-    let out_dir = tmp.path().join("out");
-    let out = run(&["--out", out_dir.to_str().unwrap(), TESTDATA]);
-    assert!(out.status.code().is_some(), "kerma-report ran");
-    let html = out_dir.join("report.html");
-    assert!(html.exists());
-
-    let (report_png, log) = screenshot(
-        &chromium,
-        &format!("file://{}", html.display()),
-        &tmp.path().join("report.png"),
-        &tmp.path().join("profile-a"),
-    );
-    // Console messages reach the log as `CONSOLE(...)`; page errors as `Uncaught`.
-    let bad: Vec<&str> = log
-        .lines()
-        .filter(|l| l.contains("CONSOLE") || l.contains("Uncaught") || l.contains("ERR_FILE"))
-        .collect();
-    assert!(bad.is_empty(), "console errors:\n{}", bad.join("\n"));
-    assert!(report_png > 0, "no screenshot; chromium said:\n{log}");
-
-    // Not blank: the same window on an empty page compresses to far fewer bytes.
-    let blank = tmp.path().join("blank.html");
-    std::fs::write(&blank, "<!doctype html><html><body></body></html>").unwrap();
-    let (blank_png, _) = screenshot(
-        &chromium,
-        &format!("file://{}", blank.display()),
-        &tmp.path().join("blank.png"),
-        &tmp.path().join("profile-b"),
-    );
+    let empty = tmp.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let out = run(&["--format", "json", empty.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty(), "no report of nothing");
+    let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        report_png > 4 * blank_png.max(1),
-        "report screenshot ({report_png} B) looks blank next to an empty page ({blank_png} B)"
+        stderr.contains("no file found") && stderr.contains(empty.to_str().unwrap()),
+        "{stderr}"
     );
+
+    let notes = tmp.path().join("notes");
+    std::fs::create_dir(&notes).unwrap();
+    std::fs::write(notes.join("README.md"), "# not DICOM\n").unwrap();
+    std::fs::write(notes.join("list.txt"), "nothing here\n").unwrap();
+    let out = run(&[notes.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    for word in [
+        "no DICOM file found",
+        notes.to_str().unwrap(),
+        "2 files looked at",
+        "not a DICOM file: 2",
+    ] {
+        assert!(stderr.contains(word), "{word:?} not in {stderr}");
+    }
+}
+
+#[test]
+fn since_after_until_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_good_fixtures(dir.path());
+    let path = dir.path().to_str().unwrap();
+    let out = run(&["--since", "2026-06-01", "--until", "20260101", path]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("--since 2026-06-01 is after --until 2026-01-01"),
+        "{stderr}"
+    );
+    // the same day is a period
+    let out = run(&["--since", "2026-03-15", "--until", "2026-03-15", path]);
+    assert!(matches!(out.status.code(), Some(0 | 1)), "{out:?}");
+}
+
+#[test]
+fn table_rows_with_unknown_code_or_jurisdiction_are_warned_by_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    copy_good_fixtures(&data);
+    let drl = dir.path().join("local-drl.csv");
+    std::fs::write(
+        &drl,
+        "source_id,jurisdiction,year,procedure_code,population,quantity,unit,value\n\
+         # local levels\n\
+         LOCAL_2026,FR,2026,pci,adult,pka,Gy.cm2,60\n\
+         LOCAL_2026,FR,2026,coronarographie,adult,pka,Gy.cm2,30\n\
+         LOCAL_2026,XY,2026,pci,adult,ka_r,mGy,900\n",
+    )
+    .unwrap();
+    let triggers = dir.path().join("local-triggers.csv");
+    std::fs::write(
+        &triggers,
+        "source_id,jurisdiction,procedure_code,quantity,unit,value\n\
+         LOCAL_T,QQ,,pka,Gy.cm2,400\n",
+    )
+    .unwrap();
+    let mapping = dir.path().join("local-map.csv");
+    std::fs::write(
+        &mapping,
+        "priority,procedure_code,match,pattern\n\
+         10,pci,word,ptca\n\
+         10,ptca_local,word,ptca local\n",
+    )
+    .unwrap();
+    let out = run(&[
+        "--format",
+        "json",
+        "--drl",
+        drl.to_str().unwrap(),
+        "--triggers",
+        triggers.to_str().unwrap(),
+        "--mapping",
+        mapping.to_str().unwrap(),
+        data.to_str().unwrap(),
+    ]);
+    assert!(matches!(out.status.code(), Some(0 | 1)), "{out:?}");
+    json_of(&out);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 4, "one warning per unknown value:\n{stderr}");
+    let expect = [
+        (&drl, 4, "procedure code \"coronarographie\""),
+        (&drl, 5, "jurisdiction \"XY\""),
+        (&triggers, 2, "jurisdiction \"QQ\""),
+        (&mapping, 3, "procedure code \"ptca_local\""),
+    ];
+    for (file, line, what) in expect {
+        let place = format!("{}:{line}: {what}", file.display());
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.contains("warning") && l.contains(&place)),
+            "no warning {place:?} in:\n{stderr}"
+        );
+    }
+}
+
+#[test]
+fn list_prints_procedure_types_jurisdictions_and_reference_levels() {
+    let bundled = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/data/reference-levels/drl.csv"
+    ))
+    .unwrap();
+    let mut rows = csv::Reader::from_reader(bundled.as_bytes());
+    let rows: Vec<csv::StringRecord> = rows.records().map(Result::unwrap).collect();
+    assert!(rows.len() > 20);
+
+    let out = run(&["--list", "procedure-types"]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    for r in &rows {
+        // code and English name on one line
+        assert!(
+            text.lines()
+                .any(|l| l.starts_with(&format!("{} ", &r[3])) && l.contains(&r[5])),
+            "{} {} not listed:\n{text}",
+            &r[3],
+            &r[5]
+        );
+    }
+
+    let out = run(&["--list", "jurisdictions"]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("FR  France"), "{text}");
+    for r in &rows {
+        assert!(text.contains(&format!("{}  ", &r[1])), "{} missing", &r[1]);
+        assert!(text.contains(&r[0]), "source {} missing", &r[0]);
+    }
+
+    let local = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(
+        local.path(),
+        "source_id,jurisdiction,year,procedure_code,quantity,unit,value\n\
+         LOCAL_CHU_2026,FR,2026,pci,pka,Gy.cm2,61.5\n",
+    )
+    .unwrap();
+    let out = run(&["--list", "drl", "--drl", local.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let listed = text
+        .lines()
+        .filter(|l| l.contains("bundled:drl.csv:"))
+        .count();
+    assert_eq!(listed, rows.len(), "every bundled level, once:\n{text}");
+    for (i, r) in rows.iter().enumerate() {
+        let line = text
+            .lines()
+            .find(|l| l.ends_with(&format!("bundled:drl.csv:{}", i + 2)))
+            .unwrap_or_else(|| panic!("row {} missing", i + 2));
+        assert!(line.contains(&r[0]) && line.contains(&r[3]), "{line}");
+    }
+    assert!(
+        text.lines()
+            .any(|l| l.contains("LOCAL_CHU_2026") && l.contains("61.5")),
+        "{text}"
+    );
+}
+
+/// The lines of the table before the first empty line, without the header.
+fn table_lines(stdout: &[u8]) -> Vec<String> {
+    String::from_utf8_lossy(stdout)
+        .lines()
+        .skip(1)
+        .take_while(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn table_has_one_line_per_procedure_or_per_file_with_by_file() {
+    let doc = json_of(&run(&["--format", "json", TESTDATA]));
+    let procedures = doc["procedures"].as_array().unwrap();
+    let out = run(&[TESTDATA]);
+    let lines = table_lines(&out.stdout);
+    assert_eq!(lines.len(), procedures.len());
+    for (line, p) in lines.iter().zip(procedures) {
+        assert!(line.starts_with(p["id"].as_str().unwrap()), "{line}");
+        if let Some(d) = p["study_date"].as_str() {
+            let iso = format!("{}-{}-{}", &d[..4], &d[4..6], &d[6..]);
+            assert!(line.contains(&iso), "{line} lacks {iso}");
+        }
+    }
+    let by_file = table_lines(&run(&["--by", "file", TESTDATA]).stdout);
+    // one line per file, one more per extra plane
+    let planes: usize = doc["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["planes"].as_array().map_or(1, |p| p.len().max(1)))
+        .sum();
+    assert_eq!(by_file.len(), planes);
+    assert!(by_file.iter().any(|l| l.contains("rdsr_truncated.dcm")));
+}
+
+#[test]
+fn summary_names_the_patient_and_procedure_of_each_alert() {
+    let out = run(&[TESTDATA]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    let summary = text.split("\nSummary\n").nth(1).expect("a summary");
+    let doc = json_of(&run(&["--format", "json", TESTDATA]));
+    let alerts = doc["alerts"]["procedures"].as_array().unwrap();
+    assert!(!alerts.is_empty(), "testdata reaches a trigger level");
+    for a in alerts {
+        let who = format!(
+            "{} patient {}",
+            a["procedure_id"].as_str().unwrap(),
+            a["patient_id"].as_str().unwrap()
+        );
+        assert!(
+            summary
+                .lines()
+                .any(|l| l.contains(&who) && l.contains(a["source_id"].as_str().unwrap())),
+            "{who} not in:\n{summary}"
+        );
+    }
+    assert!(
+        summary.contains("patient PAT-CUMUL"),
+        "the cumulative alert:\n{summary}"
+    );
+    assert!(!summary.contains("insufficient"), "plain words:\n{summary}");
+}
+
+/// An RDSR whose 300 events each write DAP in the non-UCUM unit `Gym2`.
+fn repeated_warning_report(dir: &Path) {
+    let mut r = fixtures::single_plane_report(950);
+    let template = r.events[0].clone();
+    r.events = (1..=300)
+        .map(|i| fixtures::rdsr::Event {
+            uid: Some(fixtures::event_uid(950, i)),
+            dap: Some(fixtures::sr::num("0.0001", "Gym2")),
+            ..template.clone()
+        })
+        .collect();
+    std::fs::write(dir.join("many_events.dcm"), r.to_bytes()).unwrap();
+}
+
+#[test]
+fn a_warning_repeated_for_many_events_is_shown_once_with_its_count() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    repeated_warning_report(&data);
+    let warning = "Dose Area Product (122130, DCM): non-UCUM unit \"Gym2\" accepted as an alias";
+    let counted = format!("{warning} (×300)");
+
+    // JSON keeps every warning
+    let doc = json_of(&run(&["--format", "json", data.to_str().unwrap()]));
+    let warnings = doc["files"][0]["warnings"].as_array().unwrap();
+    assert_eq!(warnings.iter().filter(|w| *w == warning).count(), 300);
+
+    let out_dir = tmp.path().join("out");
+    let out = run(&["--out", out_dir.to_str().unwrap(), data.to_str().unwrap()]);
+    let table = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(table.matches(warning).count(), 1, "{table}");
+    assert!(table.contains(&counted), "{table}");
+
+    let html = std::fs::read_to_string(out_dir.join("report.html")).unwrap();
+    let escaped = counted.replace('"', "&quot;");
+    assert_eq!(html.matches(&escaped).count(), 1, "once in report.html");
+
+    let mut r = csv::Reader::from_path(out_dir.join("files.csv")).unwrap();
+    let column = r
+        .headers()
+        .unwrap()
+        .iter()
+        .position(|h| h == "warnings")
+        .unwrap();
+    let cell = r.records().next().unwrap().unwrap()[column].to_owned();
+    assert_eq!(cell.matches(warning).count(), 1, "{cell}");
+    assert!(cell.contains(&counted), "{cell}");
 }

@@ -12,18 +12,41 @@ pub enum Format {
     Json,
 }
 
+/// What one line of the table is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum By {
+    /// One line per procedure (its dose figures, room, type and patient).
+    Procedure,
+    /// One line per input file and plane, with what became of the file.
+    File,
+}
+
+/// What `--list` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum List {
+    /// The procedure-type codes, their names and the reference levels each has.
+    ProcedureTypes,
+    /// The jurisdictions of the reference and trigger levels, with their sources.
+    Jurisdictions,
+    /// Every reference level (DRL and guide value) with its source.
+    Drl,
+}
+
 const AFTER_HELP: &str = "\
 Examples:
   kerma-report testdata/
   kerma-report --format json /export > report.json
   kerma-report --room ANGIO1 --since 2025-01-01 --until 2025-12-31 --out survey/ /export
   kerma-report --jurisdiction FR --drl local-drl.csv --mapping local-mapping.csv /export
+  kerma-report --out survey/ --excel /export
+  kerma-report --list procedure-types
 
 Exit codes:
   0  all well: every file read, no DRL exceeded, no alert
   1  a DRL is exceeded (a group median above its DRL) or a trigger level was reached
   2  an error: a file could not be read (one `path: reason` line on stderr each),
-     a bad option, or a table file that could not be loaded
+     no DICOM file found, a bad option (--since after --until), or a table file that
+     could not be loaded
   A broken pipe on stdout is not an error.";
 
 /// Dose figures (DAP, K_a,r, fluoroscopy time) of fluoroscopy and angiography DICOM files,
@@ -34,12 +57,22 @@ Exit codes:
 pub struct Args {
     /// Files and folders to read (folders are walked, sorted by name).
     /// Example: kerma-report /export/2025
-    #[arg(required = true)]
+    #[arg(required_unless_present = "list")]
     pub paths: Vec<PathBuf>,
 
     /// Output format on stdout. Example: --format json
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
+
+    /// Lines of the table: one per procedure, or one per file and plane. Example: --by file
+    #[arg(long, value_enum, default_value_t = By::Procedure)]
+    pub by: By,
+
+    /// Prints what kerma knows instead of reading files: the procedure types, the
+    /// jurisdictions, or the reference levels with their sources (the bundled tables and
+    /// those given with --drl, --triggers and --mapping). Example: --list procedure-types
+    #[arg(long, value_enum, value_name = "WHAT")]
+    pub list: Option<List>,
 
     /// Jurisdiction whose DRLs are compared with (most recent table of that country).
     /// Example: --jurisdiction AU
@@ -87,6 +120,12 @@ pub struct Args {
     /// Example: --out survey-2025/
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+
+    /// Writes the CSV files of --out for a spreadsheet in a comma-decimal locale (French
+    /// Excel): UTF-8 with a byte-order mark, `;` between cells, `,` before decimals.
+    /// Example: --out survey/ --excel
+    #[arg(long, requires = "out")]
+    pub excel: bool,
 }
 
 /// A date as the number YYYYMMDD, from `YYYYMMDD` or `YYYY-MM-DD`.

@@ -3,25 +3,56 @@
 //! `csv::Writer::serialize` writes the header from the first row's field names; a file
 //! without rows gets the header of the struct's `Default` value, so a column and its header
 //! cannot part.
+//!
+//! The files are for spreadsheets: dates and date-times in ISO 8601, numbers rounded to 6
+//! significant digits and written with the digits they carry ([`Num`]), times in seconds
+//! (a `min` row of the survey is converted), warnings counted once, and every text cell that
+//! a spreadsheet would run as a formula neutralised ([`Text`]). With `--excel`: a byte-order
+//! mark, `;` between cells and `,` before decimals.
 
+use std::borrow::Cow;
+use std::cell::Cell;
 use std::collections::HashMap;
+use std::io::Write;
 use std::path::Path;
 
 use kerma::reference::{AlertRow, DrlRow, PatientCumulativeRow};
 use kerma::report::{EventRow, FileEntry, ProcedureRow};
 use serde::{Serialize, Serializer};
 
+use crate::labels::{counted, iso_date, iso_datetime, significant};
 use crate::output::{Report, code, error, kind, outcome};
 
 type CsvResult = Result<(), Box<dyn std::error::Error>>;
 
+/// How the CSV files are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    /// `,` between cells, `.` before decimals, no byte-order mark.
+    Plain,
+    /// For a spreadsheet in a comma-decimal locale: byte-order mark, `;` and `,`.
+    Excel,
+}
+
+thread_local! {
+    /// The decimal separator of the CSV file being written.
+    static DECIMAL_COMMA: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Digits of every number written to a CSV file.
+const CSV_DIGITS: usize = 6;
+
 /// Writes the CSV files into `dir`.
-pub fn write_csvs(dir: &Path, r: &Report) -> CsvResult {
-    write_rows(
-        dir,
-        "files.csv",
-        r.doc.files.iter().map(|e| FileCsv::new(e, r)),
-    )?;
+pub fn write_csvs(dir: &Path, r: &Report, dialect: Dialect) -> CsvResult {
+    DECIMAL_COMMA.with(|c| c.set(dialect == Dialect::Excel));
+    let written = write_all(dir, r, dialect);
+    DECIMAL_COMMA.with(|c| c.set(false));
+    written
+}
+
+fn write_all(dir: &Path, r: &Report, dialect: Dialect) -> CsvResult {
+    let w = |name: &'static str| Out { dir, name, dialect };
+    w("files.csv").rows(r.doc.files.iter().map(|e| FileCsv::new(e, r)))?;
     let types: HashMap<&str, &kerma::reference::ProcedureTypeRow> = r
         .survey
         .procedure_types
@@ -32,41 +63,53 @@ pub fn write_csvs(dir: &Path, r: &Report) -> CsvResult {
         let t = types.get(p.id.as_str()).copied();
         ProcedureCsv::new(p, t)
     });
-    write_rows(dir, "procedures.csv", procedures)?;
+    w("procedures.csv").rows(procedures)?;
     let events = r.doc.files.iter().flat_map(|e| {
         let events = e.events.as_deref().unwrap_or(&[]);
         events.iter().map(move |ev| EventCsv::new(e, ev))
     });
-    write_rows(dir, "events.csv", events)?;
-    write_rows(dir, "drl.csv", r.survey.drl.iter().map(DrlCsv::new))?;
+    w("events.csv").rows(events)?;
+    w("drl.csv").rows(r.survey.drl.iter().map(DrlCsv::new))?;
     let alerts = &r.survey.alerts;
-    write_rows(
-        dir,
-        "alerts.csv",
-        alerts.procedures.iter().map(AlertCsv::new),
-    )?;
-    let cumulative = alerts.patient_cumulative.iter().map(CumulativeCsv::new);
-    write_rows(dir, "cumulative.csv", cumulative)?;
+    w("alerts.csv").rows(alerts.procedures.iter().map(AlertCsv::new))?;
+    w("cumulative.csv").rows(alerts.patient_cumulative.iter().map(CumulativeCsv::new))?;
     Ok(())
 }
 
-/// Writes `rows` into `dir/name` under the header of `T`, also when there is no row.
-fn write_rows<T: Serialize + Default>(
-    dir: &Path,
-    name: &str,
-    rows: impl IntoIterator<Item = T>,
-) -> CsvResult {
-    let mut w = csv::Writer::from_path(dir.join(name))?;
-    let mut empty = true;
-    for row in rows {
-        w.serialize(row)?;
-        empty = false;
+/// One CSV file to write.
+struct Out<'a> {
+    dir: &'a Path,
+    name: &'a str,
+    dialect: Dialect,
+}
+
+impl Out<'_> {
+    /// Writes `rows` under the header of `T`, also when there is no row.
+    fn rows<T: Serialize + Default>(&self, rows: impl IntoIterator<Item = T>) -> CsvResult {
+        let mut file = std::io::BufWriter::new(std::fs::File::create(self.dir.join(self.name))?);
+        if self.dialect == Dialect::Excel {
+            file.write_all("\u{feff}".as_bytes())?;
+        }
+        let mut w = self.builder().from_writer(file);
+        let mut empty = true;
+        for row in rows {
+            w.serialize(row)?;
+            empty = false;
+        }
+        if empty {
+            w.write_record(&header(&T::default())?)?;
+        }
+        w.flush()?;
+        Ok(())
     }
-    if empty {
-        w.write_record(&header(&T::default())?)?;
+
+    fn builder(&self) -> csv::WriterBuilder {
+        let mut b = csv::WriterBuilder::new();
+        if self.dialect == Dialect::Excel {
+            b.delimiter(b';');
+        }
+        b
     }
-    w.flush()?;
-    Ok(())
 }
 
 /// The header `csv::Writer::serialize` writes before `row`.
@@ -79,18 +122,90 @@ fn header<T: Serialize>(row: &T) -> Result<csv::StringRecord, Box<dyn std::error
         .clone())
 }
 
-/// Writes a number as Rust's `Display` prints it (`1`, `0.1`, `0.0000001`), the format of the
-/// numbers of files.csv, procedures.csv and events.csv; csv's own float format would write
-/// `1.0` and `1e-7`.
-fn shown<S: Serializer>(v: &Option<f64>, s: S) -> Result<S::Ok, S::Error> {
-    match v {
-        Some(v) => s.collect_str(v),
-        None => s.serialize_none(),
+/// A number: rounded to 6 significant digits and written as the shortest decimal that reads
+/// back as that value, without an exponent (`48`, not `47.99999999999999`); empty when absent.
+#[derive(Debug, Clone, Copy, Default)]
+struct Num(Option<f64>);
+
+/// A number as a CSV cell.
+fn num_text(v: f64) -> String {
+    let s = significant(v, CSV_DIGITS);
+    if DECIMAL_COMMA.with(Cell::get) {
+        s.replace('.', ",")
+    } else {
+        s
     }
 }
 
-fn opt<T: ToString>(v: &Option<T>) -> String {
-    v.as_ref().map_or_else(String::new, ToString::to_string)
+impl Serialize for Num {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.0 {
+            Some(v) => s.serialize_str(&num_text(v)),
+            None => s.serialize_none(),
+        }
+    }
+}
+
+impl From<f64> for Num {
+    fn from(v: f64) -> Num {
+        Num(Some(v))
+    }
+}
+
+impl From<Option<f64>> for Num {
+    fn from(v: Option<f64>) -> Num {
+        Num(v)
+    }
+}
+
+/// Text that comes from a file (or a file name): a cell starting with `=`, `+`, `-`, `@`, a
+/// tab or a carriage return gets a leading `'`, so that a spreadsheet shows it instead of
+/// running it as a formula (OWASP, CSV injection).
+#[derive(Debug, Clone, Default)]
+struct Text<'a>(Option<Cow<'a, str>>);
+
+/// Whether a spreadsheet may read a cell starting with `c` as a formula.
+fn formula_start(c: char) -> bool {
+    matches!(c, '=' | '+' | '-' | '@' | '\t' | '\r')
+}
+
+impl Serialize for Text<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match &self.0 {
+            Some(t) if t.starts_with(formula_start) => s.serialize_str(&format!("'{t}")),
+            Some(t) => s.serialize_str(t),
+            None => s.serialize_none(),
+        }
+    }
+}
+
+impl<'a> From<&'a str> for Text<'a> {
+    fn from(t: &'a str) -> Text<'a> {
+        Text(Some(Cow::Borrowed(t)))
+    }
+}
+
+impl From<String> for Text<'_> {
+    fn from(t: String) -> Self {
+        Text(Some(Cow::Owned(t)))
+    }
+}
+
+impl<'a> From<Option<&'a str>> for Text<'a> {
+    fn from(t: Option<&'a str>) -> Text<'a> {
+        Text(t.map(Cow::Borrowed))
+    }
+}
+
+impl<'a> From<Cow<'a, str>> for Text<'a> {
+    fn from(t: Cow<'a, str>) -> Text<'a> {
+        Text(Some(t))
+    }
+}
+
+/// A date (DA) in ISO 8601.
+fn date(d: Option<&str>) -> Text<'_> {
+    Text(d.map(iso_date))
 }
 
 /// The values of a list, separated by `;`.
@@ -98,24 +213,51 @@ fn join<T, F: Fn(&T) -> String>(v: &[T], f: F) -> String {
     v.iter().map(f).collect::<Vec<_>>().join(";")
 }
 
+fn opt_num(v: &Option<f64>) -> String {
+    v.map_or_else(String::new, num_text)
+}
+
+fn opt<T: ToString>(v: &Option<T>) -> String {
+    v.as_ref().map_or_else(String::new, ToString::to_string)
+}
+
+/// Warnings, each once with its count, separated by `;`.
+fn warnings(w: &[String]) -> Text<'static> {
+    counted(w).join(";").into()
+}
+
+/// A value in `unit` as the CSV files write it: a time in minutes becomes seconds.
+fn in_file_unit(unit: &'static str, v: Option<f64>) -> Num {
+    Num(if unit == "min" {
+        v.map(|m| m * 60.0)
+    } else {
+        v
+    })
+}
+
+/// The unit of a value written by [`in_file_unit`].
+fn file_unit(unit: &'static str) -> &'static str {
+    if unit == "min" { "s" } else { unit }
+}
+
 /// One row of files.csv: one input file. Per-plane columns hold one value per plane,
 /// separated by `;`.
 #[derive(Serialize, Default)]
 struct FileCsv<'a> {
-    path: &'a str,
+    path: Text<'a>,
     outcome: &'static str,
     fate: &'a str,
     kind: Option<&'static str>,
-    error: Option<&'a str>,
-    sop_class_uid: Option<&'a str>,
-    sop_instance_uid: Option<&'a str>,
-    patient_id: Option<&'a str>,
-    study_instance_uid: Option<&'a str>,
-    accession_number: Option<&'a str>,
-    study_date: Option<&'a str>,
-    manufacturer: Option<&'a str>,
-    model: Option<&'a str>,
-    station_name: Option<&'a str>,
+    error: Text<'a>,
+    sop_class_uid: Text<'a>,
+    sop_instance_uid: Text<'a>,
+    patient_id: Text<'a>,
+    study_instance_uid: Text<'a>,
+    accession_number: Text<'a>,
+    study_date: Text<'a>,
+    manufacturer: Text<'a>,
+    model: Text<'a>,
+    station_name: Text<'a>,
     source: Option<String>,
     fluoroscopy_system: Option<bool>,
     planes: String,
@@ -125,17 +267,14 @@ struct FileCsv<'a> {
     acquisition_frames: String,
     event_count: Option<usize>,
     image_frames: Option<u32>,
-    #[serde(serialize_with = "shown")]
-    image_dap_gy_cm2: Option<f64>,
-    #[serde(serialize_with = "shown")]
-    image_entrance_dose_mgy: Option<f64>,
-    #[serde(serialize_with = "shown")]
-    image_fluoro_time_s: Option<f64>,
+    image_dap_gy_cm2: Num,
+    image_entrance_dose_mgy: Num,
+    image_fluoro_time_s: Num,
     bytes_read: Option<u64>,
-    procedure: Option<&'a str>,
-    duplicate_of: Option<&'a str>,
-    superseded_by: Option<&'a str>,
-    warnings: String,
+    procedure: Text<'a>,
+    duplicate_of: Text<'a>,
+    superseded_by: Text<'a>,
+    warnings: Text<'a>,
 }
 
 impl<'a> FileCsv<'a> {
@@ -143,37 +282,37 @@ impl<'a> FileCsv<'a> {
         let planes = e.planes.as_deref().unwrap_or(&[]);
         let img = e.image.as_ref();
         FileCsv {
-            path: &e.path,
+            path: e.path.as_str().into(),
             outcome: outcome(e),
             fate: r.fates.get(e.path.as_str()).map_or("", |a| a.fate.code()),
             kind: kind(e),
-            error: error(e),
-            sop_class_uid: e.sop_class_uid.as_deref(),
-            sop_instance_uid: e.sop_instance_uid.as_deref(),
-            patient_id: e.patient_id.as_deref(),
-            study_instance_uid: e.study_instance_uid.as_deref(),
-            accession_number: e.accession_number.as_deref(),
-            study_date: e.study_date.as_deref(),
-            manufacturer: e.manufacturer.as_deref(),
-            model: e.model.as_deref(),
-            station_name: e.station_name.as_deref(),
+            error: error(e).into(),
+            sop_class_uid: e.sop_class_uid.as_deref().into(),
+            sop_instance_uid: e.sop_instance_uid.as_deref().into(),
+            patient_id: e.patient_id.as_deref().into(),
+            study_instance_uid: e.study_instance_uid.as_deref().into(),
+            accession_number: e.accession_number.as_deref().into(),
+            study_date: date(e.study_date.as_deref()),
+            manufacturer: e.manufacturer.as_deref().into(),
+            model: e.model.as_deref().into(),
+            station_name: e.station_name.as_deref().into(),
             source: e.source.as_ref().map(code),
             fluoroscopy_system: e.fluoroscopy_system,
             planes: join(planes, |p| p.plane.to_owned()),
-            dap_total_gy_cm2: join(planes, |p| opt(&p.dap_total_gy_cm2)),
-            ka_r_total_mgy: join(planes, |p| opt(&p.ka_r_total_mgy)),
-            fluoro_time_s: join(planes, |p| opt(&p.fluoro_time_s)),
+            dap_total_gy_cm2: join(planes, |p| opt_num(&p.dap_total_gy_cm2)),
+            ka_r_total_mgy: join(planes, |p| opt_num(&p.ka_r_total_mgy)),
+            fluoro_time_s: join(planes, |p| opt_num(&p.fluoro_time_s)),
             acquisition_frames: join(planes, |p| opt(&p.acquisition_frames)),
             event_count: e.events.as_ref().map(Vec::len),
             image_frames: img.and_then(|i| i.frames),
-            image_dap_gy_cm2: img.and_then(|i| i.dap_gy_cm2),
-            image_entrance_dose_mgy: img.and_then(|i| i.entrance_dose_mgy),
-            image_fluoro_time_s: img.and_then(|i| i.fluoro_time_s),
+            image_dap_gy_cm2: img.and_then(|i| i.dap_gy_cm2).into(),
+            image_entrance_dose_mgy: img.and_then(|i| i.entrance_dose_mgy).into(),
+            image_fluoro_time_s: img.and_then(|i| i.fluoro_time_s).into(),
             bytes_read: e.bytes_read,
-            procedure: e.procedure.as_deref(),
-            duplicate_of: e.duplicate_of.as_deref(),
-            superseded_by: e.superseded_by.as_deref(),
-            warnings: e.warnings.join(";"),
+            procedure: e.procedure.as_deref().into(),
+            duplicate_of: e.duplicate_of.as_deref().into(),
+            superseded_by: e.superseded_by.as_deref().into(),
+            warnings: warnings(&e.warnings),
         }
     }
 }
@@ -182,24 +321,21 @@ impl<'a> FileCsv<'a> {
 /// one value per plane, separated by `;`.
 #[derive(Serialize, Default)]
 struct ProcedureCsv<'a> {
-    id: &'a str,
-    patient_id: Option<&'a str>,
-    study_instance_uid: Option<&'a str>,
-    accession_number: Option<&'a str>,
-    study_date: Option<&'a str>,
-    device: &'a str,
-    study_description: Option<&'a str>,
+    id: Text<'a>,
+    patient_id: Text<'a>,
+    study_instance_uid: Text<'a>,
+    accession_number: Text<'a>,
+    study_date: Text<'a>,
+    device: Text<'a>,
+    study_description: Text<'a>,
     procedure_code: Option<&'a str>,
     match_status: Option<String>,
     planes: String,
     plane_dap_gy_cm2: String,
     plane_ka_r_mgy: String,
-    #[serde(serialize_with = "shown")]
-    dap_total_gy_cm2: Option<f64>,
-    #[serde(serialize_with = "shown")]
-    ka_r_total_mgy: Option<f64>,
-    #[serde(serialize_with = "shown")]
-    fluoro_time_s: Option<f64>,
+    dap_total_gy_cm2: Num,
+    ka_r_total_mgy: Num,
+    fluoro_time_s: Num,
     acquisition_frames: Option<u64>,
     event_count: usize,
     fluoro_events: usize,
@@ -209,10 +345,9 @@ struct ProcedureCsv<'a> {
     complete: bool,
     completeness: String,
     reference_point_standard: bool,
-    #[serde(serialize_with = "shown")]
-    max_total_vs_event_sum: Option<f64>,
-    files: String,
-    warnings: String,
+    max_total_vs_event_sum: Num,
+    files: Text<'a>,
+    warnings: Text<'a>,
 }
 
 impl<'a> ProcedureCsv<'a> {
@@ -221,21 +356,21 @@ impl<'a> ProcedureCsv<'a> {
         t: Option<&'a kerma::reference::ProcedureTypeRow>,
     ) -> ProcedureCsv<'a> {
         ProcedureCsv {
-            id: &p.id,
-            patient_id: p.patient_id.as_deref(),
-            study_instance_uid: p.study_instance_uid.as_deref(),
-            accession_number: p.accession_number.as_deref(),
-            study_date: p.study_date.as_deref(),
-            device: &p.device,
-            study_description: p.study_description.as_deref(),
+            id: p.id.as_str().into(),
+            patient_id: p.patient_id.as_deref().into(),
+            study_instance_uid: p.study_instance_uid.as_deref().into(),
+            accession_number: p.accession_number.as_deref().into(),
+            study_date: date(p.study_date.as_deref()),
+            device: p.device.as_str().into(),
+            study_description: p.study_description.as_deref().into(),
             procedure_code: t.and_then(|t| t.procedure_code.as_deref()),
             match_status: t.map(|t| code(&t.match_status)),
             planes: join(&p.planes, |x| x.plane.to_owned()),
-            plane_dap_gy_cm2: join(&p.planes, |x| opt(&x.dap_gy_cm2)),
-            plane_ka_r_mgy: join(&p.planes, |x| opt(&x.ka_r_mgy)),
-            dap_total_gy_cm2: p.dap_total_gy_cm2,
-            ka_r_total_mgy: p.ka_r_total_mgy,
-            fluoro_time_s: p.fluoro_time_s,
+            plane_dap_gy_cm2: join(&p.planes, |x| opt_num(&x.dap_gy_cm2)),
+            plane_ka_r_mgy: join(&p.planes, |x| opt_num(&x.ka_r_mgy)),
+            dap_total_gy_cm2: p.dap_total_gy_cm2.into(),
+            ka_r_total_mgy: p.ka_r_total_mgy.into(),
+            fluoro_time_s: p.fluoro_time_s.into(),
             acquisition_frames: p.acquisition_frames,
             event_count: p.event_count,
             fluoro_events: p.fluoro_events,
@@ -245,9 +380,9 @@ impl<'a> ProcedureCsv<'a> {
             complete: p.complete,
             completeness: code(&p.completeness),
             reference_point_standard: p.reference_point_standard,
-            max_total_vs_event_sum: p.max_total_vs_event_sum,
-            files: p.files.join(";"),
-            warnings: p.warnings.join(";"),
+            max_total_vs_event_sum: p.max_total_vs_event_sum.into(),
+            files: p.files.join(";").into(),
+            warnings: warnings(&p.warnings),
         }
     }
 }
@@ -255,53 +390,48 @@ impl<'a> ProcedureCsv<'a> {
 /// One row of events.csv: one irradiation event of one file.
 #[derive(Serialize, Default)]
 struct EventCsv<'a> {
-    path: &'a str,
-    procedure: Option<&'a str>,
-    uid: Option<&'a str>,
+    path: Text<'a>,
+    procedure: Text<'a>,
+    uid: Text<'a>,
     category: String,
     plane: Option<&'a str>,
-    #[serde(serialize_with = "shown")]
-    dap_gy_cm2: Option<f64>,
-    #[serde(serialize_with = "shown")]
-    ka_r_mgy: Option<f64>,
-    #[serde(serialize_with = "shown")]
-    duration_s: Option<f64>,
-    started: Option<&'a str>,
-    protocol: Option<&'a str>,
-    #[serde(serialize_with = "shown")]
-    kvp_kv: Option<f64>,
-    #[serde(serialize_with = "shown")]
-    tube_current_ma: Option<f64>,
-    #[serde(serialize_with = "shown")]
-    pulses: Option<f64>,
+    dap_gy_cm2: Num,
+    ka_r_mgy: Num,
+    duration_s: Num,
+    started: Text<'a>,
+    protocol: Text<'a>,
+    kvp_kv: Num,
+    tube_current_ma: Num,
+    pulses: Num,
 }
 
 impl<'a> EventCsv<'a> {
     fn new(e: &'a FileEntry, ev: &'a EventRow) -> EventCsv<'a> {
         EventCsv {
-            path: &e.path,
-            procedure: e.procedure.as_deref(),
-            uid: ev.uid.as_deref(),
+            path: e.path.as_str().into(),
+            procedure: e.procedure.as_deref().into(),
+            uid: ev.uid.as_deref().into(),
             category: code(&ev.category),
             plane: ev.plane,
-            dap_gy_cm2: ev.dap_gy_cm2,
-            ka_r_mgy: ev.ka_r_mgy,
-            duration_s: ev.duration_s,
-            started: ev.started.as_deref(),
-            protocol: ev.protocol.as_deref(),
-            kvp_kv: ev.kvp,
-            tube_current_ma: ev.tube_current_ma,
-            pulses: ev.pulses,
+            dap_gy_cm2: ev.dap_gy_cm2.into(),
+            ka_r_mgy: ev.ka_r_mgy.into(),
+            duration_s: ev.duration_s.into(),
+            started: Text(ev.started.as_deref().map(iso_datetime)),
+            protocol: ev.protocol.as_deref().into(),
+            kvp_kv: ev.kvp.into(),
+            tube_current_ma: ev.tube_current_ma.into(),
+            pulses: ev.pulses.into(),
         }
     }
 }
 
-/// One row of drl.csv: the fields of [`DrlRow`] (the `drl` section of the JSON document).
+/// One row of drl.csv: the fields of [`DrlRow`] (the `drl` section of the JSON document),
+/// with fluoroscopy times in seconds (`unit` `s`) where the JSON document has minutes.
 #[derive(Serialize, Default)]
 struct DrlCsv<'a> {
     procedure_code: &'a str,
     scope: String,
-    room: Option<&'a str>,
+    room: Text<'a>,
     year: Option<i32>,
     quantity: String,
     unit: &'a str,
@@ -309,86 +439,87 @@ struct DrlCsv<'a> {
     excluded_incomplete: usize,
     excluded_ka_r_not_comparable: usize,
     missing_value: usize,
-    median: Option<f64>,
-    mean: Option<f64>,
-    q1: Option<f64>,
-    q3: Option<f64>,
-    min: Option<f64>,
-    max: Option<f64>,
+    median: Num,
+    mean: Num,
+    q1: Num,
+    q3: Num,
+    min: Num,
+    max: Num,
     quantile_method: &'a str,
     min_sample_size: usize,
-    min_sample_size_basis: &'a str,
+    min_sample_size_basis: Text<'a>,
     min_sample_size_verified: bool,
-    drl_source_id: Option<&'a str>,
-    drl_jurisdiction: Option<&'a str>,
+    drl_source_id: Text<'a>,
+    drl_jurisdiction: Text<'a>,
     drl_year: Option<i32>,
-    drl_population: Option<&'a str>,
-    drl_statistic: Option<&'a str>,
-    drl_value: Option<f64>,
-    median_to_drl: Option<f64>,
+    drl_population: Text<'a>,
+    drl_statistic: Text<'a>,
+    drl_value: Num,
+    median_to_drl: Num,
     verdict: String,
-    guide_source_id: Option<&'a str>,
-    guide_value: Option<f64>,
-    median_to_guide: Option<f64>,
+    guide_source_id: Text<'a>,
+    guide_value: Num,
+    median_to_guide: Num,
     guide_verdict: String,
 }
 
 impl<'a> DrlCsv<'a> {
     fn new(d: &'a DrlRow) -> DrlCsv<'a> {
+        let v = |x: Option<f64>| in_file_unit(d.unit, x);
         DrlCsv {
             procedure_code: &d.procedure_code,
             scope: code(&d.scope),
-            room: d.room.as_deref(),
+            room: d.room.as_deref().into(),
             year: d.year,
             quantity: code(&d.quantity),
-            unit: d.unit,
+            unit: file_unit(d.unit),
             n: d.n,
             excluded_incomplete: d.excluded_incomplete,
             excluded_ka_r_not_comparable: d.excluded_ka_r_not_comparable,
             missing_value: d.missing_value,
-            median: d.median,
-            mean: d.mean,
-            q1: d.q1,
-            q3: d.q3,
-            min: d.min,
-            max: d.max,
+            median: v(d.median),
+            mean: v(d.mean),
+            q1: v(d.q1),
+            q3: v(d.q3),
+            min: v(d.min),
+            max: v(d.max),
             quantile_method: d.quantile_method,
             min_sample_size: d.min_sample_size,
-            min_sample_size_basis: &d.min_sample_size_basis,
+            min_sample_size_basis: d.min_sample_size_basis.as_str().into(),
             min_sample_size_verified: d.min_sample_size_verified,
-            drl_source_id: d.drl_source_id.as_deref(),
-            drl_jurisdiction: d.drl_jurisdiction.as_deref(),
+            drl_source_id: d.drl_source_id.as_deref().into(),
+            drl_jurisdiction: d.drl_jurisdiction.as_deref().into(),
             drl_year: d.drl_year,
-            drl_population: d.drl_population.as_deref(),
-            drl_statistic: d.drl_statistic.as_deref(),
-            drl_value: d.drl_value,
-            median_to_drl: d.median_to_drl,
+            drl_population: d.drl_population.as_deref().into(),
+            drl_statistic: d.drl_statistic.as_deref().into(),
+            drl_value: v(d.drl_value),
+            median_to_drl: d.median_to_drl.into(),
             verdict: code(&d.verdict),
-            guide_source_id: d.guide_source_id.as_deref(),
-            guide_value: d.guide_value,
-            median_to_guide: d.median_to_guide,
+            guide_source_id: d.guide_source_id.as_deref().into(),
+            guide_value: v(d.guide_value),
+            median_to_guide: d.median_to_guide.into(),
             guide_verdict: code(&d.guide_verdict),
         }
     }
 }
 
 /// One row of alerts.csv: the fields of [`AlertRow`] (`alerts.procedures` in the JSON
-/// document).
+/// document), with fluoroscopy times in seconds.
 #[derive(Serialize, Default)]
 struct AlertCsv<'a> {
-    procedure_id: &'a str,
-    patient_id: Option<&'a str>,
-    room: &'a str,
-    date: Option<&'a str>,
+    procedure_id: Text<'a>,
+    patient_id: Text<'a>,
+    room: Text<'a>,
+    date: Text<'a>,
     procedure_code: Option<&'a str>,
     quantity: String,
     unit: &'a str,
-    value: f64,
-    level: f64,
+    value: Num,
+    level: Num,
     level_procedure_code: Option<&'a str>,
-    source_id: &'a str,
-    jurisdiction: &'a str,
-    action: &'a str,
+    source_id: Text<'a>,
+    jurisdiction: Text<'a>,
+    action: Text<'a>,
     complete: bool,
     ka_r_comparable: bool,
 }
@@ -396,19 +527,19 @@ struct AlertCsv<'a> {
 impl<'a> AlertCsv<'a> {
     fn new(a: &'a AlertRow) -> AlertCsv<'a> {
         AlertCsv {
-            procedure_id: &a.procedure_id,
-            patient_id: a.patient_id.as_deref(),
-            room: &a.room,
-            date: a.date.as_deref(),
+            procedure_id: a.procedure_id.as_str().into(),
+            patient_id: a.patient_id.as_deref().into(),
+            room: a.room.as_str().into(),
+            date: date(a.date.as_deref()),
             procedure_code: a.procedure_code.as_deref(),
             quantity: code(&a.quantity),
-            unit: a.unit,
-            value: a.value,
-            level: a.level,
+            unit: file_unit(a.unit),
+            value: in_file_unit(a.unit, Some(a.value)),
+            level: in_file_unit(a.unit, Some(a.level)),
             level_procedure_code: a.level_procedure_code.as_deref(),
-            source_id: &a.source_id,
-            jurisdiction: &a.jurisdiction,
-            action: &a.action,
+            source_id: a.source_id.as_str().into(),
+            jurisdiction: a.jurisdiction.as_str().into(),
+            action: a.action.as_str().into(),
             complete: a.complete,
             ka_r_comparable: a.ka_r_comparable,
         }
@@ -416,21 +547,21 @@ impl<'a> AlertCsv<'a> {
 }
 
 /// One row of cumulative.csv: the fields of [`PatientCumulativeRow`]
-/// (`alerts.patient_cumulative` in the JSON document).
+/// (`alerts.patient_cumulative` in the JSON document), with times in seconds.
 #[derive(Serialize, Default)]
 struct CumulativeCsv<'a> {
-    patient_id: &'a str,
+    patient_id: Text<'a>,
     quantity: String,
     unit: &'a str,
     window_days: u64,
-    window_first_date: &'a str,
-    window_last_date: &'a str,
+    window_first_date: Text<'a>,
+    window_last_date: Text<'a>,
     n_procedures: usize,
-    total: f64,
-    max_single: f64,
-    procedure_ids: &'a str,
-    levels_reached: &'a str,
-    levels_reached_only_cumulatively: &'a str,
+    total: Num,
+    max_single: Num,
+    procedure_ids: Text<'a>,
+    levels_reached: Text<'a>,
+    levels_reached_only_cumulatively: Text<'a>,
     includes_incomplete: bool,
     includes_ka_r_not_comparable: bool,
     caveat: &'a str,
@@ -440,18 +571,18 @@ struct CumulativeCsv<'a> {
 impl<'a> CumulativeCsv<'a> {
     fn new(c: &'a PatientCumulativeRow) -> CumulativeCsv<'a> {
         CumulativeCsv {
-            patient_id: &c.patient_id,
+            patient_id: c.patient_id.as_str().into(),
             quantity: code(&c.quantity),
-            unit: c.unit,
+            unit: file_unit(c.unit),
             window_days: c.window_days,
-            window_first_date: &c.window_first_date,
-            window_last_date: &c.window_last_date,
+            window_first_date: date(Some(&c.window_first_date)),
+            window_last_date: date(Some(&c.window_last_date)),
             n_procedures: c.n_procedures,
-            total: c.total,
-            max_single: c.max_single,
-            procedure_ids: &c.procedure_ids,
-            levels_reached: &c.levels_reached,
-            levels_reached_only_cumulatively: &c.levels_reached_only_cumulatively,
+            total: in_file_unit(c.unit, Some(c.total)),
+            max_single: in_file_unit(c.unit, Some(c.max_single)),
+            procedure_ids: c.procedure_ids.as_str().into(),
+            levels_reached: c.levels_reached.as_str().into(),
+            levels_reached_only_cumulatively: c.levels_reached_only_cumulatively.as_str().into(),
             includes_incomplete: c.includes_incomplete,
             includes_ka_r_not_comparable: c.includes_ka_r_not_comparable,
             caveat: c.caveat,

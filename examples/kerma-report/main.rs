@@ -7,7 +7,10 @@
 mod args;
 mod csv_files;
 mod html;
+mod labels;
+mod list;
 mod output;
+mod plots;
 mod survey;
 
 use std::collections::HashMap;
@@ -19,7 +22,10 @@ use clap::Parser;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use args::{Args, Format};
-use output::{Doc, Report};
+use csv_files::Dialect;
+use kerma::reference::{SurveyConfig, TableKind, TableRemark};
+use kerma::report::FileOutcome;
+use output::{Context, Doc, Report};
 
 /// The scan's worker threads allocate results that this thread frees. glibc's malloc takes the
 /// owning thread's arena lock for such frees, and on two threads that lock is contended on
@@ -34,9 +40,43 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 fn main() -> ExitCode {
     let args = Args::parse();
     // Check the option files before reading any DICOM file.
-    if let Err(e) = survey::config(&args) {
-        eprintln!("kerma-report: {e}");
+    let config = match survey::config(&args) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("kerma-report: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Some(what) = args.list {
+        let mut out = io::BufWriter::new(io::stdout().lock());
+        return match list::write(&mut out, what, &config).and_then(|()| io::Write::flush(&mut out))
+        {
+            Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {
+                eprintln!("kerma-report: {e}");
+                ExitCode::from(2)
+            }
+            _ => ExitCode::SUCCESS,
+        };
+    }
+    if let (Some(since), Some(until)) = (args.since, args.until)
+        && since > until
+    {
+        eprintln!(
+            "kerma-report: --since {} is after --until {}: no study date can be in that period",
+            labels::iso_date(&since.to_string()),
+            labels::iso_date(&until.to_string())
+        );
         return ExitCode::from(2);
+    }
+    let remarks = match table_remarks(&args, &config) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("kerma-report: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    for r in &remarks {
+        eprintln!("kerma-report: warning: {r}");
     }
     let inputs = kerma::walk_inputs(&args.paths);
     let progress = progress_bar(inputs.len() as u64);
@@ -63,6 +103,10 @@ fn main() -> ExitCode {
     if let Some(pb) = &progress {
         pb.finish_and_clear();
     }
+    if entries.iter().all(|e| e.outcome == FileOutcome::Skipped) {
+        eprintln!("kerma-report: {}", nothing_found(&args, &entries));
+        return ExitCode::from(2);
+    }
     let set = grouping.finish();
     let fates: HashMap<&str, &kerma::FileAccount> =
         set.files.iter().map(|f| (f.label.as_str(), f)).collect();
@@ -87,8 +131,8 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let report = Report {
-        doc: Doc {
+    let report = Report::new(
+        Doc {
             files: &entries,
             procedures: &procedures,
             accounting: &set.accounting,
@@ -99,12 +143,17 @@ fn main() -> ExitCode {
             exclusions: &survey.exclusions,
             survey_notes: &survey.notes,
         },
-        survey: &survey,
+        &survey,
         fates,
-        alert_count: survey::alert_count(&survey),
-    };
+        Context {
+            args: &args,
+            config: &config,
+            remarks: &remarks,
+            date: labels::today(),
+        },
+    );
     if let Some(dir) = &args.out
-        && let Err(e) = write_out(dir, &report, &kept)
+        && let Err(e) = write_out(dir, &report)
     {
         eprintln!("kerma-report: {}: {e}", dir.display());
         return ExitCode::from(2);
@@ -134,6 +183,48 @@ fn main() -> ExitCode {
     }
 }
 
+/// The rows of the `--drl`, `--triggers` and `--mapping` files that name an unknown
+/// procedure code or jurisdiction.
+fn table_remarks(args: &Args, config: &SurveyConfig) -> Result<Vec<TableRemark>, String> {
+    let files = (args.drl.iter().map(|f| (f, TableKind::Drl)))
+        .chain(args.triggers.iter().map(|f| (f, TableKind::Triggers)))
+        .chain(args.mapping.iter().map(|f| (f, TableKind::Mapping)));
+    let mut remarks = Vec::new();
+    for (f, kind) in files {
+        let text = std::fs::read(f).map_err(|e| format!("{}: {e}", f.display()))?;
+        let name = f.display().to_string();
+        remarks.extend(
+            kerma::reference::check_table(config, kind, &name, text.as_slice())
+                .map_err(|e| e.to_string())?,
+        );
+    }
+    Ok(remarks)
+}
+
+/// Why there is nothing to report: what was looked at, and why each file was skipped.
+fn nothing_found(args: &Args, entries: &[kerma::report::FileEntry]) -> String {
+    let paths: Vec<String> = args.paths.iter().map(|p| p.display().to_string()).collect();
+    let looked = paths.join(", ");
+    if entries.is_empty() {
+        return format!("no file found in {looked}");
+    }
+    let mut reasons: Vec<(&str, usize)> = Vec::new();
+    for e in entries {
+        let r = e.skip_reason.as_deref().unwrap_or("skipped");
+        match reasons.iter_mut().find(|(x, _)| *x == r) {
+            Some((_, n)) => *n += 1,
+            None => reasons.push((r, 1)),
+        }
+    }
+    let reasons: Vec<String> = reasons.iter().map(|(r, n)| format!("{r}: {n}")).collect();
+    format!(
+        "no DICOM file found in {looked}: {} file{} looked at, none to report on ({})",
+        entries.len(),
+        if entries.len() == 1 { "" } else { "s" },
+        reasons.join(", ")
+    )
+}
+
 /// A progress bar on stderr when it is a terminal; none otherwise.
 fn progress_bar(len: u64) -> Option<ProgressBar> {
     if !io::stderr().is_terminal() {
@@ -149,16 +240,17 @@ fn progress_bar(len: u64) -> Option<ProgressBar> {
 }
 
 /// Writes the CSV files, report.json and report.html into `dir`.
-fn write_out(
-    dir: &Path,
-    report: &Report,
-    procedures: &[&kerma::Procedure],
-) -> Result<(), Box<dyn std::error::Error>> {
+fn write_out(dir: &Path, report: &Report) -> Result<(), Box<dyn std::error::Error>> {
     std::fs::create_dir_all(dir)?;
-    csv_files::write_csvs(dir, report)?;
+    let dialect = if report.context.args.excel {
+        Dialect::Excel
+    } else {
+        Dialect::Plain
+    };
+    csv_files::write_csvs(dir, report, dialect)?;
     let mut json = io::BufWriter::new(std::fs::File::create(dir.join("report.json"))?);
     output::write_json(&mut json, &report.doc)?;
     io::Write::flush(&mut json)?;
-    std::fs::write(dir.join("report.html"), html::render(report, procedures))?;
+    std::fs::write(dir.join("report.html"), html::render(report))?;
     Ok(())
 }

@@ -10,8 +10,8 @@ use super::tables::ReferenceTables;
 
 const BUNDLED_SOURCES: &str = include_str!("../../data/reference-levels/SOURCES.md");
 
-/// One procedure type of the loaded tables: a `procedure_code` of a reference level or of a
-/// procedure-specific trigger level.
+/// One procedure type known to the loaded tables or the procedure mapping: a `procedure_code`
+/// of a reference level, of a procedure-specific trigger level or of a typing rule.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct ProcedureType {
@@ -20,8 +20,10 @@ pub struct ProcedureType {
     /// The English name: the first non-empty `procedure_name_en` of its reference levels, in
     /// load order; empty when no level names it.
     pub name: String,
-    /// Jurisdictions of the tables with a level for it, sorted, without repeats.
-    pub jurisdictions: Vec<String>,
+    /// Jurisdictions with a reference level for it, sorted, without repeats.
+    pub drl_jurisdictions: Vec<String>,
+    /// Jurisdictions with a trigger level specific to it, sorted, without repeats.
+    pub trigger_jurisdictions: Vec<String>,
     /// Sources of those levels, in load order, without repeats.
     pub source_ids: Vec<String>,
     /// How many rules of the procedure mapping assign it (0: no procedure can be typed so
@@ -48,51 +50,57 @@ fn push_new(v: &mut Vec<String>, s: &str) {
 }
 
 impl ReferenceTables {
-    /// Every procedure type of the loaded reference and trigger levels, sorted by code, with
-    /// how many rules of `mapping` assign it.
+    /// Every procedure type of the loaded reference and trigger levels and of `mapping`'s
+    /// rules, sorted by code, with how many rules of `mapping` assign it.
     ///
     /// ```
     /// use kerma::reference::{ProcedureMapping, ReferenceTables};
     /// let types = ReferenceTables::bundled().procedure_types(&ProcedureMapping::bundled());
     /// let pci = types.iter().find(|t| t.code == "pci").ok_or("pci")?;
-    /// assert!(pci.jurisdictions.contains(&"FR".to_string()));
+    /// assert!(pci.drl_jurisdictions.contains(&"FR".to_string()));
     /// assert!(pci.mapping_rules > 0);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn procedure_types(&self, mapping: &ProcedureMapping) -> Vec<ProcedureType> {
-        let mut types: BTreeMap<String, ProcedureType> = BTreeMap::new();
-        let mut entry = |code: &str, jurisdiction: &str, source: &str, name: &str| {
-            let t = types
+        fn entry<'t>(
+            types: &'t mut BTreeMap<String, ProcedureType>,
+            mapping: &ProcedureMapping,
+            code: &str,
+        ) -> &'t mut ProcedureType {
+            types
                 .entry(code.to_string())
                 .or_insert_with(|| ProcedureType {
                     code: code.to_string(),
                     name: String::new(),
-                    jurisdictions: Vec::new(),
+                    drl_jurisdictions: Vec::new(),
+                    trigger_jurisdictions: Vec::new(),
                     source_ids: Vec::new(),
                     mapping_rules: mapping.rule_count(code),
-                });
-            if t.name.is_empty() {
-                t.name = name.to_string();
-            }
-            push_new(&mut t.jurisdictions, jurisdiction);
-            push_new(&mut t.source_ids, source);
-        };
-        for l in self.drl_levels() {
-            entry(
-                &l.procedure_code,
-                &l.jurisdiction,
-                &l.source_id,
-                &l.procedure_name_en,
-            );
+                })
         }
-        for t in self.trigger_levels() {
-            if let Some(code) = &t.procedure_code {
-                entry(code, &t.jurisdiction, &t.source_id, "");
+        let mut types: BTreeMap<String, ProcedureType> = BTreeMap::new();
+        for l in self.drl_levels() {
+            let t = entry(&mut types, mapping, &l.procedure_code);
+            if t.name.is_empty() {
+                t.name.clone_from(&l.procedure_name_en);
             }
+            push_new(&mut t.drl_jurisdictions, &l.jurisdiction);
+            push_new(&mut t.source_ids, &l.source_id);
+        }
+        for l in self.trigger_levels() {
+            if let Some(code) = &l.procedure_code {
+                let t = entry(&mut types, mapping, code);
+                push_new(&mut t.trigger_jurisdictions, &l.jurisdiction);
+                push_new(&mut t.source_ids, &l.source_id);
+            }
+        }
+        for code in mapping.procedure_codes() {
+            entry(&mut types, mapping, code);
         }
         let mut out: Vec<ProcedureType> = types.into_values().collect();
         for t in &mut out {
-            t.jurisdictions.sort();
+            t.drl_jurisdictions.sort();
+            t.trigger_jurisdictions.sort();
         }
         out
     }
@@ -185,7 +193,7 @@ mod tests {
         for l in tables.drl_levels() {
             let t = types.iter().find(|t| t.code == l.procedure_code).unwrap();
             assert!(!t.name.is_empty() && t.source_ids.contains(&l.source_id));
-            assert!(t.jurisdictions.contains(&l.jurisdiction));
+            assert!(t.drl_jurisdictions.contains(&l.jurisdiction));
         }
         let ca = types
             .iter()
@@ -199,9 +207,21 @@ mod tests {
             .find(|t| t.code == "lower_limb_iliac_angiography")
             .unwrap();
         assert_eq!(
-            (iliac.mapping_rules, iliac.jurisdictions.as_slice()),
+            (iliac.mapping_rules, iliac.drl_jurisdictions.as_slice()),
             (0, &["CH".to_string()][..])
         );
+        // every code a rule assigns is listed, with or without a table
+        for code in mapping.procedure_codes() {
+            let t = types.iter().find(|t| t.code == code).unwrap();
+            assert!(t.mapping_rules > 0, "{code}");
+        }
+        // procedure-specific trigger levels are listed apart from reference levels
+        for l in tables.trigger_levels() {
+            if let Some(code) = &l.procedure_code {
+                let t = types.iter().find(|t| &t.code == code).unwrap();
+                assert!(t.trigger_jurisdictions.contains(&l.jurisdiction), "{code}");
+            }
+        }
         // an empty mapping types nothing
         assert!(
             tables

@@ -25,6 +25,7 @@
 
 mod alerts;
 mod catalog;
+mod check;
 mod config;
 mod csvfile;
 mod cumulative;
@@ -42,6 +43,7 @@ mod unmatched;
 
 pub use alerts::{AlertReport, AlertRow, TriggerProportionRow};
 pub use catalog::{Jurisdiction, ProcedureType};
+pub use check::{TableKind, TableRemark, check_table};
 pub use config::{MinSampleSize, SurveyConfig};
 pub use cumulative::PatientCumulativeRow;
 pub use drl::{DrlRow, GroupScope, Verdict};
