@@ -187,6 +187,7 @@ fn record(id: &str, room: &str, text: &str, dap_gy_cm2: f64) -> SurveyRecord {
         acquisition_frames: Some(500),
         complete: true,
         ka_r_comparable: true,
+        ..SurveyRecord::default()
     }
 }
 
@@ -491,7 +492,7 @@ fn end_to_end_survey() {
     }
     let text = String::from_utf8(w.into_inner().unwrap()).unwrap();
     assert!(
-        text.starts_with("procedure_code,scope,room,year,quantity,unit,n,"),
+        text.starts_with("procedure_code,scope,room,room_name,year,quantity,unit,n,"),
         "{text}"
     );
     let mut w = csv::Writer::from_writer(Vec::new());

@@ -3,8 +3,8 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 
-use kerma::Procedure;
 use kerma::reference::{DrlQuantity, GroupScope};
+use kerma::{Procedure, RoomList};
 use plotters::prelude::*;
 
 use crate::output::{Report, code, error, kind, outcome};
@@ -29,11 +29,12 @@ fn opt_num(v: Option<f64>) -> String {
     v.map_or_else(|| "–".to_owned(), |v| format!("{v:.3}"))
 }
 
-/// A strip plot of one quantity per room with the DRL as a horizontal line.
+/// A strip plot of one quantity per room (labelled by `rooms`) with the DRL as a horizontal
+/// line.
 fn strip_plot(
     title: &str,
     unit: &str,
-    rooms: usize,
+    rooms: &[String],
     points: &[(usize, f64)],
     drl: Option<f64>,
 ) -> Result<String, Box<dyn std::error::Error>> {
@@ -48,7 +49,7 @@ fn strip_plot(
             .fold(0.0f64, f64::max)
             .max(1e-6)
             * 1.15;
-        let right = rooms as f64 - 0.5;
+        let right = rooms.len() as f64 - 0.5;
         let mut chart = ChartBuilder::on(&root)
             .caption(title, ("sans-serif", 16))
             .margin(10)
@@ -58,13 +59,12 @@ fn strip_plot(
         chart
             .configure_mesh()
             .disable_x_mesh()
-            .x_labels(rooms * 2 + 1)
+            .x_labels(rooms.len() * 2 + 1)
             .x_label_formatter(&|x| {
                 let i = x.round();
-                if (x - i).abs() < 1e-6 && i >= 0.0 && (i as usize) < rooms {
-                    format!("R{}", i as usize + 1)
-                } else {
-                    String::new()
+                match rooms.get(i as usize) {
+                    Some(label) if (x - i).abs() < 1e-6 && i >= 0.0 => label.clone(),
+                    _ => String::new(),
                 }
             })
             .y_desc(unit)
@@ -128,15 +128,44 @@ pub fn render(r: &Report, procedures: &[&Procedure]) -> String {
     for n in &s.notes {
         let _ = writeln!(h, "<p><em>{}</em></p>", esc(n));
     }
-    plots(&mut h, r, procedures);
-    drl_table(&mut h, r);
-    alerts(&mut h, r);
+    let rooms = RoomList::of(procedures.iter().copied());
+    rooms_table(&mut h, &rooms);
+    plots(&mut h, r, procedures, &rooms);
+    drl_table(&mut h, r, &rooms);
+    alerts(&mut h, r, &rooms);
     files_table(&mut h, r);
     h.push_str("</body></html>\n");
     h
 }
 
-fn plots(h: &mut String, r: &Report, procedures: &[&Procedure]) {
+/// `R<n> name` for the room of `key`; the key itself for a room not in the list.
+fn room_label(rooms: &RoomList, key: &str) -> String {
+    rooms
+        .get(key)
+        .map_or_else(|| key.to_owned(), |r| format!("{} {}", r.label(), r.name))
+}
+
+/// Every room, numbered by name as in every other section.
+fn rooms_table(h: &mut String, rooms: &RoomList) {
+    h.push_str(
+        "<h2>Rooms</h2>\n<table><tr><th>room</th><th>name</th><th>key</th>\
+         <th>devices</th><th>procedures</th></tr>\n",
+    );
+    for room in rooms {
+        let _ = writeln!(
+            h,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            room.label(),
+            esc(&room.name),
+            esc(&room.key),
+            esc(&room.device_keys.join("; ")),
+            room.procedures
+        );
+    }
+    h.push_str("</table>\n");
+}
+
+fn plots(h: &mut String, r: &Report, procedures: &[&Procedure], all_rooms: &RoomList) {
     let by_id: HashMap<&str, &Procedure> = procedures.iter().map(|p| (p.id.as_str(), *p)).collect();
     // procedure type → its procedures
     let mut types: BTreeMap<&str, Vec<&Procedure>> = BTreeMap::new();
@@ -150,9 +179,18 @@ fn plots(h: &mut String, r: &Report, procedures: &[&Procedure]) {
         h.push_str("<p>No procedure matched a procedure type.</p>\n");
     }
     for (ty, ps) in types {
+        let number = |key: &str| all_rooms.get(key).map_or(0, |r| r.number);
         let mut rooms: Vec<&str> = ps.iter().map(|p| p.room.key.as_str()).collect();
-        rooms.sort_unstable();
+        rooms.sort_unstable_by_key(|k| (number(k), *k));
         rooms.dedup();
+        let labels: Vec<String> = rooms
+            .iter()
+            .map(|k| {
+                all_rooms
+                    .get(k)
+                    .map_or_else(|| (*k).to_owned(), |r| r.label())
+            })
+            .collect();
         let room_ix = |p: &Procedure| rooms.iter().position(|r| *r == p.room.key).unwrap_or(0);
         let drl = |q: DrlQuantity| {
             r.survey
@@ -176,28 +214,27 @@ fn plots(h: &mut String, r: &Report, procedures: &[&Procedure]) {
             ("P_KA", "Gy·cm²", &pka, DrlQuantity::Pka),
             ("K_a,r (sum of planes)", "mGy", &kar, DrlQuantity::KaR),
         ] {
-            match strip_plot(&format!("{title}, {}", ty), unit, rooms.len(), pts, drl(q)) {
+            match strip_plot(&format!("{title}, {}", ty), unit, &labels, pts, drl(q)) {
                 Ok(svg) => h.push_str(&svg),
                 Err(e) => {
                     let _ = write!(h, "<p>plot failed: {}</p>", esc(&e.to_string()));
                 }
             }
         }
-        h.push_str("</div>\n<table><tr><th>room</th><th>device key</th><th>procedures</th></tr>\n");
-        for (i, room) in rooms.iter().enumerate() {
+        h.push_str("</div>\n<table><tr><th>room</th><th>procedures</th></tr>\n");
+        for room in &rooms {
             let n = ps.iter().filter(|p| p.room.key == *room).count();
             let _ = writeln!(
                 h,
-                "<tr><td>R{}</td><td>{}</td><td>{n}</td></tr>",
-                i + 1,
-                esc(room)
+                "<tr><td>{}</td><td>{n}</td></tr>",
+                esc(&room_label(all_rooms, room))
             );
         }
         h.push_str("</table>\n");
     }
 }
 
-fn drl_table(h: &mut String, r: &Report) {
+fn drl_table(h: &mut String, r: &Report, rooms: &RoomList) {
     h.push_str(
         "<h2>DRL comparison</h2>\n<table><tr><th>procedure type</th><th>room</th>\
         <th>quantity</th><th>unit</th><th>n</th><th>median</th><th>q1</th><th>q3</th>\
@@ -211,7 +248,10 @@ fn drl_table(h: &mut String, r: &Report) {
              <td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             esc(&verdict),
             esc(&d.procedure_code),
-            esc(d.room.as_deref().unwrap_or("all rooms")),
+            esc(&d
+                .room
+                .as_deref()
+                .map_or_else(|| "all rooms".to_owned(), |k| room_label(rooms, k))),
             esc(d.quantity.code()),
             esc(d.unit),
             d.n,
@@ -227,7 +267,7 @@ fn drl_table(h: &mut String, r: &Report) {
     h.push_str("</table>\n");
 }
 
-fn alerts(h: &mut String, r: &Report) {
+fn alerts(h: &mut String, r: &Report, rooms: &RoomList) {
     let a = &r.survey.alerts;
     h.push_str(
         "<h2>Alerts: trigger levels reached</h2>\n<table><tr><th>procedure</th>\
@@ -251,7 +291,7 @@ fn alerts(h: &mut String, r: &Report) {
              <td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             esc(&x.procedure_id),
             esc(x.patient_id.as_deref().unwrap_or("")),
-            esc(&x.room),
+            esc(&room_label(rooms, &x.room)),
             esc(x.date.as_deref().unwrap_or("")),
             esc(x.procedure_code.as_deref().unwrap_or("")),
             esc(x.quantity.code()),

@@ -38,6 +38,13 @@ fn main() -> ExitCode {
         eprintln!("kerma-report: {e}");
         return ExitCode::from(2);
     }
+    let rooms = match survey::room_table(&args) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("kerma-report: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let inputs = kerma::walk_inputs(&args.paths);
     let progress = progress_bar(inputs.len() as u64);
     let extractor = kerma::Extractor::new();
@@ -63,7 +70,8 @@ fn main() -> ExitCode {
     if let Some(pb) = &progress {
         pb.finish_and_clear();
     }
-    let set = grouping.finish();
+    let mut set = grouping.finish();
+    set.apply_room_table(&rooms);
     let fates: HashMap<&str, &kerma::FileAccount> =
         set.files.iter().map(|f| (f.label.as_str(), f)).collect();
     for e in &mut entries {
@@ -71,11 +79,7 @@ fn main() -> ExitCode {
             e.set_fate(account);
         }
     }
-    let kept: Vec<&kerma::Procedure> = set
-        .procedures
-        .iter()
-        .filter(|p| survey::keep(p, &args))
-        .collect();
+    let kept = survey::select(&args, &set.procedures);
     let procedures: Vec<kerma::report::ProcedureRow> = kept
         .iter()
         .map(|p| kerma::report::ProcedureRow::new(p))

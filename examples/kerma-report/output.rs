@@ -202,7 +202,7 @@ fn write_summary(mut out: impl Write, r: &Report) -> io::Result<()> {
             out,
             "    ABOVE {} {} {}: median {} > DRL {} {} ({}, n={})",
             d.procedure_code,
-            d.room.as_deref().unwrap_or("all rooms"),
+            d.room_name.as_deref().unwrap_or("all rooms"),
             d.quantity,
             num(d.median, 2),
             num(d.drl_value, 2),

@@ -20,6 +20,9 @@ pub struct SurveyRecord {
     /// else Manufacturer (0008,0070), Manufacturer's Model Name (0008,1090) and Device
     /// Serial Number (0018,1000), else Station Name (0008,1010)).
     pub room: String,
+    /// The room's name as outputs show it (Station Name, Device Observer Name…); empty
+    /// when the caller has none, and then `room` is shown.
+    pub room_name: String,
     /// Study date, DICOM DA `YYYYMMDD`.
     pub date: Option<String>,
     /// Patient age in years, for the adult filter.
@@ -47,6 +50,15 @@ pub struct SurveyRecord {
 }
 
 impl SurveyRecord {
+    /// The room's name, else its key.
+    pub(super) fn shown_room_name(&self) -> String {
+        if self.room_name.is_empty() {
+            self.room.clone()
+        } else {
+            self.room_name.clone()
+        }
+    }
+
     /// The record's value of `q` in the reporting unit of `q` ([`DrlQuantity::report_unit`]);
     /// `None` when the record has none (always for peak skin dose, which kerma does not
     /// compute).
