@@ -177,7 +177,7 @@ impl Room {
 
 /// `s` for comparison: lower case, Latin accents and ligatures spelt out in ASCII, runs of
 /// white space as one space, trimmed.
-pub(crate) fn fold(s: &str) -> String {
+pub(super) fn fold(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.trim().chars().flat_map(char::to_lowercase) {
         let plain = match c {
