@@ -150,6 +150,37 @@ fn room_selection_prefers_an_exact_name_to_a_part_of_one() {
     );
 }
 
+#[test]
+fn a_station_row_makes_one_room_of_every_device_at_that_station() {
+    let mut set = group(vec![
+        report(1, Some("1.2.3.1"), None, "SALLE2"),
+        report(2, Some("1.2.3.2"), None, "SALLE2"),
+        image(3, Some("salle2"), Some(("M", "X")), Some("SN-3")),
+        report(4, Some("1.2.3.4"), None, "SALLE4"),
+    ]);
+    assert_eq!(RoomList::of(&set.procedures).len(), 4);
+    let mut table = RoomTable::new();
+    table
+        .load_csv(
+            "rooms.csv",
+            "key,name\nSalle2,Salle de coronarographie\n".as_bytes(),
+        )
+        .unwrap();
+    set.apply_room_table(&table);
+    let rooms = RoomList::of(&set.procedures);
+    let listed: Vec<(&str, &str, usize)> = rooms
+        .iter()
+        .map(|r| (r.key.as_str(), r.name.as_str(), r.device_keys.len()))
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            ("Salle2", "Salle de coronarographie", 3),
+            ("1.2.3.4", "SALLE4", 1)
+        ]
+    );
+}
+
 fn testdata_set(prefix: &str) -> ProcedureSet {
     let mut files: Vec<PathBuf> = std::fs::read_dir(TESTDATA)
         .unwrap()
@@ -419,8 +450,11 @@ fn a_rooms_file_names_rooms_in_every_output() {
     let names = rooms_of(&doc);
     assert_eq!(names.keys().collect::<Vec<_>>(), ["Salle A", "Salle B"]);
     for p in doc["procedures"].as_array().unwrap() {
-        // no grouping: the room's key is the device's
-        assert_eq!(p["room_key"], p["device"]);
+        // the key of the table's row: a station name, or the device key
+        match p["room"].as_str() {
+            Some("Salle A") => assert_eq!(p["room_key"], "SALLE1"),
+            _ => assert_eq!(p["room_key"], p["device"]),
+        }
     }
     for d in doc["drl"].as_array().unwrap() {
         match d["scope"].as_str() {

@@ -86,9 +86,11 @@ pub struct Args {
     pub room: Option<String>,
 
     /// Room names and groupings, a CSV with columns key, name[, same_room_as, notes]: key is
-    /// a device key (the device or room_key column of the outputs) or a station name; name is
-    /// the room's name in every output; same_room_as, the key of another row, makes this
-    /// device that row's room (after a detector change). Example: --rooms rooms.csv
+    /// a device key (the device column of the outputs) or a station name (every device of
+    /// that station is then one room); name is the room's name in every output;
+    /// same_room_as, the key of another row, puts this row's devices in that row's room
+    /// (after a detector change). The row's key becomes the room_key. Example: --rooms
+    /// rooms.csv
     #[arg(long, value_name = "FILE")]
     pub rooms: Vec<PathBuf>,
 

@@ -16,7 +16,8 @@
 //! give two procedures and a warning, never a merge.
 //!
 //! [`Procedures::finish`] runs these rules as named steps (`grouping`); one procedure's
-//! figures are summed from its reports and images by a `builder`.
+//! figures are summed from its reports and images by a `builder`. Each procedure has a
+//! [`Room`], keyed and named from its files; a [`RoomTable`] renames and groups rooms.
 
 mod builder;
 mod grouping;

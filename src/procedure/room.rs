@@ -1,26 +1,7 @@
 //! Rooms: the X-ray system a procedure was performed on, under a key that stays the same from
 //! one export to the next and a name that a person recognises.
 //!
-//! The key is the first of these that the procedure's files give:
-//! 1. the Device Observer UID (121012), mandatory in the device observer context
-//!    (PS3.16 TID 1004) of every RDSR;
-//! 2. manufacturer, model and serial number, as `Manufacturer Model #serial`: those of the
-//!    device observer (121014, 121015, 121016), else of the header (Manufacturer (0008,0070),
-//!    Manufacturer's Model Name (0008,1090), Device Serial Number (0018,1000));
-//! 3. Station Name (0008,1010), a name the site chose (PS3.3 C.7.5.1);
-//! 4. manufacturer and model, as `Manufacturer Model`;
-//! 5. `unknown`.
-//!
-//! Keys 3 to 5 are weak: they may name several systems. A [`RoomTable`](super::RoomTable)
-//! can group the keys of two devices into one room (a detector replaced, a new serial
-//! number): the room then has the key of the table row the others join.
-//!
-//! The name is Station Name, else Device Observer Name (121013), else
-//! `Manufacturer Model (serial)`, else the key; a room table's name comes first. Every
-//! procedure of a room shows one name: the best of these that its procedures give, from the
-//! latest of them. Rooms whose names coincide (compared without regard to case, accents or
-//! spacing) are told apart by serial number, `NAME (SN serial)`, where it is theirs alone,
-//! else by key, `NAME (key)`.
+//! The rules are on [`Room`].
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -31,6 +12,28 @@ use crate::extract::Identity;
 use crate::rdsr::Device;
 
 /// The room (X-ray system) of a procedure.
+///
+/// The device key is the first of these that the procedure's files give:
+/// 1. the Device Observer UID (121012), mandatory in the device observer context
+///    (PS3.16 TID 1004) of every RDSR;
+/// 2. manufacturer, model and serial number, as `Manufacturer Model #serial`: those of the
+///    device observer (121014, 121015, 121016), else of the header (Manufacturer (0008,0070),
+///    Manufacturer's Model Name (0008,1090), Device Serial Number (0018,1000));
+/// 3. Station Name (0008,1010), a name the site chose (PS3.3 C.7.5.1);
+/// 4. manufacturer and model, as `Manufacturer Model`;
+/// 5. `unknown`.
+///
+/// Keys 3 to 5 are weak: they may name several systems. The room's key is the device key,
+/// unless a [`RoomTable`](super::RoomTable) groups the keys of two devices into one room (a
+/// detector replaced, a new serial number): the room then has the key of the table row the
+/// others join.
+///
+/// The name is Station Name, else Device Observer Name (121013), else
+/// `Manufacturer Model (serial)`, else the key; a room table's name comes first. Every
+/// procedure of a room shows one name: the best of these that its procedures give, from the
+/// latest of them. Rooms whose names coincide (compared without regard to case, accents or
+/// spacing) are told apart by serial number, `NAME (SN serial)`, where it is theirs alone,
+/// else by key, `NAME (key)`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[non_exhaustive]
 pub struct Room {
@@ -42,7 +45,7 @@ pub struct Room {
     /// The name shown for the room, the same for every procedure of the room and different
     /// from every other room's name.
     pub name: String,
-    /// The key of the device that recorded the procedure (see the [module](self) docs).
+    /// The key of the device that recorded the procedure (see above).
     pub device_key: String,
     /// Station Name (0008,1010).
     pub station_name: Option<String>,
@@ -216,7 +219,7 @@ pub(super) fn fold(s: &str) -> String {
 
 /// Names every room: one name per key, the table's where `fixed` has one, else the best
 /// name its procedures give (the latest of equal rank; `rooms` in date order); then names
-/// that coincide are told apart (see the [module](self) docs).
+/// that coincide are told apart (see [`Room`]).
 pub(super) fn name_rooms<'a>(
     rooms: impl IntoIterator<Item = &'a mut Room>,
     fixed: &HashMap<String, String>,

@@ -47,10 +47,11 @@ struct Row {
 /// | `notes` | no | free text |
 ///
 /// Keys and station names are compared without regard to case, accents or spacing; a
-/// device is looked up by its key first, then by its station name. Lines starting with `#`
-/// are comments. A room that rows group takes the `key` of the row the others join as its
-/// key; a room of one row keeps its device key. Two rows of one table may not name the
-/// same key; a `same_room_as` must name a row that joins no other.
+/// device is looked up by its key first, then by its station name. A device found is in the
+/// room of its row, or of the row its row joins: that row's `key`, as written, is the
+/// room's key, so every device of a station row is one room. Lines starting with `#` are
+/// comments. Two rows may not name the same key; a `same_room_as` must name a row that
+/// joins no other.
 ///
 /// ```
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -172,25 +173,15 @@ impl RoomTable {
         by(&room.device_key).or_else(|| room.station_name.as_deref().and_then(by))
     }
 
-    /// The key and name of a device's room, when the table has its row.
+    /// The key and name of a device's room, when the table has its row: those of the row,
+    /// or of the row it joins.
     fn room_of(&self, room: &Room) -> Option<(String, String)> {
         let row = self.row_of(room)?;
         let head = match &row.joins {
             Some(t) => self.by_key.get(t).map(|&i| &self.rows[i])?,
             None => row,
         };
-        let head_key = fold(&head.key);
-        let grouped = row.joins.is_some()
-            || self
-                .rows
-                .iter()
-                .any(|r| r.joins.as_ref() == Some(&head_key));
-        let key = if grouped {
-            head.key.clone()
-        } else {
-            room.device_key.clone()
-        };
-        Some((key, head.name.clone()))
+        Some((head.key.clone(), head.name.clone()))
     }
 }
 
@@ -351,10 +342,9 @@ mod tests {
             of("1.2.3", Some("SALLE1")),
             Some(("1.2.3".into(), "Salle 1".into()))
         );
-        assert_eq!(
-            of("9.9", Some("ECHOGRAPHIE")),
-            Some(("9.9".into(), "Salle 2".into()))
-        );
+        let salle2 = Some(("Échographie".into(), "Salle 2".into()));
+        assert_eq!(of("9.9", Some("ECHOGRAPHIE")), salle2);
+        assert_eq!(of("9.8", Some("échographie")), salle2);
         assert_eq!(of("9.9", Some("other")), None);
         assert_eq!(of("9.9", None), None);
     }
@@ -372,8 +362,8 @@ mod tests {
         let salle4 = Some(("old.detector".to_owned(), "Salle 4".to_owned()));
         assert_eq!(of("new.detector"), salle4);
         assert_eq!(of("old.detector"), salle4);
-        // a room of one row keeps the device's own key, as the files write it
-        assert_eq!(of("OTHER"), Some(("OTHER".into(), "Salle 5".into())));
+        // the key as the table writes it
+        assert_eq!(of("OTHER"), Some(("other".into(), "Salle 5".into())));
     }
 
     #[test]
