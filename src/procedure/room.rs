@@ -247,7 +247,7 @@ pub(super) fn name_rooms<'a>(
     }
     let mut names: HashMap<String, String> = HashMap::new();
     for (key, (_, name)) in &best {
-        let keys = &by_name[&fold(name)];
+        let keys = by_name.get(&fold(name)).map_or(&[][..], Vec::as_slice);
         let shown = if keys.len() < 2 || fold(key) == fold(name) {
             name.clone()
         } else {

@@ -110,6 +110,7 @@ impl RoomTable {
         for row in new {
             let k = fold(&row.key);
             if let Some(&i) = by_key.get(&k) {
+                // ok: `by_key` holds indices of `rows`
                 let first = &rows[i];
                 return Err(error(
                     file,
@@ -133,6 +134,7 @@ impl RoomTable {
                     format!("same_room_as names no key of the room tables ({target:?})"),
                 ));
             };
+            // ok: `by_key` holds indices of `rows`
             let t = &rows[t];
             if std::ptr::eq(t, row) {
                 return Err(error(
@@ -169,6 +171,7 @@ impl RoomTable {
 
     /// The row of a device: by its key, else by its station name.
     fn row_of(&self, room: &Room) -> Option<&Row> {
+        // ok (here and in `room_of`): `by_key` holds indices of `rows`
         let by = |s: &str| self.by_key.get(&fold(s)).map(|&i| &self.rows[i]);
         by(&room.device_key).or_else(|| room.station_name.as_deref().and_then(by))
     }
