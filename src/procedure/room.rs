@@ -93,6 +93,9 @@ impl RoomFacts {
 
     /// A file's header.
     pub(super) fn header(&mut self, id: &Identity) {
+        if self.header.is_some() {
+            return;
+        }
         let h = Header {
             station_name: clean(&id.station_name).map(str::to_owned),
             manufacturer: clean(&id.manufacturer).map(str::to_owned),
@@ -103,16 +106,15 @@ impl RoomFacts {
             || h.manufacturer.is_some()
             || h.model.is_some()
             || h.serial_number.is_some();
-        if self.header.is_none() && names_a_system {
+        if names_a_system {
             self.header = Some(h);
         }
     }
 
     /// The procedure's room, named by its own files (set-level naming comes later).
-    pub(super) fn room(&self) -> Room {
-        let none = Device::default();
-        let d = self.device.as_ref().unwrap_or(&none);
-        let h = self.header.clone().unwrap_or_default();
+    pub(super) fn room(self) -> Room {
+        let d = self.device.unwrap_or_default();
+        let h = self.header.unwrap_or_default();
         let triple = |m: &Option<String>, model: &Option<String>, s: &Option<String>| {
             Some(format!("{} {} #{}", clean(m)?, clean(model)?, clean(s)?))
         };
@@ -143,26 +145,39 @@ impl RoomFacts {
             weak,
             name: String::new(),
             device_key,
-            station_name: h.station_name.clone(),
+            station_name: h.station_name,
             device_observer_name: clean(&d.name).map(str::to_owned),
             manufacturer: either(&d.manufacturer, &h.manufacturer),
             model: either(&d.model, &h.model),
             serial_number: either(&d.serial_number, &h.serial_number),
         };
-        room.name = room.own_name().1;
+        room.name = room.own_name();
         room
     }
 }
 
 impl Room {
-    /// The name this procedure's files give the room, with its rank (lower is better):
-    /// station name, device observer name, manufacturer, model and serial number, key.
-    fn own_name(&self) -> (u8, String) {
-        if let Some(s) = clean(&self.station_name) {
-            return (1, s.to_owned());
+    /// The rank of [`own_name`](Room::own_name) (lower is better): 1 station name, 2 device
+    /// observer name, 3 manufacturer, model and serial number, 4 key.
+    fn name_rank(&self) -> u8 {
+        if clean(&self.station_name).is_some() {
+            1
+        } else if clean(&self.device_observer_name).is_some() {
+            2
+        } else if [&self.manufacturer, &self.model, &self.serial_number]
+            .into_iter()
+            .any(|s| clean(s).is_some())
+        {
+            3
+        } else {
+            4
         }
-        if let Some(s) = clean(&self.device_observer_name) {
-            return (2, s.to_owned());
+    }
+
+    /// The name this procedure's files give the room.
+    fn own_name(&self) -> String {
+        if let Some(s) = clean(&self.station_name).or_else(|| clean(&self.device_observer_name)) {
+            return s.to_owned();
         }
         let base: Vec<&str> = [clean(&self.manufacturer), clean(&self.model)]
             .into_iter()
@@ -170,10 +185,10 @@ impl Room {
             .collect();
         let base = base.join(" ");
         match (base.is_empty(), clean(&self.serial_number)) {
-            (false, Some(s)) => (3, format!("{base} ({s})")),
-            (false, None) => (3, base),
-            (true, Some(s)) => (3, format!("SN {s}")),
-            (true, None) => (4, self.key.clone()),
+            (false, Some(s)) => format!("{base} ({s})"),
+            (false, None) => base,
+            (true, Some(s)) => format!("SN {s}"),
+            (true, None) => self.key.clone(),
         }
     }
 }
@@ -225,21 +240,37 @@ pub(super) fn name_rooms<'a>(
     fixed: &HashMap<String, String>,
 ) {
     let mut rooms: Vec<&mut Room> = rooms.into_iter().collect();
-    // key → (rank, name)
-    let mut best: HashMap<&str, (u8, String)> = HashMap::new();
-    let mut serials: HashMap<&str, BTreeSet<String>> = HashMap::new();
-    for room in rooms.iter() {
-        let own = match fixed.get(&room.key) {
-            Some(name) => (0, name.clone()),
-            None => room.own_name(),
+    // key → (rank, the room that names it)
+    let mut namer: HashMap<&str, (u8, usize)> = HashMap::new();
+    let mut written: HashMap<&str, BTreeSet<&str>> = HashMap::new();
+    for (i, room) in rooms.iter().enumerate() {
+        let rank = if fixed.contains_key(&room.key) {
+            0
+        } else {
+            room.name_rank()
         };
-        let slot = best.entry(room.key.as_str()).or_insert_with(|| own.clone());
-        if own.0 <= slot.0 {
-            *slot = own;
+        let slot = namer.entry(room.key.as_str()).or_insert((rank, i));
+        if rank <= slot.0 {
+            *slot = (rank, i);
         }
-        let s = serials.entry(room.key.as_str()).or_default();
-        s.extend(clean(&room.serial_number).map(fold));
+        let s = written.entry(room.key.as_str()).or_default();
+        s.extend(clean(&room.serial_number));
     }
+    // key → its name, and its serial numbers folded
+    let best: HashMap<&str, (u8, String)> = namer
+        .iter()
+        .map(|(&key, &(rank, i))| {
+            let name = match fixed.get(key) {
+                Some(n) => n.clone(),
+                None => rooms.get(i).map(|r| r.own_name()).unwrap_or_default(),
+            };
+            (key, (rank, name))
+        })
+        .collect();
+    let serials: HashMap<&str, BTreeSet<String>> = written
+        .iter()
+        .map(|(&k, s)| (k, s.iter().map(|s| fold(s)).collect()))
+        .collect();
     // rooms sharing a name: folded name → keys
     let mut by_name: HashMap<String, Vec<&str>> = HashMap::new();
     for (key, (_, name)) in &best {
@@ -262,12 +293,12 @@ pub(super) fn name_rooms<'a>(
             match serial {
                 Some(_) => {
                     // the serial as the file writes it, not folded
-                    let written = rooms
-                        .iter()
-                        .filter(|r| r.key == *key)
-                        .find_map(|r| clean(&r.serial_number))
+                    let as_written = written
+                        .get(key)
+                        .and_then(|s| s.first())
+                        .copied()
                         .unwrap_or_default();
-                    format!("{name} (SN {written})")
+                    format!("{name} (SN {as_written})")
                 }
                 None => format!("{name} ({key})"),
             }
