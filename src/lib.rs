@@ -71,7 +71,8 @@ pub use extract::{
 pub use image::{FrameDose, ImageDose};
 pub use procedure::{
     Accounting, Completeness, EventCounts, Fate, FileAccount, Procedure, ProcedurePlane,
-    ProcedureSet, ProcedureWarning, Procedures, Room, TotalVersusEvents,
+    ProcedureSet, ProcedureWarning, Procedures, Room, RoomList, RoomSummary, RoomTable,
+    RoomTableError, TotalVersusEvents,
 };
 pub use rdsr::{
     Device, DoseReport, EventCategory, Filter, IrradiationEvent, Plane, PlaneDose, Provenance,

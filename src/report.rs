@@ -399,8 +399,14 @@ pub struct ProcedureRow {
     pub accession_number: Option<String>,
     /// Study Date (0008,0020).
     pub study_date: Option<String>,
-    /// Room key (device observer UID, else station name and serial, else manufacturer and model).
+    /// Key of the device that recorded the procedure (Device Observer UID, else
+    /// `Manufacturer Model #serial`, else Station Name…; see [`Room`](crate::Room)).
     pub device: String,
+    /// The room's name: Station Name, else Device Observer Name, else
+    /// `Manufacturer Model (serial)`, or the name a room table gives.
+    pub room: String,
+    /// The room's key: `device`, unless a room table groups the device into another room.
+    pub room_key: String,
     /// Study Description (0008,1030).
     pub study_description: Option<String>,
     /// Per-plane figures.
@@ -446,7 +452,9 @@ impl ProcedureRow {
             study_instance_uid: p.study_instance_uid.clone(),
             accession_number: p.accession_number.clone(),
             study_date: p.study_date.clone(),
-            device: p.room.key.clone(),
+            device: p.room.device_key.clone(),
+            room: p.room.name.clone(),
+            room_key: p.room.key.clone(),
             study_description: p.identity.study_description.clone(),
             planes: p
                 .planes

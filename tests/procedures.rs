@@ -331,3 +331,45 @@ fn whole_corpus_every_file_accounted_and_totals_golden() {
         .count();
     assert_eq!(flagged, 2);
 }
+
+#[test]
+fn testdata_rooms_rdsr_by_observer_uid_images_and_summaries_by_make_model_serial() {
+    let set = group(&[
+        "rdsr_single_plane.dcm",
+        "xa_event1_img1.dcm",
+        "vendor_summary_siemens.dcm",
+    ]);
+    let mut rooms: Vec<(&str, &str, &str)> = set
+        .procedures
+        .iter()
+        .map(|p| {
+            let r = &p.room;
+            (r.device_key.as_str(), r.key.as_str(), r.name.as_str())
+        })
+        .collect();
+    rooms.sort();
+    // all three at station ANGIO1: one name each, told apart by key (one serial SN-1001)
+    assert_eq!(
+        rooms,
+        [
+            (
+                "1.2.826.0.1.3680043.10.1234.9.1",
+                "1.2.826.0.1.3680043.10.1234.9.1",
+                "ANGIO1 (1.2.826.0.1.3680043.10.1234.9.1)"
+            ),
+            (
+                "SIEMENS ARCADIS Varic #SN-1001",
+                "SIEMENS ARCADIS Varic #SN-1001",
+                "ANGIO1 (SIEMENS ARCADIS Varic #SN-1001)"
+            ),
+            (
+                "SIEMENS AXIOM-Artis #SN-1001",
+                "SIEMENS AXIOM-Artis #SN-1001",
+                "ANGIO1 (SIEMENS AXIOM-Artis #SN-1001)"
+            ),
+        ]
+    );
+    // alone, a room keeps the station name
+    let set = group(&["xa_event1_img1.dcm"]);
+    assert_eq!(set.procedures[0].room.name, "ANGIO1");
+}

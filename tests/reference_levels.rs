@@ -496,7 +496,7 @@ fn end_to_end_survey() {
     }
     let text = String::from_utf8(w.into_inner().unwrap()).unwrap();
     assert!(
-        text.starts_with("procedure_code,scope,room,year,quantity,unit,n,"),
+        text.starts_with("procedure_code,scope,room,room_name,year,quantity,unit,n,"),
         "{text}"
     );
     let mut w = csv::Writer::from_writer(Vec::new());

@@ -36,7 +36,8 @@ const AFTER_HELP: &str = "\
 Examples:
   kerma-report testdata/
   kerma-report --format json /export > report.json
-  kerma-report --room ANGIO1 --since 2025-01-01 --until 2025-12-31 --out survey/ /export
+  kerma-report --room SALLE1 --since 2025-01-01 --until 2025-12-31 --out survey/ /export
+  kerma-report --rooms rooms.csv --out survey/ /export
   kerma-report --jurisdiction FR --drl local-drl.csv --mapping local-mapping.csv /export
   kerma-report --out survey/ --excel /export
   kerma-report --list procedure-types
@@ -45,8 +46,8 @@ Exit codes:
   0  all well: every file read, no DRL exceeded, no alert
   1  a DRL is exceeded (a group median above its DRL) or a trigger level was reached
   2  an error: a file could not be read (one `path: reason` line on stderr each),
-     no DICOM file found, a bad option (--since after --until), or a table file that
-     could not be loaded
+     no DICOM file found, a bad option (--since after --until), or a table or
+     rooms file that could not be loaded
   A broken pipe on stdout is not an error.";
 
 /// Dose figures (DAP, K_a,r, fluoroscopy time) of fluoroscopy and angiography DICOM files,
@@ -110,10 +111,21 @@ pub struct Args {
     #[arg(long, value_name = "DATE", value_parser = parse_date)]
     pub until: Option<u32>,
 
-    /// Keep only procedures whose room (device key) contains NAME (case-insensitive).
-    /// Example: --room ANGIO1
+    /// Keep only the procedures of the room NAME: its name, station name, key, device key,
+    /// device observer name or serial number, without regard to case or accents (if none is
+    /// NAME, the rooms where one contains NAME). A NAME that matches no room selects nothing,
+    /// with a warning listing the rooms. Example: --room SALLE1
     #[arg(long, value_name = "NAME")]
     pub room: Option<String>,
+
+    /// Room names and groupings, a CSV with columns key, name[, same_room_as, notes]: key is
+    /// a device key (the device column of the outputs) or a station name (every device of
+    /// that station is then one room); name is the room's name in every output;
+    /// same_room_as, the key of another row, puts this row's devices in that row's room
+    /// (after a detector change). The row's key becomes the room_key. Example: --rooms
+    /// rooms.csv
+    #[arg(long, value_name = "FILE")]
+    pub rooms: Vec<PathBuf>,
 
     /// Also write files.csv, procedures.csv, events.csv, drl.csv, alerts.csv,
     /// cumulative.csv, report.json and report.html into DIR (created if needed).

@@ -217,7 +217,12 @@ fn key_figures(h: &mut String, r: &Report) {
     if !r.rooms.all().is_empty() {
         h.push_str("<table><tr><th>room</th><th>name</th><th>procedures</th></tr>\n");
         for (key, name) in r.rooms.all() {
-            let n = r.doc.procedures.iter().filter(|p| &p.device == key).count();
+            let n = r
+                .doc
+                .procedures
+                .iter()
+                .filter(|p| &p.room_key == key)
+                .count();
             let _ = writeln!(
                 h,
                 "<tr><td>{}</td><td>{}</td><td class=\"n\">{n}</td></tr>",
@@ -439,7 +444,7 @@ fn procedures(h: &mut String, r: &Report) {
             };
             td_num(h, &format!("{}{star}", num(p.ka_r_total_mgy)));
             td_num(h, &min_sec(p.fluoro_time_s));
-            td(h, &room(r, &p.device));
+            td(h, &room(r, &p.room_key));
             td(
                 h,
                 &p.study_date.as_deref().map(iso_date).unwrap_or_default(),
@@ -589,7 +594,7 @@ fn tip(p: &ProcedureRow, value: f64, unit: &str, r: &Report) -> String {
         "{} · {} · {} · patient {} · {} {}",
         p.id,
         p.study_date.as_deref().map(iso_date).unwrap_or_default(),
-        room(r, &p.device),
+        room(r, &p.room_key),
         p.patient_id.as_deref().unwrap_or("-"),
         num(Some(value)),
         unit
@@ -618,11 +623,11 @@ fn type_plots(h: &mut String, r: &Report) {
         );
     }
     for (ty, ps) in types {
-        let keys: BTreeSet<&str> = ps.iter().map(|p| p.device.as_str()).collect();
+        let keys: BTreeSet<&str> = ps.iter().map(|p| p.room_key.as_str()).collect();
         let mut keys: Vec<&str> = keys.into_iter().collect();
         keys.sort_by_key(|k| r.rooms.number(k));
         let labels: Vec<String> = keys.iter().map(|k| r.rooms.label(k)).collect();
-        let column = |p: &ProcedureRow| keys.iter().position(|k| *k == p.device).unwrap_or(0);
+        let column = |p: &ProcedureRow| keys.iter().position(|k| *k == p.room_key).unwrap_or(0);
         let drl = |q: DrlQuantity| {
             r.survey
                 .drl
@@ -699,7 +704,7 @@ fn room_plots(h: &mut String, r: &Report) {
             .doc
             .procedures
             .iter()
-            .filter(|p| &p.device == key)
+            .filter(|p| &p.room_key == key)
             .filter_map(|p| {
                 let day = days_from_da(p.study_date.as_deref()?)?;
                 let v = p.dap_total_gy_cm2?;

@@ -18,9 +18,10 @@ pub struct Rooms {
     index: HashMap<String, usize>,
 }
 
-/// The name a person recognises for the room of a procedure.
+/// The name a person recognises for the room of a procedure (Station Name, Device Observer
+/// Name, …, or the name a `--rooms` file gives it).
 pub fn room_name(p: &ProcedureRow) -> &str {
-    &p.device
+    &p.room
 }
 
 impl Rooms {
@@ -28,7 +29,7 @@ impl Rooms {
     pub fn new(procedures: &[ProcedureRow]) -> Rooms {
         let mut names: BTreeMap<&str, &str> = BTreeMap::new();
         for p in procedures {
-            names.entry(&p.device).or_insert_with(|| room_name(p));
+            names.entry(&p.room_key).or_insert_with(|| room_name(p));
         }
         let mut rooms: Vec<(String, String)> = names
             .into_iter()

@@ -68,6 +68,13 @@ fn main() -> ExitCode {
         );
         return ExitCode::from(2);
     }
+    let rooms = match survey::room_table(&args) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("kerma-report: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let remarks = match table_remarks(&args, &config) {
         Ok(r) => r,
         Err(e) => {
@@ -107,7 +114,8 @@ fn main() -> ExitCode {
         eprintln!("kerma-report: {}", nothing_found(&args, &entries));
         return ExitCode::from(2);
     }
-    let set = grouping.finish();
+    let mut set = grouping.finish();
+    set.apply_room_table(&rooms);
     let fates: HashMap<&str, &kerma::FileAccount> =
         set.files.iter().map(|f| (f.label.as_str(), f)).collect();
     for e in &mut entries {
@@ -115,11 +123,7 @@ fn main() -> ExitCode {
             e.set_fate(account);
         }
     }
-    let kept: Vec<&kerma::Procedure> = set
-        .procedures
-        .iter()
-        .filter(|p| survey::keep(p, &args))
-        .collect();
+    let kept = survey::select(&args, &set.procedures);
     let procedures: Vec<kerma::report::ProcedureRow> = kept
         .iter()
         .map(|p| kerma::report::ProcedureRow::new(p))

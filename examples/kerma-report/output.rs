@@ -270,7 +270,7 @@ fn write_procedure_lines(out: &mut impl Write, r: &Report) -> io::Result<()> {
         ProcedureLine {
             id: &p.id,
             date: date.as_deref().unwrap_or("-"),
-            room: r.rooms.name(&p.device),
+            room: r.rooms.name(&p.room_key),
             kind: &r.type_code(&p.id),
             patient: p.patient_id.as_deref().unwrap_or("-"),
             dap: &num(p.dap_total_gy_cm2, 3),
@@ -387,7 +387,7 @@ fn write_summary(mut out: impl Write, r: &Report) -> io::Result<()> {
             out,
             "    ABOVE {} {} {}: median {} > DRL {} {} ({}, n={})",
             d.procedure_code,
-            d.room.as_deref().map_or("all rooms", |k| r.rooms.name(k)),
+            d.room_name.as_deref().unwrap_or("all rooms"),
             d.quantity,
             num(d.median, 2),
             num(d.drl_value, 2),

@@ -8,19 +8,52 @@ use kerma::Procedure;
 use kerma::reference::{
     ProcedureMapping, ReferenceTables, Survey, SurveyConfig, SurveyRecord, SurveyReport,
 };
+use kerma::{RoomList, RoomTable};
 
 use crate::args::Args;
 
 /// Why the survey could not be set up: the message for stderr.
 pub type SetupError = String;
 
-/// Whether a procedure passes `--since`, `--until` and `--room`.
-pub fn keep(p: &Procedure, args: &Args) -> bool {
-    if let Some(room) = &args.room
-        && !p.room.key.to_lowercase().contains(&room.to_lowercase())
-    {
-        return false;
+/// The room tables of `--rooms`, checked before any DICOM file is read.
+pub fn room_table(args: &Args) -> Result<RoomTable, SetupError> {
+    let mut table = RoomTable::new();
+    for f in &args.rooms {
+        table
+            .load_csv(&f.display().to_string(), open(f)?)
+            .map_err(|e| e.to_string())?;
     }
+    Ok(table)
+}
+
+/// The procedures that pass `--room`, `--since` and `--until`. When `--room` names no room,
+/// none passes and a warning on stderr lists the rooms there are.
+pub fn select<'a>(args: &Args, procedures: &'a [Procedure]) -> Vec<&'a Procedure> {
+    let rooms = args.room.as_deref().map(|query| {
+        let list = RoomList::of(procedures);
+        let chosen: Vec<String> = list.select(query).iter().map(|r| r.key.clone()).collect();
+        if chosen.is_empty() {
+            let known: Vec<String> = list.iter().map(|r| format!("{:?}", r.name)).collect();
+            eprintln!(
+                "kerma-report: warning: --room {query:?} matches no room; the rooms are: {}",
+                if known.is_empty() {
+                    "none (no procedure)".to_owned()
+                } else {
+                    known.join(", ")
+                }
+            );
+        }
+        chosen
+    });
+    procedures
+        .iter()
+        .filter(|p| rooms.as_ref().is_none_or(|keys| keys.contains(&p.room.key)))
+        .filter(|p| in_period(p, args))
+        .collect()
+}
+
+/// Whether a procedure passes `--since` and `--until`.
+fn in_period(p: &Procedure, args: &Args) -> bool {
     if args.since.is_none() && args.until.is_none() {
         return true;
     }

@@ -3,8 +3,9 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
 
+use super::room::RoomFacts;
 use super::{
-    Completeness, EventCounts, Procedure, ProcedurePlane, ProcedureWarning, Room, TotalVersusEvents,
+    Completeness, EventCounts, Procedure, ProcedurePlane, ProcedureWarning, TotalVersusEvents,
 };
 use crate::extract::{Identity, ObjectKind};
 use crate::rdsr::{DoseReport, EventCategory, IrradiationEvent, Plane, PlaneDose, Provenance};
@@ -95,7 +96,7 @@ pub(super) struct Builder {
     warnings: Vec<ProcedureWarning>,
     identity: Option<Identity>,
     identity_rank: u8,
-    room: Option<Room>,
+    room: RoomFacts,
 }
 
 /// The sum of `values` when every one is known.
@@ -121,9 +122,7 @@ impl Builder {
             self.identity = Some(id.clone());
             self.identity_rank = rank;
         }
-        if self.room.is_none() {
-            self.room = room_from_header(id);
-        }
+        self.room.header(id);
     }
 
     fn count_events(&mut self, events: &[&IrradiationEvent]) {
@@ -159,27 +158,10 @@ impl Builder {
         }
     }
 
-    fn room_from_report(&mut self, r: &DoseReport) {
-        if let Some(uid) = &r.device.observer_uid {
-            self.room = Some(Room {
-                key: uid.clone(),
-                weak: false,
-            });
-        } else if self.room.is_none() {
-            let d = &r.device;
-            if let (Some(m), Some(model), Some(s)) = (&d.manufacturer, &d.model, &d.serial_number) {
-                self.room = Some(Room {
-                    key: format!("{m} {model} #{s}"),
-                    weak: false,
-                });
-            }
-        }
-    }
-
     /// One report (an RDSR or a vendor summary) counted by its accumulated totals, or by its
     /// events when it has no accumulated data.
     pub(super) fn add_report(&mut self, r: &DoseReport) {
-        self.room_from_report(r);
+        self.room.report(&r.device);
         if r.provenance == Provenance::VendorSummary {
             self.sources.add(Provenance::VendorSummary);
             self.partial = true;
@@ -258,7 +240,7 @@ impl Builder {
         let mut seen: HashMap<&str, &IrradiationEvent> = HashMap::new();
         let mut union: Vec<&IrradiationEvent> = Vec::new();
         for r in reports {
-            self.room_from_report(r);
+            self.room.report(&r.device);
             self.reference_point(&r.planes);
             for e in &r.events {
                 match e.uid.as_deref() {
@@ -332,10 +314,7 @@ impl Builder {
         } else {
             Completeness::Complete
         };
-        let room = self.room.take().unwrap_or(Room {
-            key: "unknown".to_owned(),
-            weak: true,
-        });
+        let room = self.room.room();
         self.files.sort();
         self.files.dedup();
         Procedure {
@@ -362,31 +341,6 @@ impl Builder {
             warnings: self.warnings,
             identity,
         }
-    }
-}
-
-/// The room a header names: station name with serial, else station name alone or
-/// manufacturer with model (weak).
-fn room_from_header(id: &Identity) -> Option<Room> {
-    match (
-        &id.station_name,
-        &id.serial_number,
-        &id.manufacturer,
-        &id.model,
-    ) {
-        (Some(st), Some(sn), _, _) => Some(Room {
-            key: format!("{st} #{sn}"),
-            weak: false,
-        }),
-        (Some(st), None, _, _) => Some(Room {
-            key: st.clone(),
-            weak: true,
-        }),
-        (None, _, Some(m), Some(model)) => Some(Room {
-            key: format!("{m} {model}"),
-            weak: true,
-        }),
-        _ => None,
     }
 }
 

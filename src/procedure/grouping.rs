@@ -1,10 +1,11 @@
 //! The steps of [`Procedures::finish`](super::Procedures::finish), in order: duplicates,
 //! clusters of reports sharing events, supersession, grouping by patient and study, each
-//! procedure's totals, warnings across procedures, ids, accounting.
+//! procedure's totals, warnings across procedures, ids, room names, accounting.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use super::builder::Builder;
+use super::room::name_rooms;
 use super::{
     Accounting, Fate, FileAccount, Payload, Procedure, ProcedureSet, ProcedureWarning, Record,
 };
@@ -97,7 +98,8 @@ pub(super) fn run(records: &[Record]) -> ProcedureSet {
         procedures.push(p.build(key.clone()));
     }
     flag_possible_copies(&mut procedures);
-    let (procedures, ids) = number_by_date(procedures);
+    let (mut procedures, ids) = number_by_date(procedures);
+    name_rooms(procedures.iter_mut().map(|p| &mut p.room), &HashMap::new());
     g.account(procedures, &ids)
 }
 

@@ -16,10 +16,13 @@
 //! give two procedures and a warning, never a merge.
 //!
 //! [`Procedures::finish`] runs these rules as named steps (`grouping`); one procedure's
-//! figures are summed from its reports and images by a `builder`.
+//! figures are summed from its reports and images by a `builder`. Each procedure has a
+//! [`Room`], keyed and named from its files; a [`RoomTable`] renames and groups rooms.
 
 mod builder;
 mod grouping;
+mod room;
+mod room_table;
 mod warning;
 
 use std::sync::Arc;
@@ -35,6 +38,8 @@ use crate::rdsr::{DoseReport, Plane, Provenance};
 use crate::scan::{Input, Skip};
 use crate::units::{AirKerma, Dap};
 
+pub use room::{Room, RoomList, RoomSummary};
+pub use room_table::{RoomTable, RoomTableError};
 pub use warning::ProcedureWarning;
 
 /// Whether a procedure figure covers the whole procedure.
@@ -105,16 +110,6 @@ impl EventCounts {
     }
 }
 
-/// The room (X-ray system) of a procedure.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-#[non_exhaustive]
-pub struct Room {
-    /// The key: Device Observer UID, else station name with serial, else manufacturer with model.
-    pub key: String,
-    /// True when only a station name or manufacturer/model identifies it.
-    pub weak: bool,
-}
-
 /// One procedure: a patient's study, its dose figures and their provenance.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -133,7 +128,7 @@ pub struct Procedure {
     pub study_time: Option<String>,
     /// First irradiation event start (DT), when known.
     pub first_event: Option<String>,
-    /// The room.
+    /// The room: its key, its name and the device that recorded the procedure.
     pub room: Room,
     /// Header identity of the representative file (descriptions, patient age, sex…).
     pub identity: Identity,

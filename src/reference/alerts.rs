@@ -21,8 +21,10 @@ pub struct AlertRow {
     pub procedure_id: String,
     /// Its patient.
     pub patient_id: Option<String>,
-    /// Its room.
+    /// Its room (key).
     pub room: String,
+    /// Its room's name.
+    pub room_name: String,
     /// Its date (DA).
     pub date: Option<String>,
     /// Its assigned procedure type.
@@ -59,8 +61,10 @@ pub struct TriggerProportionRow {
     pub procedure_code: String,
     /// `room` or `all_rooms`.
     pub scope: GroupScope,
-    /// The room; empty for `all_rooms`.
+    /// The room (key); empty for `all_rooms`.
     pub room: Option<String>,
+    /// The room's name; empty for `all_rooms`.
+    pub room_name: Option<String>,
     /// The calendar year surveyed, if one was selected.
     pub year: Option<i32>,
     /// The quantity.
@@ -157,6 +161,7 @@ pub(super) fn procedure_alerts<'a>(
                     procedure_id: r.procedure_id.clone(),
                     patient_id: r.patient_id.clone(),
                     room: r.room.clone(),
+                    room_name: r.shown_room_name(),
                     date: r.date.clone(),
                     procedure_code: class.procedure_code.clone(),
                     quantity: q,
@@ -203,6 +208,7 @@ pub(super) fn proportion_rows(
                 procedure_code: code.clone(),
                 scope: group.scope(),
                 room: group.room(),
+                room_name: None,
                 year,
                 quantity: q,
                 unit: q.report_unit(),

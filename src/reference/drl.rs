@@ -56,6 +56,8 @@ pub struct DrlRow {
     pub scope: GroupScope,
     /// The room (device key); empty for `all_rooms`.
     pub room: Option<String>,
+    /// The room's name; empty for `all_rooms`.
+    pub room_name: Option<String>,
     /// The calendar year surveyed, if one was selected.
     pub year: Option<i32>,
     /// The quantity (`pka`, `ka_r`, `fluoro_time`, `images`).
@@ -256,6 +258,7 @@ pub(super) fn drl_row(
         procedure_code: code.to_string(),
         scope: group.scope(),
         room: group.room(),
+        room_name: None,
         year: cfg.year,
         quantity: q,
         unit: q.report_unit(),

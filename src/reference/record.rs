@@ -21,6 +21,9 @@ pub struct SurveyRecord {
     /// else Manufacturer (0008,0070), Manufacturer's Model Name (0008,1090) and Device
     /// Serial Number (0018,1000), else Station Name (0008,1010)).
     pub room: String,
+    /// The room's name as outputs show it (Station Name, Device Observer Name…); empty
+    /// when the caller has none, and then `room` is shown.
+    pub room_name: String,
     /// Study date, DICOM DA `YYYYMMDD`.
     pub date: Option<String>,
     /// Patient age in years, for the adult filter.
@@ -81,6 +84,7 @@ impl SurveyRecord {
             procedure_id: p.id.clone(),
             patient_id: p.patient_id.clone(),
             room: p.room.key.clone(),
+            room_name: p.room.name.clone(),
             date: p.study_date.clone(),
             patient_age_years: p.identity.patient_age.as_deref().and_then(age_years),
             texts,
@@ -92,6 +96,15 @@ impl SurveyRecord {
             ka_r_comparable: p.reference_point_standard,
             first_event: p.first_event.clone(),
             possible_copy: p.warnings.contains(&ProcedureWarning::PossibleCopy),
+        }
+    }
+
+    /// The room's name, else its key.
+    pub(super) fn shown_room_name(&self) -> String {
+        if self.room_name.is_empty() {
+            self.room.clone()
+        } else {
+            self.room_name.clone()
         }
     }
 

@@ -226,10 +226,21 @@ fn group_statistics(
     let mut drl = Vec::new();
     let mut proportions = Vec::new();
     for (group, members) in groups.iter() {
+        // the members of a room's group share its name
+        let room_name = group
+            .room()
+            .and(members.first())
+            .map(|r| r.shown_room_name());
         for q in DrlQuantity::SURVEYED {
             let sample = Sample::collect(members, q);
-            drl.push(drl_row(cfg, group, q, &sample));
-            proportions.extend(proportion_rows(cfg.year, group, q, &sample, triggers));
+            let mut row = drl_row(cfg, group, q, &sample);
+            row.room_name.clone_from(&room_name);
+            drl.push(row);
+            let rows = proportion_rows(cfg.year, group, q, &sample, triggers);
+            proportions.extend(rows.into_iter().map(|mut p| {
+                p.room_name.clone_from(&room_name);
+                p
+            }));
         }
     }
     (drl, proportions)
@@ -279,6 +290,7 @@ fn procedure_row(r: &SurveyRecord, t: &Typed) -> ProcedureTypeRow {
         procedure_id: r.procedure_id.clone(),
         patient_id: r.patient_id.clone(),
         room: r.room.clone(),
+        room_name: r.shown_room_name(),
         date: r.date.clone(),
         procedure_code: class.procedure_code.clone(),
         match_status: class.status,
@@ -346,8 +358,10 @@ pub struct ProcedureTypeRow {
     pub procedure_id: String,
     /// Its patient.
     pub patient_id: Option<String>,
-    /// Its room.
+    /// Its room (key).
     pub room: String,
+    /// Its room's name.
+    pub room_name: String,
     /// Its date (DA).
     pub date: Option<String>,
     /// The assigned procedure type.
