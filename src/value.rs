@@ -1,5 +1,6 @@
 //! Values as DICOM writes them, below every stage: attribute naming for messages, padding,
-//! and strict parsing of the text value representations (PS3.5 §6.2, Table 6.2-1).
+//! strict parsing of the text value representations (PS3.5 §6.2, Table 6.2-1), and the
+//! unaccented spelling of Latin letters that name matching (rooms, procedure texts) folds by.
 //!
 //! A leaf module: it imports nothing from the crate, so that the byte stage, the SR stage and
 //! the image stage can all read values without depending on one another.
@@ -111,6 +112,37 @@ pub(crate) fn parse_is(raw: &[u8]) -> Result<i64, &'static str> {
     text.parse().map_err(|_| "not an integer string")
 }
 
+/// The unaccented spelling of a lowercase Latin letter with a diacritic or a ligature.
+pub(crate) fn unaccented(c: char) -> Option<&'static str> {
+    Some(match c {
+        'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' | 'ā' | 'ă' | 'ą' => "a",
+        'æ' => "ae",
+        'ç' | 'ć' | 'ĉ' | 'ċ' | 'č' => "c",
+        'ď' | 'đ' | 'ð' => "d",
+        'è' | 'é' | 'ê' | 'ë' | 'ē' | 'ĕ' | 'ė' | 'ę' | 'ě' => "e",
+        'ĝ' | 'ğ' | 'ġ' | 'ģ' => "g",
+        'ĥ' | 'ħ' => "h",
+        'ì' | 'í' | 'î' | 'ï' | 'ĩ' | 'ī' | 'ĭ' | 'į' | 'ı' => "i",
+        'ĳ' => "ij",
+        'ĵ' => "j",
+        'ķ' => "k",
+        'ĺ' | 'ļ' | 'ľ' | 'ŀ' | 'ł' => "l",
+        'ñ' | 'ń' | 'ņ' | 'ň' => "n",
+        'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' | 'ō' | 'ŏ' | 'ő' => "o",
+        'œ' => "oe",
+        'ŕ' | 'ŗ' | 'ř' => "r",
+        'ś' | 'ŝ' | 'ş' | 'š' | 'ș' => "s",
+        'ß' => "ss",
+        'ţ' | 'ť' | 'ŧ' | 'ț' => "t",
+        'þ' => "th",
+        'ù' | 'ú' | 'û' | 'ü' | 'ũ' | 'ū' | 'ŭ' | 'ů' | 'ű' | 'ų' => "u",
+        'ŵ' => "w",
+        'ý' | 'ÿ' | 'ŷ' => "y",
+        'ź' | 'ż' | 'ž' => "z",
+        _ => return None,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -162,5 +194,14 @@ mod tests {
             vr: *b"DS",
         };
         assert_eq!(a.to_string(), "KVP (0018,0060)");
+    }
+
+    #[test]
+    fn latin_letters_lose_their_accents_and_ligatures_are_spelt_out() {
+        assert_eq!(unaccented('é'), Some("e"));
+        assert_eq!(unaccented('œ'), Some("oe"));
+        assert_eq!(unaccented('ß'), Some("ss"));
+        assert_eq!(unaccented('e'), None);
+        assert_eq!(unaccented('ع'), None);
     }
 }

@@ -194,8 +194,8 @@ fn html_escapes_every_text_field_that_reaches_the_page() {
     typed.header.patient_id = format!("{MARK}1");
     typed.header.study_description = "<b>zzmark</b>".into();
     std::fs::write(data.join("typed.dcm"), typed.to_bytes()).unwrap();
-    // untyped, in a room without a Device Observer UID: known by its manufacturer, model and
-    // serial number
+    // untyped, in a room without a Device Observer UID: keyed by its manufacturer, model and
+    // serial number, named by its station
     let mut untyped = fixtures::single_plane_report(961);
     untyped.header.patient_id = format!("{MARK}2");
     untyped.header.study_description = "<script>alert(2)</script>".into();
@@ -242,7 +242,7 @@ fn html_escapes_every_text_field_that_reaches_the_page() {
         &format!("{MARK}1"),
         &format!("{MARK}2"),
         "<script>alert(2)</script>",
-        "<u>SALLE</u>",
+        "<tt>ST</tt>",
         "<marquee>Local</marquee>",
         "<blink>call</blink>",
         "<em>&untyped.dcm",

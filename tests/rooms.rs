@@ -494,13 +494,20 @@ fn a_rooms_file_names_rooms_in_every_output() {
     let html = csv("report.html");
     assert!(html.contains("<tr><td>R1</td><td>Salle A</td>"));
     assert!(html.contains("<tr><td>R2</td><td>Salle B</td>"));
-    let drl = &html[html.find("<h2>DRL comparison").unwrap()..];
+    let drl = &html[html
+        .find("<h2>Comparison with diagnostic reference levels")
+        .unwrap()..];
     assert!(drl.contains("<td>R1 Salle A</td>") && drl.contains("<td>R2 Salle B</td>"));
-    let alerts = &html[html.find("<h2>Alerts").unwrap()..];
+    let alerts =
+        &html[html.find("<h2>Alerts").unwrap()..html.find("<h2 id=\"procedures\">").unwrap()];
     assert!(alerts.contains("<td>R2 Salle B</td>"));
-    let plots =
-        &html[html.find("<h2>P<sub>KA</sub>").unwrap()..html.find("<h2>DRL comparison").unwrap()];
-    assert!(plots.contains("<tr><td>R1 Salle A</td>") && plots.contains(">\nR2\n</text>"));
+    let plots = &html[html.find("<h2>P<sub>KA</sub> and").unwrap()
+        ..html
+            .find("<h2>P<sub>KA</sub> per procedure over time")
+            .unwrap()];
+    // the axis labels the rooms by number; each point's tooltip names its room by number too
+    assert!(plots.contains(">\nR1\n</text>") && plots.contains(">\nR2\n</text>"));
+    assert!(plots.contains(" · R1 Salle A · ") || plots.contains(" · R2 Salle B · "));
 
     // --room finds a name given by the file
     let out = run(&[

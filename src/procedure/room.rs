@@ -198,36 +198,16 @@ impl Room {
 pub(super) fn fold(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.trim().chars().flat_map(char::to_lowercase) {
-        let plain = match c {
-            'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' | 'ā' | 'ă' | 'ą' => "a",
-            'ç' | 'ć' | 'č' => "c",
-            'ď' | 'đ' => "d",
-            'è' | 'é' | 'ê' | 'ë' | 'ē' | 'ė' | 'ę' | 'ě' => "e",
-            'ì' | 'í' | 'î' | 'ï' | 'ī' | 'į' => "i",
-            'ł' => "l",
-            'ñ' | 'ń' | 'ň' => "n",
-            'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' | 'ō' | 'ő' => "o",
-            'ř' => "r",
-            'ś' | 'š' | 'ş' => "s",
-            'ť' | 'ţ' => "t",
-            'ù' | 'ú' | 'û' | 'ü' | 'ū' | 'ů' | 'ű' => "u",
-            'ý' | 'ÿ' => "y",
-            'ź' | 'ż' | 'ž' => "z",
-            'æ' => "ae",
-            'œ' => "oe",
-            'ß' => "ss",
-            c if c.is_whitespace() => {
-                if !out.ends_with(' ') {
-                    out.push(' ');
-                }
-                continue;
+        if c.is_whitespace() {
+            if !out.ends_with(' ') {
+                out.push(' ');
             }
-            c => {
-                out.push(c);
-                continue;
-            }
-        };
-        out.push_str(plain);
+            continue;
+        }
+        match crate::value::unaccented(c) {
+            Some(plain) => out.push_str(plain),
+            None => out.push(c),
+        }
     }
     out
 }
