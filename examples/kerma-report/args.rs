@@ -91,8 +91,10 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     pub triggers: Vec<PathBuf>,
 
-    /// Extra procedure-mapping CSV (columns priority, procedure_code, field, match,
-    /// pattern, room, notes), added to the bundled rules. Example: --mapping local-map.csv
+    /// Extra procedure-mapping CSV (columns priority, procedure_code, pattern, and optionally
+    /// field, match, unless, example, near_miss, room, notes: see the head of
+    /// data/procedure-types.csv), added to the bundled rules; a rule whose example it does not
+    /// match, or whose near miss it matches, is an error. Example: --mapping local-map.csv
     #[arg(long, value_name = "FILE")]
     pub mapping: Vec<PathBuf>,
 
