@@ -14,6 +14,8 @@ use super::{Limits, Syntax, Visitor};
 use crate::error::ParseError;
 
 pub(super) use file::{looks_like_meta, read_file};
+#[cfg(test)]
+pub(super) use header::{Bad, decode};
 
 pub(super) struct Parser<'a, 'l> {
     buf: &'a [u8],
@@ -86,21 +88,6 @@ impl<'a, 'l> Parser<'a, 'l> {
             Some(b) => Ok(u16::from_le_bytes([b[0], b[1]])),
             None => Err(self.truncated(Some(at + 2))),
         }
-    }
-
-    fn u32_at(&self, at: usize) -> Result<u32, ParseError> {
-        match self.buf.get(at..at + 4) {
-            Some(b) => Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]])),
-            None => Err(self.truncated(Some(at + 4))),
-        }
-    }
-
-    #[inline]
-    fn tag_at(&self, at: usize) -> Result<Tag, ParseError> {
-        if let Some(b) = self.buf.get(at..at + 4) {
-            return Ok(tag_of(b));
-        }
-        Ok((u32::from(self.u16_at(at)?) << 16) | u32::from(self.u16_at(at + 2)?))
     }
 
     /// Like [`Parser::take`], for a value stored in the element table: its offset, which must
