@@ -152,7 +152,6 @@ impl<'a, 'l> Parser<'a, 'l> {
         (total <= self.limits.max_elements).then(|| self.elements = total)
     }
 
-    /// The root's Content Sequence, its items handed to the visitor (out of line: it is read
     /// Points the items' shared [`Tables`] at the tables as they are now.
     fn point_tables(&mut self) {
         debug_assert!(
