@@ -3,6 +3,8 @@
 use super::code_table::CodeTable;
 use super::tree::{Item, Span, Stored, relabel};
 
+/// Table storage kept by each thread between parses: a folder scan allocates (and
+/// page-faults) its tables once per worker thread instead of once per file, and the memory a
 /// thread keeps is bounded by [`SCRATCH_KEEP_MAX`] per table.
 #[derive(Default)]
 pub(super) struct Scratch<'a> {

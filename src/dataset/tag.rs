@@ -34,10 +34,6 @@ pub(crate) struct Vr(pub [u8; 2]);
 impl Vr {
     pub const SQ: Vr = Vr(*b"SQ");
     pub const UN: Vr = Vr(*b"UN");
-    /// Whether the VR has a 4-byte length in explicit VR data (PS3.5 7.1.2).
-    pub(super) fn has_long_length(self) -> bool {
-        vr_class(self) == Some(true)
-    }
 }
 
 /// Whether each two-letter VR (`(first - b'A') * 26 + (second - b'A')`) has a 4-byte length
@@ -94,7 +90,8 @@ impl fmt::Debug for Vr {
     }
 }
 
-/// The tag of an element whose first four bytes are `b`.
+/// The tag of an element whose first four bytes are `b`: group, then element, each a
+/// little-endian `u16` (PS3.5 7.1.1).
 #[inline]
 pub(super) fn tag_of(b: &[u8]) -> Tag {
     (u32::from(u16::from_le_bytes([b[0], b[1]])) << 16)

@@ -1,7 +1,8 @@
 use super::differential::read_alike;
+use super::parser::{Bad, decode};
 use super::tag::{
     CODE_MEANING, CODE_VALUE, CODING_SCHEME, LONG_CODE_VALUE, RELATIONSHIP_TYPE, Tag, UNDEFINED,
-    dictionary_vr, implicit_vr,
+    dictionary_vr, implicit_vr, vr_class,
 };
 use super::tree::{LINEAR_LOOKUP_MAX, Stored};
 use super::*;
@@ -271,7 +272,7 @@ impl Enc {
         let mut v = Vec::new();
         v.extend_from_slice(&((tag >> 16) as u16).to_le_bytes());
         v.extend_from_slice(&((tag & 0xFFFF) as u16).to_le_bytes());
-        match (self.explicit, Vr(*vr).has_long_length()) {
+        match (self.explicit, vr_class(Vr(*vr)) == Some(true)) {
             (true, false) => {
                 v.extend_from_slice(vr);
                 v.extend_from_slice(&(value.len() as u16).to_le_bytes());
@@ -588,4 +589,41 @@ fn corpus_code_sequences_read_alike() {
         }
     }
     assert!(reports >= 20, "{reports} reports with codes in the corpus");
+}
+
+#[test]
+fn a_cut_header_names_the_end_of_the_first_cut_field() {
+    // Each header, and the end of its fields: tag group and element, then the VR, the
+    // (reserved and) length fields of each form.
+    let explicit = Syntax::ExplicitLittle;
+    let implicit = Syntax::ImplicitLittle;
+    let short = el(0x0010_0020, b"LO", b"");
+    let mut long = el(0x0009_1010, b"OB", b"");
+    long.splice(6..8, [0, 0, 0, 0, 0, 0]);
+    let implicit_header = [0x10, 0x00, 0x20, 0x00, 0, 0, 0, 0];
+    let item = [0xFE, 0xFF, 0x00, 0xE0, 0, 0, 0, 0];
+    for (header, syntax, ends) in [
+        (&short[..], explicit, &[2, 4, 6, 8][..]),
+        (&long[..], explicit, &[2, 4, 6, 12]),
+        (&implicit_header[..], implicit, &[2, 4, 8]),
+        (&item[..], explicit, &[2, 4, 8]),
+        (&item[..], implicit, &[2, 4, 8]),
+    ] {
+        assert_eq!(header.len(), *ends.last().unwrap());
+        for cut in 0..header.len() {
+            let needed = ends.iter().find(|&&e| e > cut).unwrap();
+            match decode::<Bad>(&header[..cut], 0, syntax) {
+                Err(Bad::Truncated(n)) => assert_eq!(n, *needed, "{header:?} cut at {cut}"),
+                _ => panic!("{header:?} cut at {cut}"),
+            }
+        }
+        let (h, size) = decode::<Bad>(header, 0, syntax).ok().unwrap();
+        assert_eq!((h.len, size), (0, header.len()));
+    }
+    let mut bad = short.clone();
+    bad[4] = b'l';
+    assert!(matches!(
+        decode::<Bad>(&bad, 0, explicit),
+        Err(Bad::InvalidVr)
+    ));
 }

@@ -334,8 +334,6 @@ impl Drop for Tree<'_> {
     }
 }
 
-/// Table storage kept by each thread between parses: a folder scan allocates (and
-/// page-faults) its tables once per worker thread instead of once per file, and the memory a
 /// Empties a vector of items and relabels its lifetime, keeping the allocation.
 pub(super) fn relabel<'x, 'y>(mut v: Vec<Item<'x>>) -> Vec<Item<'y>> {
     v.clear();

@@ -324,6 +324,7 @@ impl<'a, 'l> Parser<'a, 'l> {
         self.codes.add(self.buf, raw, form, n as u32 + 1, code)
     }
 
+    /// The root's Content Sequence, its items handed to the visitor (out of line: it is read
     /// once per file, and the scanner's hot loop stays as small as without a visitor).
     #[inline(never)]
     fn read_visited_sequence(&mut self, len: u32, depth: usize) -> Result<ItemRange, ParseError> {

@@ -14,6 +14,8 @@ use super::{Limits, Syntax, Visitor};
 use crate::error::ParseError;
 
 pub(super) use file::{looks_like_meta, read_file};
+#[cfg(test)]
+pub(super) use header::{Bad, decode};
 
 pub(super) struct Parser<'a, 'l> {
     buf: &'a [u8],
@@ -98,21 +100,6 @@ impl<'a, 'l> Parser<'a, 'l> {
         }
     }
 
-    fn u32_at(&self, at: usize) -> Result<u32, ParseError> {
-        match self.buf.get(at..at + 4) {
-            Some(b) => Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]])),
-            None => Err(self.truncated(Some(at + 4))),
-        }
-    }
-
-    #[inline]
-    fn tag_at(&self, at: usize) -> Result<Tag, ParseError> {
-        if let Some(b) = self.buf.get(at..at + 4) {
-            return Ok(tag_of(b));
-        }
-        Ok((u32::from(self.u16_at(at)?) << 16) | u32::from(self.u16_at(at + 2)?))
-    }
-
     /// Like [`Parser::take`], for a value stored in the element table: its offset, which must
     /// fit in 32 bits.
     #[cfg_attr(not(debug_assertions), inline(always))]
@@ -175,7 +162,6 @@ impl<'a, 'l> Parser<'a, 'l> {
         (total <= self.limits.max_elements).then(|| self.elements = total)
     }
 
-    /// The root's Content Sequence, its items handed to the visitor (out of line: it is read
     /// Points the items' shared [`Tables`] at the tables as they are now.
     fn point_tables(&mut self) {
         debug_assert!(
