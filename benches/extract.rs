@@ -1,4 +1,4 @@
-//! Single-file extraction (issue 8 target 1, issue 4 point 3).
+//! Single-file extraction.
 //!
 //! For each of the largest real RDSRs of the corpus, measured side by side in one run:
 //!
@@ -13,7 +13,7 @@
 //!   baseline of the issue.
 //!
 //! Then synthetic large RDSRs (explicit and implicit VR) from `tests/fixtures`, and a 1-frame
-//! vs a 2,000-frame 1024×1024 XA with the same header (issue 4 point 3), written to temporary
+//! vs a 2,000-frame 1024×1024 XA with the same header, written to temporary
 //! files at bench start. At the end a ratio table is printed from criterion's estimates.
 //!
 //! ```text
@@ -182,7 +182,7 @@ fn xa_frames(c: &mut Criterion, groups: &mut Vec<String>) {
     groups.push("xa_frames".to_owned());
 }
 
-/// Time per event stays flat from 1,000 to 50,000 events (issue 9: no quadratic behaviour).
+/// Time per event stays flat from 1,000 to 50,000 events: no quadratic behaviour.
 fn events_scaling(c: &mut Criterion) {
     let mut g = c.benchmark_group("events_scaling");
     g.sample_size(10);

@@ -1,4 +1,4 @@
-//! Memory of a folder run (issue 8 target 3), with a counting global allocator: the peak of
+//! Memory of a folder run, with a counting global allocator: the peak of
 //! live heap bytes while `kerma::scan` runs over 10,000 small RDSRs (results streamed to a sink
 //! that keeps counts only), over the real corpus when present, and over folders of equal
 //! reports of 426 kB and 1.27 MB. Each run has a new thread pool, so that the scanner tables

@@ -828,7 +828,7 @@ fn check_consistency(report: &mut DoseReport, warnings: &mut Vec<Warning>) {
     }
     // Containers of the same plane share their events: each plane's event list, agreed
     // reference point and sums are computed once, so that a file with many containers does not
-    // cost containers × events (issue 9).
+    // cost containers × events.
     let all_events = &report.events;
     let mut per_plane: HashMap<Plane, PlaneEvents<'_>> = HashMap::new();
     for p in &mut report.planes {

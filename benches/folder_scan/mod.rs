@@ -1,4 +1,4 @@
-//! The folder benches' body (issue 8 target 2), shared by `folders` (the system allocator,
+//! The folder benches' body, shared by `folders` (the system allocator,
 //! as any program embedding kerma gets by default) and `folders_mimalloc` (the allocator
 //! kerma-report ships with): 10,000 small RDSRs and 10,000 XA headers, generated into
 //! temporary folders at bench start (nothing committed), read through the library's folder
