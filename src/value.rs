@@ -30,6 +30,7 @@ impl fmt::Display for Attr {
 }
 
 /// Trims DICOM padding (spaces, NULs) from both ends and checks the value is ASCII.
+#[inline]
 pub(crate) fn ascii_value(b: &[u8]) -> Option<&str> {
     let s = trim_padding(b);
     if s.is_empty() || !s.is_ascii() {
@@ -38,6 +39,7 @@ pub(crate) fn ascii_value(b: &[u8]) -> Option<&str> {
     std::str::from_utf8(s).ok()
 }
 
+#[inline]
 pub(crate) fn trim_padding(mut b: &[u8]) -> &[u8] {
     while let [first, rest @ ..] = b {
         if *first == b' ' || *first == 0 {
@@ -58,6 +60,7 @@ pub(crate) fn trim_padding(mut b: &[u8]) -> &[u8] {
 
 /// Parses one Decimal String strictly: digits, sign, point, exponent; at most 16 bytes;
 /// finite. `NaN`, `inf`, commas and embedded spaces are rejected (PS3.5 §6.2, Table 6.2-1).
+#[inline]
 pub(crate) fn parse_ds(raw: &[u8]) -> Result<f64, &'static str> {
     let s = trim_padding(raw);
     if s.is_empty() {
@@ -84,6 +87,7 @@ pub(crate) fn parse_ds(raw: &[u8]) -> Result<f64, &'static str> {
     Ok(v)
 }
 
+#[inline]
 pub(crate) fn parse_ds_multi(raw: &[u8]) -> Result<Vec<f64>, &'static str> {
     // Room for exactly as many as there are, up to 16 (a collected `split` makes room for
     // four): an event's techniques are most often single values, and every event keeps three.
@@ -96,6 +100,7 @@ pub(crate) fn parse_ds_multi(raw: &[u8]) -> Result<Vec<f64>, &'static str> {
 }
 
 /// Parses an Integer String strictly.
+#[inline]
 pub(crate) fn parse_is(raw: &[u8]) -> Result<i64, &'static str> {
     let s = trim_padding(raw);
     if s.is_empty() || s.len() > 12 {
