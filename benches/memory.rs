@@ -18,52 +18,15 @@ mod fixtures;
 
 mod common;
 
-use std::alloc::{GlobalAlloc, Layout, System};
+#[path = "../tests/common/counting.rs"]
+mod counting;
+
 use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
-struct Counting;
-
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-fn grew(n: usize) {
-    let live = LIVE.fetch_add(n, Ordering::Relaxed) + n;
-    PEAK.fetch_max(live, Ordering::Relaxed);
-}
-
-fn shrank(n: usize) {
-    LIVE.fetch_sub(n, Ordering::Relaxed);
-}
-
-// SAFETY: forwards every call to the system allocator; only counts sizes.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: same contract as the caller's.
-        let p = unsafe { System.alloc(layout) };
-        if !p.is_null() {
-            grew(layout.size());
-        }
-        p
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        shrank(layout.size());
-        // SAFETY: same contract as the caller's.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        // SAFETY: same contract as the caller's.
-        let p = unsafe { System.realloc(ptr, layout, new_size) };
-        if !p.is_null() {
-            shrank(layout.size());
-            grew(new_size);
-        }
-        p
-    }
-}
+use counting::process;
 
 #[global_allocator]
-static ALLOC: Counting = Counting;
+static ALLOC: counting::Counting = counting::Counting;
 
 struct Run {
     files: usize,
@@ -80,10 +43,10 @@ const CHECKPOINTS: [usize; 4] = [1_000, 2_000, 5_000, 10_000];
 /// Waits until the live heap stops changing: threads of an earlier pool free the scanner
 /// tables they kept only as they exit, after the pool is dropped.
 fn settle() {
-    let mut last = LIVE.load(Ordering::Relaxed);
+    let mut last = process::live();
     for _ in 0..200 {
         std::thread::sleep(std::time::Duration::from_millis(20));
-        let now = LIVE.load(Ordering::Relaxed);
+        let now = process::live();
         if now == last {
             return;
         }
@@ -95,9 +58,9 @@ fn settle() {
 /// live before the pool existed: the tables each thread keeps between files count (the input
 /// list is made before and measured apart).
 fn run(dir: &Path, threads: usize) -> Run {
-    let before_inputs = LIVE.load(Ordering::Relaxed);
+    let before_inputs = process::live();
     let inputs = kerma::walk_inputs(&[dir]);
-    let inputs_bytes = LIVE.load(Ordering::Relaxed).saturating_sub(before_inputs);
+    let inputs_bytes = process::live().saturating_sub(before_inputs);
     let largest = inputs
         .iter()
         .filter_map(|i| std::fs::metadata(&i.path).ok())
@@ -108,8 +71,7 @@ fn run(dir: &Path, threads: usize) -> Run {
     let (mut files, mut errors) = (0, 0);
     let mut peak_after = Vec::new();
     settle();
-    let base = LIVE.load(Ordering::Relaxed);
-    PEAK.store(base, Ordering::Relaxed);
+    let base = process::restart_peak();
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
@@ -121,12 +83,12 @@ fn run(dir: &Path, threads: usize) -> Run {
                 errors += 1;
             }
             if CHECKPOINTS.contains(&files) {
-                let peak = PEAK.load(Ordering::Relaxed).saturating_sub(base);
+                let peak = process::peak().saturating_sub(base);
                 peak_after.push((files, peak));
             }
         })
     });
-    let peak_during_scan = PEAK.load(Ordering::Relaxed).saturating_sub(base);
+    let peak_during_scan = process::peak().saturating_sub(base);
     Run {
         files,
         errors,
@@ -162,13 +124,12 @@ fn one_file(path: &Path) {
     let size = std::fs::metadata(path).map_or(0, |m| m.len());
     let (peak, result, tables) = std::thread::scope(|s| {
         s.spawn(|| {
-            let base = LIVE.load(Ordering::Relaxed);
-            PEAK.store(base, Ordering::Relaxed);
+            let base = process::restart_peak();
             let x = kerma::extract_path(path);
-            let peak = PEAK.load(Ordering::Relaxed) - base;
-            let with_result = LIVE.load(Ordering::Relaxed) - base;
+            let peak = process::peak() - base;
+            let with_result = process::live() - base;
             drop(x);
-            let tables = LIVE.load(Ordering::Relaxed) - base;
+            let tables = process::live() - base;
             (peak, with_result - tables, tables)
         })
         .join()

@@ -45,6 +45,7 @@
 #![warn(missing_debug_implementations)]
 
 mod codes;
+mod csvfile;
 mod dataset;
 mod deflate;
 mod error;

@@ -14,7 +14,7 @@ use crate::codes::{self, Code, Concept};
 use crate::dataset::{Limits, Tree};
 use crate::error::ParseError;
 use crate::sr::{CodeCache, Content, NumReader, Technique};
-use crate::units::{AirKerma, Dap};
+use crate::units::{self, AirKerma, Dap};
 use crate::warning::Warning;
 
 mod reference_point;
@@ -693,33 +693,12 @@ fn event(c: &Content<'_, '_>, r: &mut NumReader) -> IrradiationEvent {
     e
 }
 
-/// Compensated (Neumaier) summation, so that event sums compare with totals to 1e-9.
-pub(crate) fn fsum(values: impl IntoIterator<Item = f64>) -> f64 {
-    let mut sum = 0.0f64;
-    let mut c = 0.0f64;
-    for v in values {
-        let t = sum + v;
-        if sum.abs() >= v.abs() {
-            c += (sum - t) + v;
-        } else {
-            c += (v - t) + sum;
-        }
-        sum = t;
-    }
-    sum + c
-}
-
-/// Sum of a per-event SI value over events; `None` when no event has it.
+/// Compensated sum of a per-event SI value over events; `None` when no event has it.
 pub(crate) fn event_sum<'e>(
     events: impl IntoIterator<Item = &'e IrradiationEvent>,
     f: impl Fn(&IrradiationEvent) -> Option<f64>,
 ) -> Option<f64> {
-    let vals: Vec<f64> = events.into_iter().filter_map(f).collect();
-    if vals.is_empty() {
-        None
-    } else {
-        Some(fsum(vals))
-    }
+    units::compensated_sum(events.into_iter().filter_map(f))
 }
 
 /// The events of one plane, with their sums and agreed reference point computed on demand

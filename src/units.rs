@@ -71,7 +71,7 @@ fn check(v: f64) -> Result<f64, QuantityError> {
 
 /// Compensated (Neumaier) summation, so that a sum of many event values compares with an
 /// accumulated total to 1e-9; `None` for no values.
-fn compensated_sum(values: impl IntoIterator<Item = f64>) -> Option<f64> {
+pub(crate) fn compensated_sum(values: impl IntoIterator<Item = f64>) -> Option<f64> {
     let mut values = values.into_iter().peekable();
     values.peek()?;
     let (mut sum, mut c) = (0.0f64, 0.0f64);

@@ -3,10 +3,12 @@
 //! formulas, `--excel`).
 
 mod cli_support;
+mod common;
 
 use std::path::Path;
 
-use cli_support::{TESTDATA, corpus_dir, read_csv, run};
+use cli_support::{TESTDATA, read_csv, run};
+use common::corpus_dir;
 use serde_json::Value;
 
 /// Columns holding a DICOM date (DA), which the CSV files write in ISO 8601.

@@ -2,13 +2,15 @@
 //! renders in a browser.
 
 mod cli_support;
+mod common;
 
 #[path = "fixtures/mod.rs"]
 mod fixtures;
 
 use std::path::Path;
 
-use cli_support::{TESTDATA, chromium, corpus_dir, run, screenshot};
+use cli_support::{TESTDATA, chromium, run, screenshot};
+use common::corpus_dir;
 use serde_json::Value;
 
 #[test]

@@ -233,6 +233,25 @@ impl Raw {
             });
         })
     }
+    /// A CONTAINS CONTAINER item of concept `concept` (DCM) whose content sequence
+    /// `content` writes.
+    fn container(&mut self, concept: &str, content: impl FnOnce(&mut Raw)) -> &mut Self {
+        self.item(|r| {
+            r.el(0x0040, 0xA010, b"CS", b"CONTAINS")
+                .el(0x0040, 0xA040, b"CS", b"CONTAINER")
+                .code(0xA043, concept, "DCM")
+                .seq(0x0040, 0xA730, content);
+        })
+    }
+    /// The Acquisition Plane (113764, DCM) concept modifier: Single Plane (113622, DCM).
+    fn single_plane(&mut self) -> &mut Self {
+        self.item(|r| {
+            r.el(0x0040, 0xA010, b"CS", b"HAS CONCEPT MOD")
+                .el(0x0040, 0xA040, b"CS", b"CODE")
+                .code(0xA043, "113764", "DCM")
+                .code(0xA168, "113622", "DCM");
+        })
+    }
     fn num(&mut self, concept: &str, value: &str, unit: &str) -> &mut Self {
         self.item(|r| {
             r.el(0x0040, 0xA010, b"CS", b"CONTAINS")
@@ -259,55 +278,31 @@ fn lean_rdsr(n: usize) -> Vec<u8> {
         .el(0x0040, 0xA040, b"CS", b"CONTAINER")
         .code(0xA043, "113701", "DCM")
         .seq(0x0040, 0xA730, |r| {
-            r.item(|r| {
-                r.el(0x0040, 0xA010, b"CS", b"CONTAINS")
-                    .el(0x0040, 0xA040, b"CS", b"CONTAINER")
-                    .code(0xA043, "113702", "DCM")
-                    .seq(0x0040, 0xA730, |r| {
-                        r.item(|r| {
-                            r.el(0x0040, 0xA010, b"CS", b"HAS CONCEPT MOD")
-                                .el(0x0040, 0xA040, b"CS", b"CODE")
-                                .code(0xA043, "113764", "DCM")
-                                .code(0xA168, "113622", "DCM");
-                        })
-                        .num(
-                            "113722",
-                            &format!("{}", n as f64 * 1e-4),
-                            "Gy.m2",
-                        );
-                    });
+            r.container("113702", |r| {
+                r.single_plane()
+                    .num("113722", &format!("{}", n as f64 * 1e-4), "Gy.m2");
             });
             for i in 0..n {
-                r.item(|r| {
-                    r.el(0x0040, 0xA010, b"CS", b"CONTAINS")
-                        .el(0x0040, 0xA040, b"CS", b"CONTAINER")
-                        .code(0xA043, "113706", "DCM")
-                        .seq(0x0040, 0xA730, |r| {
-                            r.item(|r| {
-                                r.el(0x0040, 0xA010, b"CS", b"HAS CONCEPT MOD")
-                                    .el(0x0040, 0xA040, b"CS", b"CODE")
-                                    .code(0xA043, "113764", "DCM")
-                                    .code(0xA168, "113622", "DCM");
-                            })
-                            .item(|r| {
-                                r.el(0x0040, 0xA010, b"CS", b"CONTAINS")
-                                    .el(0x0040, 0xA040, b"CS", b"UIDREF")
-                                    .code(0xA043, "113769", "DCM")
-                                    .el(
-                                        0x0040,
-                                        0xA124,
-                                        b"UI",
-                                        format!("1.2.826.0.1.3680043.10.1234.58.{i}").as_bytes(),
-                                    );
-                            })
-                            .item(|r| {
-                                r.el(0x0040, 0xA010, b"CS", b"CONTAINS")
-                                    .el(0x0040, 0xA040, b"CS", b"CODE")
-                                    .code(0xA043, "113721", "DCM")
-                                    .code(0xA168, "44491008", "SCT");
-                            })
-                            .num("122130", "0.0001", "Gy.m2");
-                        });
+                r.container("113706", |r| {
+                    r.single_plane()
+                        .item(|r| {
+                            r.el(0x0040, 0xA010, b"CS", b"CONTAINS")
+                                .el(0x0040, 0xA040, b"CS", b"UIDREF")
+                                .code(0xA043, "113769", "DCM")
+                                .el(
+                                    0x0040,
+                                    0xA124,
+                                    b"UI",
+                                    format!("1.2.826.0.1.3680043.10.1234.58.{i}").as_bytes(),
+                                );
+                        })
+                        .item(|r| {
+                            r.el(0x0040, 0xA010, b"CS", b"CONTAINS")
+                                .el(0x0040, 0xA040, b"CS", b"CODE")
+                                .code(0xA043, "113721", "DCM")
+                                .code(0xA168, "44491008", "SCT");
+                        })
+                        .num("122130", "0.0001", "Gy.m2");
                 });
             }
         });

@@ -1,22 +1,20 @@
 //! Rooms: keys (PS3.16 TID 1004 device observer, then the header), names a person
 //! recognises, `--room` and `--rooms`; on generated fixtures, testdata and the real corpus.
 
+mod cli_support;
 mod common;
 #[path = "fixtures/mod.rs"]
 mod fixtures;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use std::sync::OnceLock;
+use std::path::PathBuf;
 
+use cli_support::{TESTDATA, json_of, run};
 use fixtures::catalog::single_plane_report;
 use fixtures::image::{HeaderDap, Image, ImageKind};
 use kerma::reference::{GroupScope, Survey, SurveyConfig, SurveyRecord};
 use kerma::{Procedure, ProcedureSet, Procedures, RoomList, RoomTable};
 use serde_json::Value;
-
-const TESTDATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata");
 
 fn group(files: Vec<(String, Vec<u8>)>) -> ProcedureSet {
     let mut p = Procedures::new();
@@ -320,47 +318,6 @@ fn survey_rows_name_their_room_and_a_table_regroups_them() {
 
 // ---------------------------------------------------------------------------------------
 // The program
-
-/// target/<profile>/examples/kerma-report, built if missing.
-fn program() -> &'static Path {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let exe = std::env::current_exe().expect("test executable path");
-        let profile_dir = exe
-            .parent()
-            .and_then(Path::parent)
-            .expect("target/<profile>");
-        let bin = profile_dir
-            .join("examples")
-            .join(format!("kerma-report{}", std::env::consts::EXE_SUFFIX));
-        if !bin.exists() {
-            let mut cmd = Command::new(env!("CARGO"));
-            cmd.args(["build", "--example", "kerma-report"])
-                .current_dir(env!("CARGO_MANIFEST_DIR"));
-            if profile_dir.file_name().is_some_and(|n| n == "release") {
-                cmd.arg("--release");
-            }
-            assert!(cmd.status().expect("run cargo build").success());
-        }
-        bin
-    })
-}
-
-fn run(args: &[&str]) -> Output {
-    Command::new(program())
-        .args(args)
-        .output()
-        .expect("run kerma-report")
-}
-
-fn json_of(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "stdout is not JSON ({e}); stderr:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
-}
 
 /// A folder with the survey fixtures of testdata (rooms SALLE1 and SALLE2, no bad file).
 fn survey_folder() -> tempfile::TempDir {

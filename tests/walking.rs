@@ -2,47 +2,18 @@
 //! walked (an error when named), symbolic links to folders are followed, and link loops end the
 //! walk of that branch with one error. Through the library and through kerma-report.
 
+mod cli_support;
 #[path = "fixtures/mod.rs"]
 mod fixtures;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
-use std::sync::OnceLock;
 
+use cli_support::{TESTDATA, program};
 use fixtures::writer::{Dataset, Meta, Opts, Ts, write_file_with_meta};
 use kerma::report::FileOutcome;
 use kerma::{Fate, Skip};
 use serde_json::Value;
-
-const TESTDATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata");
-
-/// target/<profile>/examples/kerma-report, built if missing.
-fn program() -> &'static Path {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let exe = std::env::current_exe().expect("test executable path");
-        let profile_dir = exe
-            .parent()
-            .and_then(Path::parent)
-            .expect("target/<profile>");
-        let name = format!("kerma-report{}", std::env::consts::EXE_SUFFIX);
-        let bin = profile_dir.join("examples").join(name);
-        if !bin.exists() {
-            let mut cmd = Command::new(env!("CARGO"));
-            cmd.args(["build", "--example", "kerma-report"])
-                .current_dir(env!("CARGO_MANIFEST_DIR"));
-            if profile_dir.file_name().is_some_and(|n| n == "release") {
-                cmd.arg("--release");
-            }
-            let status = cmd.status().expect("run cargo build");
-            assert!(
-                status.success(),
-                "cargo build --example kerma-report failed"
-            );
-        }
-        bin
-    })
-}
 
 /// kerma-report's JSON of `paths`, and its exit code.
 fn report(paths: &[&Path]) -> (Value, Option<i32>, String) {

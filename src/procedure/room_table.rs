@@ -6,6 +6,7 @@ use std::io::Read;
 
 use super::ProcedureSet;
 use super::room::{self, Room, fold};
+use crate::csvfile::{self, Problem};
 
 /// The columns of a room table, in the order documented on [`RoomTable`].
 const COLUMNS: [&str; 4] = ["key", "name", "same_room_as", "notes"];
@@ -216,72 +217,30 @@ fn error(file: &str, line: u64, message: String) -> RoomTableError {
 }
 
 /// The rows of one file, each checked by itself.
-fn read_rows(file: &str, mut reader: impl Read) -> Result<Vec<Row>, RoomTableError> {
-    let mut text = Vec::new();
-    reader.read_to_end(&mut text).map_err(|e| RoomTableError {
-        file: file.to_owned(),
-        line: None,
-        message: e.to_string(),
-    })?;
-    // The CSV reader does not count comment lines: a record's line comes from its byte
-    // offset, stepping over the comment and blank lines before it.
-    let line_of = |p: &csv::Position| {
-        let mut start = usize::try_from(p.byte()).map_or(text.len(), |b| b.min(text.len()));
-        while let Some(rest) = text.get(start..) {
-            let skip = matches!(rest.first(), Some(b'#' | b'\n' | b'\r'));
-            match rest.iter().position(|&b| b == b'\n') {
-                Some(nl) if skip => start += nl + 1,
-                _ => break,
-            }
-        }
-        1 + text[..start].iter().filter(|&&b| b == b'\n').count() as u64
-    };
-    let csv_error = |e: csv::Error| RoomTableError {
-        file: file.to_owned(),
-        line: e.position().map(line_of),
-        message: format!("unreadable CSV: {e}"),
-    };
-    let mut rdr = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .trim(csv::Trim::All)
-        .comment(Some(b'#'))
-        .from_reader(text.as_slice());
-    let headers = rdr.headers().map_err(csv_error)?.clone();
-    let mut index: [Option<usize>; COLUMNS.len()] = [None; COLUMNS.len()];
-    for (i, h) in headers.iter().enumerate() {
-        let bad = |message: String| error(file, 1, message);
-        let h = h.trim_start_matches('\u{feff}');
-        let Some(c) = COLUMNS.iter().position(|c| *c == h) else {
-            return Err(bad(format!(
+fn read_rows(file: &str, reader: impl Read) -> Result<Vec<Row>, RoomTableError> {
+    let records = csvfile::read_rows(file, reader, &COLUMNS, &["key", "name"]).map_err(|e| {
+        let message = match e.problem {
+            Problem::Io(message) => message,
+            Problem::Csv(message) => format!("unreadable CSV: {message}"),
+            Problem::UnknownColumn(h) => format!(
                 "unknown column {h:?} (expected columns: {})",
                 COLUMNS.join(", ")
-            )));
+            ),
+            Problem::RepeatedColumn(h) => format!("column {h:?} appears twice"),
+            Problem::MissingColumn(c) => {
+                format!("column {c:?} is missing (columns: key, name[, same_room_as, notes])")
+            }
         };
-        if index[c].replace(i).is_some() {
-            return Err(bad(format!("column {h:?} appears twice")));
+        RoomTableError {
+            file: e.file,
+            line: e.line,
+            message,
         }
-    }
-    for required in ["key", "name"] {
-        let c = COLUMNS.iter().position(|c| *c == required);
-        if c.is_none_or(|c| index[c].is_none()) {
-            return Err(error(
-                file,
-                1,
-                format!(
-                    "column {required:?} is missing (columns: key, name[, same_room_as, notes])"
-                ),
-            ));
-        }
-    }
-    let mut rows = Vec::new();
-    for record in rdr.records() {
-        let record = record.map_err(csv_error)?;
-        if record.iter().all(str::is_empty) {
-            continue;
-        }
-        let line = record.position().map_or(0, line_of);
-        let get = |c: usize| index[c].and_then(|i| record.get(i)).unwrap_or("");
-        let (key, name, joins) = (get(0), get(1), get(2));
+    })?;
+    let mut rows = Vec::with_capacity(records.len());
+    for record in records {
+        let line = record.line;
+        let (key, name, joins) = (record.get(0), record.get(1), record.get(2));
         if key.is_empty() {
             return Err(error(file, line, "empty key".into()));
         }

@@ -134,19 +134,3 @@ pub fn screenshot(chromium: &Path, url: &str, png: &Path, profile: &Path) -> (u6
     let size = std::fs::metadata(png).map(|m| m.len()).unwrap_or(0);
     (size, log)
 }
-
-/// The corpus directory from `KERMA_CORPUS`. Unset: skipped loudly, except under CI, where a
-/// missing corpus fails the test.
-pub fn corpus_dir() -> Option<PathBuf> {
-    match std::env::var_os("KERMA_CORPUS") {
-        Some(dir) => Some(PathBuf::from(dir)),
-        None => {
-            assert!(
-                std::env::var("CI").map_or(true, |v| v != "true"),
-                "KERMA_CORPUS is not set under CI: the real-corpus tests must run"
-            );
-            eprintln!("\n*** KERMA_CORPUS is not set: SKIPPING the real-corpus test ***\n");
-            None
-        }
-    }
-}
