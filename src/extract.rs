@@ -415,7 +415,7 @@ pub(crate) struct TextDecoder {
 }
 
 impl TextDecoder {
-    pub fn new(ds: &Item<'_>) -> TextDecoder {
+    pub fn new(ds: &Item<'_, '_>) -> TextDecoder {
         let raw = ds.bytes(0x0008_0005).map(trim_padding).unwrap_or(b"");
         let text = std::str::from_utf8(raw).unwrap_or("");
         // Multi-valued: the first value is the initial set; ISO 2022 extensions follow.
@@ -464,7 +464,7 @@ impl TextDecoder {
 }
 
 fn text_attr(
-    ds: &Item<'_>,
+    ds: &Item<'_, '_>,
     tag: u32,
     keyword: &'static str,
     dec: &TextDecoder,
@@ -486,11 +486,15 @@ fn text_attr(
     }
 }
 
-fn ascii_attr(ds: &Item<'_>, tag: u32) -> Option<String> {
+fn ascii_attr(ds: &Item<'_, '_>, tag: u32) -> Option<String> {
     ds.ascii(tag).map(str::to_owned)
 }
 
-fn identity(ds: &Item<'_>, media_sop_class: Option<&str>, warnings: &mut Vec<Warning>) -> Identity {
+fn identity(
+    ds: &Item<'_, '_>,
+    media_sop_class: Option<&str>,
+    warnings: &mut Vec<Warning>,
+) -> Identity {
     let dec = TextDecoder::new(ds);
     let mut t = |tag, kw| text_attr(ds, tag, kw, &dec, warnings);
     let mut id = Identity {
@@ -520,7 +524,7 @@ fn identity(ds: &Item<'_>, media_sop_class: Option<&str>, warnings: &mut Vec<War
         procedure_codes: ds
             .items(0x0008_1032)
             .iter()
-            .filter_map(sr::code_in)
+            .filter_map(|i| sr::code_in(&i))
             .map(|c| c.to_owned_code())
             .collect(),
         performed_procedure_step_uid: ds
@@ -560,7 +564,7 @@ fn extract_complete(bytes: &[u8], limits: &Limits) -> Result<Extraction> {
 pub(crate) fn extract_from_whole_tree(bytes: &[u8], limits: &Limits) -> Result<Extraction> {
     let parsed = dataset::parse(bytes, limits)?;
     let mut content = RootContent::new(limits);
-    for c in Content::new(&parsed.dataset).children() {
+    for c in Content::new(&parsed.dataset.root()).children() {
         content.read(&c);
     }
     let mut x = classify_and_extract(&parsed, content)?;
@@ -591,7 +595,7 @@ impl<'a> RootContent<'a> {
     }
 
     /// Reads the root content item the scanner hands over.
-    fn child(&mut self, item: &Item<'a>) {
+    fn child(&mut self, item: &Item<'_, 'a>) {
         self.read(&Content::new(item));
     }
 
@@ -607,7 +611,7 @@ impl<'a> RootContent<'a> {
 }
 
 fn classify_and_extract(parsed: &Parsed<'_>, content: RootContent<'_>) -> Result<Extraction> {
-    let ds = &parsed.dataset;
+    let ds = &parsed.dataset.root();
     let mut warnings = Vec::new();
     let identity = identity(ds, parsed.media_sop_class, &mut warnings);
     let sop_class = identity.sop_class_uid.as_deref().unwrap_or("");
@@ -635,7 +639,7 @@ fn classify_and_extract(parsed: &Parsed<'_>, content: RootContent<'_>) -> Result
             x.outcome = Outcome::Unsupported;
             warnings.push(Warning::EnhancedRdsrNotExtracted);
         }
-        _ if is_sr => classify_sr(ds, content, &mut x, &mut warnings)?,
+        _ if is_sr => classify_sr(&parsed.dataset, content, &mut x, &mut warnings)?,
         _ if modality == "XA" && ds.get(CONTENT_SEQUENCE).is_none() => x.kind = ObjectKind::XaImage,
         _ if modality == "RF" && ds.get(CONTENT_SEQUENCE).is_none() => x.kind = ObjectKind::RfImage,
         _ => {}
@@ -698,7 +702,7 @@ fn classify_sr(
     x: &mut Extraction,
     warnings: &mut Vec<Warning>,
 ) -> Result<()> {
-    let Some(concept) = Content::new(ds).concept() else {
+    let Some(concept) = Content::new(&ds.root()).concept() else {
         x.kind = ObjectKind::OtherSr;
         return Ok(());
     };
@@ -713,6 +717,7 @@ fn classify_sr(
         return Ok(());
     }
     let template = ds
+        .root()
         .items(sr::CONTENT_TEMPLATE)
         .first()
         .and_then(|t| t.ascii(sr::TEMPLATE_IDENTIFIER));
