@@ -442,7 +442,7 @@ pub(crate) struct TextDecoder {
 }
 
 impl TextDecoder {
-    pub fn new(ds: &Item<'_>) -> TextDecoder {
+    pub fn new(ds: &Item<'_, '_>) -> TextDecoder {
         let raw = ds.bytes(0x0008_0005).map(trim_padding).unwrap_or(b"");
         let text = std::str::from_utf8(raw).unwrap_or("");
         // Multi-valued: the first value is the initial set; ISO 2022 extensions follow.
@@ -491,7 +491,7 @@ impl TextDecoder {
 }
 
 fn text_attr(
-    ds: &Item<'_>,
+    ds: &Item<'_, '_>,
     tag: u32,
     keyword: &'static str,
     dec: &TextDecoder,
@@ -514,19 +514,23 @@ fn text_attr(
 }
 
 /// The codes of the items of a code sequence (PS3.3 §8.8), in order.
-fn codes_in(ds: &Item<'_>, tag: u32) -> Vec<Code> {
+fn codes_in(ds: &Item<'_, '_>, tag: u32) -> Vec<Code> {
     ds.items(tag)
         .iter()
-        .filter_map(sr::code_in)
+        .filter_map(|i| sr::code_in(&i))
         .map(|c| c.to_owned_code())
         .collect()
 }
 
-fn ascii_attr(ds: &Item<'_>, tag: u32) -> Option<String> {
+fn ascii_attr(ds: &Item<'_, '_>, tag: u32) -> Option<String> {
     ds.ascii(tag).map(str::to_owned)
 }
 
-fn identity(ds: &Item<'_>, media_sop_class: Option<&str>, warnings: &mut Vec<Warning>) -> Identity {
+fn identity(
+    ds: &Item<'_, '_>,
+    media_sop_class: Option<&str>,
+    warnings: &mut Vec<Warning>,
+) -> Identity {
     let dec = TextDecoder::new(ds);
     let mut t = |tag, kw| text_attr(ds, tag, kw, &dec, warnings);
     let mut id = Identity {
@@ -595,7 +599,7 @@ fn extract_complete(bytes: &[u8], limits: &Limits, inflated: bool) -> Result<Ext
 pub(crate) fn extract_from_whole_tree(bytes: &[u8], limits: &Limits) -> Result<Extraction> {
     let parsed = dataset::parse(bytes, limits)?;
     let mut content = RootContent::new(limits);
-    for c in Content::new(&parsed.dataset).children() {
+    for c in Content::new(&parsed.dataset.root()).children() {
         content.read(&c);
     }
     let mut x = classify_and_extract(&parsed, content)?;
@@ -629,7 +633,7 @@ impl<'a> RootContent<'a> {
     }
 
     /// Reads the root content item the scanner hands over.
-    fn child(&mut self, item: &Item<'a>) {
+    fn child(&mut self, item: &Item<'_, 'a>) {
         self.read(&Content::new(item));
     }
 
@@ -645,7 +649,7 @@ impl<'a> RootContent<'a> {
 }
 
 fn classify_and_extract(parsed: &Parsed<'_>, content: RootContent<'_>) -> Result<Extraction> {
-    let ds = &parsed.dataset;
+    let ds = &parsed.dataset.root();
     let mut warnings = Vec::new();
     if let Some(syntax) = parsed.syntax_differs {
         warnings.push(Warning::VrEncodingDiffers {
@@ -682,7 +686,7 @@ fn classify_and_extract(parsed: &Parsed<'_>, content: RootContent<'_>) -> Result
             x.outcome = Outcome::Unsupported;
             warnings.push(Warning::EnhancedRdsrNotExtracted);
         }
-        _ if is_sr => classify_sr(ds, content, &mut x, &mut warnings)?,
+        _ if is_sr => classify_sr(&parsed.dataset, content, &mut x, &mut warnings)?,
         _ if modality == "XA" && ds.get(CONTENT_SEQUENCE).is_none() => x.kind = ObjectKind::XaImage,
         _ if modality == "RF" && ds.get(CONTENT_SEQUENCE).is_none() => x.kind = ObjectKind::RfImage,
         _ => {}
@@ -745,7 +749,7 @@ fn classify_sr(
     x: &mut Extraction,
     warnings: &mut Vec<Warning>,
 ) -> Result<()> {
-    let Some(concept) = Content::new(ds).concept() else {
+    let Some(concept) = Content::new(&ds.root()).concept() else {
         x.kind = ObjectKind::OtherSr;
         return Ok(());
     };
@@ -760,6 +764,7 @@ fn classify_sr(
         return Ok(());
     }
     let template = ds
+        .root()
         .items(sr::CONTENT_TEMPLATE)
         .first()
         .and_then(|t| t.ascii(sr::TEMPLATE_IDENTIFIER));

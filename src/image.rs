@@ -125,7 +125,7 @@ struct Reader<'w> {
 
 impl Reader<'_> {
     /// The raw bytes of an attribute, checking its VR in explicit data.
-    fn raw<'a>(&mut self, item: &Item<'a>, attr: Attr) -> Option<&'a [u8]> {
+    fn raw<'a>(&mut self, item: &Item<'_, 'a>, attr: Attr) -> Option<&'a [u8]> {
         let e = item.get(attr.tag)?;
         let Value::Bytes(b) = e.value else {
             self.invalid(
@@ -148,7 +148,7 @@ impl Reader<'_> {
         self.warnings
             .push(Warning::InvalidAttribute { attr, raw, reason });
     }
-    fn ds(&mut self, item: &Item<'_>, attr: Attr) -> Option<f64> {
+    fn ds(&mut self, item: &Item<'_, '_>, attr: Attr) -> Option<f64> {
         let b = self.raw(item, attr)?;
         // Every value must parse (the first bad one is reported), and there must be one.
         let mut values = 0;
@@ -171,7 +171,7 @@ impl Reader<'_> {
         }
         first
     }
-    fn non_negative(&mut self, item: &Item<'_>, attr: Attr) -> Option<f64> {
+    fn non_negative(&mut self, item: &Item<'_, '_>, attr: Attr) -> Option<f64> {
         let v = self.ds(item, attr)?;
         if v < 0.0 {
             self.invalid(attr, v.to_string(), "negative");
@@ -179,7 +179,7 @@ impl Reader<'_> {
         }
         Some(v)
     }
-    fn is(&mut self, item: &Item<'_>, attr: Attr) -> Option<i64> {
+    fn is(&mut self, item: &Item<'_, '_>, attr: Attr) -> Option<i64> {
         let b = self.raw(item, attr)?;
         match parse_is(b) {
             Ok(v) => Some(v),
@@ -189,7 +189,7 @@ impl Reader<'_> {
             }
         }
     }
-    fn us(&mut self, item: &Item<'_>, attr: Attr) -> Option<u16> {
+    fn us(&mut self, item: &Item<'_, '_>, attr: Attr) -> Option<u16> {
         let b = self.raw(item, attr)?;
         if b.len() == 2 {
             Some(u16::from_le_bytes([b[0], b[1]]))
@@ -198,7 +198,7 @@ impl Reader<'_> {
             None
         }
     }
-    fn fd(&mut self, item: &Item<'_>, attr: Attr) -> Option<f64> {
+    fn fd(&mut self, item: &Item<'_, '_>, attr: Attr) -> Option<f64> {
         let b = self.raw(item, attr)?;
         if b.len() == 8 {
             let v = f64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]);
@@ -209,7 +209,7 @@ impl Reader<'_> {
         self.invalid(attr, format!("{} bytes", b.len()), "not one finite double");
         None
     }
-    fn count(&mut self, item: &Item<'_>, attr: Attr) -> Option<u32> {
+    fn count(&mut self, item: &Item<'_, '_>, attr: Attr) -> Option<u32> {
         let v = self.is(item, attr)?;
         match u32::try_from(v) {
             Ok(v) => Some(v),
@@ -226,7 +226,7 @@ fn lossy(b: &[u8]) -> String {
 }
 
 /// Reads the dose attributes of an XA/RF header (classic or Enhanced).
-pub(crate) fn extract(ds: &Item<'_>, warnings: &mut Vec<Warning>) -> ImageDose {
+pub(crate) fn extract(ds: &Item<'_, '_>, warnings: &mut Vec<Warning>) -> ImageDose {
     let mut r = Reader { warnings };
     let mut img = ImageDose {
         frames: r.count(ds, NUMBER_OF_FRAMES),
@@ -282,11 +282,11 @@ pub(crate) fn extract(ds: &Item<'_>, warnings: &mut Vec<Warning>) -> ImageDose {
     let per_frame = ds.items(PER_FRAME_GROUPS);
     if shared.is_some() || !per_frame.is_empty() {
         let empty = Item::default();
-        let shared = shared.unwrap_or(&empty);
+        let shared = shared.unwrap_or(empty);
         let n = per_frame.len().max(1);
         for i in 0..n {
-            let frame = per_frame.get(i).unwrap_or(&empty);
-            let find = |seq: u32| -> Option<&Item<'_>> {
+            let frame = per_frame.get(i).unwrap_or(empty);
+            let find = |seq: u32| -> Option<Item<'_, '_>> {
                 frame
                     .items(seq)
                     .first()
@@ -301,12 +301,12 @@ pub(crate) fn extract(ds: &Item<'_>, warnings: &mut Vec<Warning>) -> ImageDose {
                 ..FrameDose::default()
             };
             if let Some(acq) = find(FRAME_ACQUISITION_SEQ) {
-                f.kvp = r.non_negative(acq, KVP);
-                f.tube_current_ma = r.fd(acq, TUBE_CURRENT_MA);
+                f.kvp = r.non_negative(&acq, KVP);
+                f.tube_current_ma = r.fd(&acq, TUBE_CURRENT_MA);
             }
             if let Some(pos) = find(POSITIONER_SEQ) {
-                f.primary_angle_deg = r.ds(pos, PRIMARY_ANGLE);
-                f.secondary_angle_deg = r.ds(pos, SECONDARY_ANGLE);
+                f.primary_angle_deg = r.ds(&pos, PRIMARY_ANGLE);
+                f.secondary_angle_deg = r.ds(&pos, SECONDARY_ANGLE);
             }
             img.per_frame.push(f);
         }

@@ -451,6 +451,7 @@ impl ReportBuilder {
             return Err(e);
         }
         report.template = root
+            .root()
             .items(crate::sr::CONTENT_TEMPLATE)
             .first()
             .and_then(|t| t.ascii(crate::sr::TEMPLATE_IDENTIFIER))

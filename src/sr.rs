@@ -50,7 +50,7 @@ impl<'a> CodeRef<'a> {
 }
 
 /// The code of a code item (see [`crate::dataset::Code`]).
-pub(crate) fn code_in<'a>(item: &Item<'a>) -> Option<CodeRef<'a>> {
+pub(crate) fn code_in<'a>(item: &Item<'_, 'a>) -> Option<CodeRef<'a>> {
     item.as_code().map(CodeRef::from)
 }
 
@@ -67,12 +67,12 @@ impl<'a> From<crate::dataset::Code<'a>> for CodeRef<'a> {
 /// A content item view.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Content<'i, 'a> {
-    pub item: &'i Item<'a>,
+    pub item: Item<'i, 'a>,
 }
 
 impl<'i, 'a> Content<'i, 'a> {
-    pub fn new(item: &'i Item<'a>) -> Self {
-        Content { item }
+    pub fn new(item: &Item<'i, 'a>) -> Self {
+        Content { item: *item }
     }
     pub fn concept(&self) -> Option<CodeRef<'a>> {
         self.item.code(CONCEPT_NAME).map(CodeRef::from)
@@ -84,7 +84,10 @@ impl<'i, 'a> Content<'i, 'a> {
         self.item.ascii(VALUE_TYPE)
     }
     pub fn children(&self) -> impl Iterator<Item = Content<'i, 'a>> + 'i {
-        self.item.items(CONTENT_SEQUENCE).iter().map(Content::new)
+        self.item
+            .items(CONTENT_SEQUENCE)
+            .iter()
+            .map(|i| Content::new(&i))
     }
     pub fn child(&self, c: Concept) -> Option<Content<'i, 'a>> {
         self.children().find(|k| k.is(c))

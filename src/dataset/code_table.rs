@@ -3,7 +3,7 @@
 use super::tag::{
     CODE_MEANING, CODE_VALUE, CODING_SCHEME, LONG_CODE_VALUE, Tag, UNDEFINED, URN_CODE_VALUE,
 };
-use super::tree::{Span, span};
+use super::tree::Span;
 use crate::value::trim_padding;
 
 /// A code as written in a code item: the first non-empty of Code Value, Long Code Value and
@@ -51,10 +51,9 @@ impl<'a> Code<'a> {
 /// Code Value, Coding Scheme Designator, Code Meaning, perhaps Coding Scheme Version).
 pub(super) const CODE_ITEM_MAX: usize = 8;
 
-/// A code of the code table: the bytes of the code sequence it was read from and the code's
-/// parts, as ranges of the input (an empty part as `0..0`).
+/// A code of the code table: the bytes of the code sequence it was read from, and the code.
 #[derive(Debug, Clone, Copy)]
-pub(super) struct StoredCode {
+pub(super) struct StoredCode<'a> {
     pub(super) raw: Span,
     pub(super) hash: u32,
     pub(super) implicit: bool,
@@ -62,9 +61,7 @@ pub(super) struct StoredCode {
     pub(super) defined: bool,
     /// Elements and items in `raw`, for `Limits::max_elements`.
     pub(super) count: u32,
-    pub(super) value: Span,
-    pub(super) scheme: Span,
-    pub(super) meaning: Span,
+    pub(super) code: Code<'a>,
 }
 
 /// A hash of the first 24 bytes of a code sequence's value (its item's header, its first
@@ -93,13 +90,21 @@ pub(super) fn prefix_hash(buf: &[u8], start: usize, implicit: bool, defined: boo
 /// The distinct codes of a file's SR code items, each kept once (a report repeats a few
 /// dozen codes thousands of times), with an open-addressing index by content.
 #[derive(Default)]
-pub(super) struct CodeTable {
-    pub(super) entries: Vec<StoredCode>,
+pub(super) struct CodeTable<'a> {
+    pub(super) entries: Vec<StoredCode<'a>>,
     /// `id + 1` of the entry hashed there, or 0; a power of two long, at most half full.
     pub(super) slots: Vec<u32>,
 }
 
-impl CodeTable {
+impl<'a> CodeTable<'a> {
+    /// An empty table.
+    pub(super) const fn new() -> Self {
+        CodeTable {
+            entries: Vec::new(),
+            slots: Vec::new(),
+        }
+    }
+
     /// The code sequence read earlier whose bytes are those at `start`, read the same way
     /// (the same syntax, and the same defined length or none): its id, its element count and
     /// its length. Identical bytes read the same way make the same elements and the same code.
@@ -147,7 +152,7 @@ impl CodeTable {
         raw: Span,
         (implicit, defined): (bool, bool),
         count: u32,
-        code: Code<'_>,
+        code: Code<'a>,
     ) -> Option<u32> {
         let hash = prefix_hash(buf, raw.start as usize, implicit, defined)?;
         if self.slots.len() < 2 * (self.entries.len() + 1) {
@@ -158,27 +163,16 @@ impl CodeTable {
         while self.slots[at] != 0 {
             at = (at + 1) & mask;
         }
-        let part = |part: &[u8]| match part {
-            [] => Some(Span { start: 0, len: 0 }),
-            // A part is a sub-slice of `buf`.
-            _ => {
-                let start = part.as_ptr().addr() - buf.as_ptr().addr();
-                span(start, start + part.len())
-            }
-        };
         let id = u32::try_from(self.entries.len()).ok()?;
-        let entry = StoredCode {
+        self.slots[at] = id.checked_add(1)?;
+        self.entries.push(StoredCode {
             raw,
             hash,
             implicit,
             defined,
             count,
-            value: part(code.value)?,
-            scheme: part(code.scheme)?,
-            meaning: part(code.meaning)?,
-        };
-        self.slots[at] = id.checked_add(1)?;
-        self.entries.push(entry);
+            code,
+        });
         Some(id)
     }
 

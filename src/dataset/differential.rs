@@ -7,7 +7,7 @@ use super::tree::{Item, Stored, Value};
 use super::{Limits, ParseError, Parsed, Parser, parse, parse_visiting, parse_with};
 
 /// The code an element holds: its code table entry, or its first item's.
-fn code_of<'a>(item: &Item<'a>, e: &Stored) -> Option<Code<'a>> {
+fn code_of<'a>(item: &Item<'_, 'a>, e: &Stored) -> Option<Code<'a>> {
     match item.view(e).value {
         Value::Code(id) => item.code_at(id),
         Value::Items(r) => item.items_in(r).first()?.as_code(),
@@ -17,13 +17,13 @@ fn code_of<'a>(item: &Item<'a>, e: &Stored) -> Option<Code<'a>> {
 
 /// Asserts that two items read alike: the same elements, values and items, and the same
 /// code where either kept a code sequence in its code table.
-fn assert_alike(a: &Item<'_>, b: &Item<'_>, path: &str) {
+fn assert_alike(a: &Item<'_, '_>, b: &Item<'_, '_>, path: &str) {
     assert_alike_but(a, b, path, false);
 }
 
 /// [`assert_alike`]; `visited`: `b` is the root of a tree read by [`parse_visiting`], whose
 /// first Content Sequence has no items.
-fn assert_alike_but(a: &Item<'_>, b: &Item<'_>, path: &str, mut visited: bool) {
+fn assert_alike_but(a: &Item<'_, '_>, b: &Item<'_, '_>, path: &str, mut visited: bool) {
     let (x, y) = (a.stored(), b.stored());
     assert_eq!(x.len(), y.len(), "{path}: element count");
     for (e, f) in x.iter().zip(y) {
@@ -38,8 +38,8 @@ fn assert_alike_but(a: &Item<'_>, b: &Item<'_>, path: &str, mut visited: bool) {
             (Value::Items(p), Value::Items(q)) => {
                 let (p, q) = (a.items_in(p), b.items_in(q));
                 assert_eq!(p.len(), q.len(), "{here}: items");
-                for (i, (p, q)) in p.iter().zip(q).enumerate() {
-                    assert_alike(p, q, &format!("{here}[{i}]"));
+                for (i, (p, q)) in p.iter().zip(q.iter()).enumerate() {
+                    assert_alike(&p, &q, &format!("{here}[{i}]"));
                 }
             }
             (Value::Code(_), Value::Items(_) | Value::Code(_))
@@ -61,14 +61,14 @@ pub(crate) fn read_alike(buf: &[u8], limits: &Limits) -> usize {
     let without = parse_with(plain);
     let codes = match (&with, &without) {
         (Ok(p), Ok(q)) => {
-            assert!(q.dataset.codes.is_empty());
+            assert!(q.dataset.tables.codes.entries.is_empty());
             assert_eq!(p.pixel_data_at, q.pixel_data_at);
             assert_eq!(
                 p.dataset.content_items_without_relationship(),
                 q.dataset.content_items_without_relationship()
             );
-            assert_alike(&p.dataset, &q.dataset, "");
-            p.dataset.codes.len()
+            assert_alike(&p.dataset.root(), &q.dataset.root(), "");
+            p.dataset.tables.codes.entries.len()
         }
         (Err(e), Err(f)) => {
             assert_eq!(format!("{e:?}"), format!("{f:?}"));
@@ -84,13 +84,13 @@ pub(crate) fn read_alike(buf: &[u8], limits: &Limits) -> usize {
 /// as the same item of `whole` (the tree [`parse`] makes), and the rest of the tree alike.
 fn visiting_reads_alike(buf: &[u8], limits: &Limits, whole: &Result<Parsed<'_>, ParseError>) {
     let items = match whole {
-        Ok(p) => p.dataset.items(CONTENT_SEQUENCE),
-        Err(_) => &[],
+        Ok(p) => p.dataset.root().items(CONTENT_SEQUENCE),
+        Err(_) => Item::default().items(CONTENT_SEQUENCE),
     };
     let mut visited = 0;
     let visiting = parse_visiting(buf, limits, false, &mut |item| {
         if let Some(w) = items.get(visited) {
-            assert_alike(w, item, &format!("content[{visited}]"));
+            assert_alike(&w, item, &format!("content[{visited}]"));
         }
         visited += 1;
     });
@@ -102,11 +102,12 @@ fn visiting_reads_alike(buf: &[u8], limits: &Limits, whole: &Result<Parsed<'_>, 
                 p.dataset.content_items_without_relationship(),
                 v.dataset.content_items_without_relationship()
             );
-            assert_alike_but(&p.dataset, &v.dataset, "", true);
+            assert_alike_but(&p.dataset.root(), &v.dataset.root(), "", true);
             // Each content item left the tables once visited.
             if !items.is_empty() {
-                assert!(v.dataset.elements.len() < p.dataset.elements.len());
-                assert!(v.dataset.items.len() < p.dataset.items.len());
+                let (v, p) = (&v.dataset.tables, &p.dataset.tables);
+                assert!(v.elements.len() < p.elements.len());
+                assert!(v.items.len() < p.items.len());
             }
         }
         (Err(e), Err(f)) => assert_eq!(format!("{e:?}"), format!("{f:?}")),

@@ -38,8 +38,9 @@
 //! # Layout
 //!
 //! - `tag`: the tags the scanner acts on, VRs and the implicit VR dictionary;
-//! - `tree`: the item tables, [`Item`] and [`Tree`], the views of them the rest of the crate
-//!   reads;
+//! - `tree`: the item tables, and [`Item`] and [`Tree`], the views of them the rest of the
+//!   crate reads (table entries are offsets into the tables and the input, views borrow the
+//!   tables: no `unsafe`);
 //! - `scratch`: the table storage each thread keeps between parses;
 //! - `code_table`: the code table;
 //! - `parser`: the scanner, its file and meta group reading, element headers, and items and
@@ -169,7 +170,7 @@ pub(crate) fn parse<'a>(buf: &'a [u8], limits: &Limits) -> Result<Parsed<'a>, Pa
 
 /// What [`parse_visiting`] does with each item of the root's Content Sequence, while the
 /// parser holds it: the item is valid for the call only.
-pub(crate) type Visitor<'v, 'a> = dyn FnMut(&Item<'a>) + 'v;
+pub(crate) type Visitor<'v, 'a> = dyn for<'t> FnMut(&Item<'t, 'a>) + 'v;
 
 /// Scans a whole DICOM file like `parse` (which tests and fuzzing keep), but hands each item
 /// of the root's first Content Sequence (an SR's top-level content items: its irradiation

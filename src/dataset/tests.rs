@@ -4,7 +4,7 @@ use super::tag::{
     CODE_MEANING, CODE_VALUE, CODING_SCHEME, LONG_CODE_VALUE, RELATIONSHIP_TYPE, Tag, UNDEFINED,
     dictionary_vr, implicit_vr, vr_class,
 };
-use super::tree::{LINEAR_LOOKUP_MAX, Stored};
+use super::tree::{LINEAR_LOOKUP_MAX, Span, Stored};
 use super::*;
 
 fn el(tag: Tag, vr: &[u8; 2], value: &[u8]) -> Vec<u8> {
@@ -81,8 +81,10 @@ fn implicit_vr_shortcuts_agree_with_the_dictionary() {
 
 #[test]
 fn table_entries_stay_small() {
+    // An element, an item (a run of elements), and the view of an item handed out.
     assert_eq!(std::mem::size_of::<Stored>(), 16);
-    assert_eq!(std::mem::size_of::<Item<'_>>(), 16);
+    assert_eq!(std::mem::size_of::<Span>(), 8);
+    assert_eq!(std::mem::size_of::<Item<'_, '_>>(), 16);
 }
 
 #[test]
@@ -108,13 +110,13 @@ fn nested_items_are_views_of_the_tables() {
     b.extend_from_slice(&[0xFE, 0xFF, 0xDD, 0xE0, 0, 0, 0, 0]);
     b.extend(el(0x0040_A491, b"CS", b"COMPLETE"));
     let p = parse(&b, &Limits::default()).unwrap();
-    let ds = &p.dataset;
+    let ds = p.dataset.root();
     assert_eq!(ds.stored().len(), 3);
-    let items = ds.items(0x0040_A730);
+    let items: Vec<_> = ds.items(0x0040_A730).iter().collect();
     assert_eq!(items.len(), 2);
     assert_eq!(items[0].ascii(0x0040_A010), Some("CONTAINS"));
     assert_eq!(items[1].ascii(0x0040_A010), Some("HAS PROPERTIES"));
-    let nested = items[1].items(0x0040_A730);
+    let nested: Vec<_> = items[1].items(0x0040_A730).iter().collect();
     assert_eq!(nested.len(), 1);
     assert_eq!(nested[0].ascii(0x0040_A040), Some("NUM"));
     assert!(nested[0].items(0x0040_A730).is_empty());
@@ -124,7 +126,14 @@ fn nested_items_are_views_of_the_tables() {
     // A moved tree still reads the same.
     let moved = Box::new(p);
     assert_eq!(
-        moved.dataset.items(0x0040_A730)[1].items(0x0040_A730).len(),
+        moved
+            .dataset
+            .root()
+            .items(0x0040_A730)
+            .get(1)
+            .unwrap()
+            .items(0x0040_A730)
+            .len(),
         1
     );
 }
@@ -135,18 +144,18 @@ fn tables_kept_between_parses_hold_only_the_new_file() {
     a.extend(el(0x0010_0020, b"LO", b"FIRST "));
     let b = el(0x0010_0020, b"LO", b"SECOND");
     let first = parse(&a, &Limits::default()).unwrap();
-    assert_eq!(first.dataset.ascii(0x0010_0020), Some("FIRST"));
+    assert_eq!(first.dataset.root().ascii(0x0010_0020), Some("FIRST"));
     // A second tree while the first is alive: its own tables.
     let second = parse(&b, &Limits::default()).unwrap();
-    assert_eq!(second.dataset.ascii(0x0010_0020), Some("SECOND"));
-    assert_eq!(first.dataset.ascii(0x0010_0020), Some("FIRST"));
+    assert_eq!(second.dataset.root().ascii(0x0010_0020), Some("SECOND"));
+    assert_eq!(first.dataset.root().ascii(0x0010_0020), Some("FIRST"));
     drop(first);
     drop(second);
     // Then one made with the kept storage: nothing of the earlier files shows through.
     let third = parse(&b, &Limits::default()).unwrap();
-    assert_eq!(third.dataset.stored().len(), 1);
-    assert_eq!(third.dataset.ascii(0x0008_0016), None);
-    assert_eq!(third.dataset.ascii(0x0010_0020), Some("SECOND"));
+    assert_eq!(third.dataset.root().stored().len(), 1);
+    assert_eq!(third.dataset.root().ascii(0x0008_0016), None);
+    assert_eq!(third.dataset.root().ascii(0x0010_0020), Some("SECOND"));
 }
 
 #[test]
@@ -162,11 +171,15 @@ fn large_items_are_searched_by_halves_only_when_in_order() {
     // In order: binary search finds every tag, and nothing between them.
     let sorted = dataset(&tags);
     let p = parse(&sorted, &Limits::default()).unwrap();
-    assert!(p.dataset.stored().len() > LINEAR_LOOKUP_MAX);
-    assert!(unsafe { p.dataset.tables.as_ref() }.large_items_sorted);
+    assert!(p.dataset.root().stored().len() > LINEAR_LOOKUP_MAX);
+    assert!(p.dataset.tables.large_items_sorted);
     for &t in &tags {
-        assert_eq!(p.dataset.bytes(t), Some(&value(t & 0xFFF)[..]), "{t:08X}");
-        assert_eq!(p.dataset.bytes(t + 1), None);
+        assert_eq!(
+            p.dataset.root().bytes(t),
+            Some(&value(t & 0xFFF)[..]),
+            "{t:08X}"
+        );
+        assert_eq!(p.dataset.root().bytes(t + 1), None);
     }
     // A tag repeated out of order: every lookup reads the elements in file order and
     // finds the first one written.
@@ -177,9 +190,13 @@ fn large_items_are_searched_by_halves_only_when_in_order() {
     bytes.truncate(bytes.len() - 12);
     bytes.extend(el(tags[10], b"LO", b"LATE"));
     let p = parse(&bytes, &Limits::default()).unwrap();
-    assert!(!unsafe { p.dataset.tables.as_ref() }.large_items_sorted);
+    assert!(!p.dataset.tables.large_items_sorted);
     for &t in &tags {
-        assert_eq!(p.dataset.bytes(t), Some(&value(t & 0xFFF)[..]), "{t:08X}");
+        assert_eq!(
+            p.dataset.root().bytes(t),
+            Some(&value(t & 0xFFF)[..]),
+            "{t:08X}"
+        );
     }
 }
 
@@ -188,8 +205,8 @@ fn raw_explicit_dataset_without_meta() {
     let mut b = el(0x0008_0016, b"UI", b"1.2.3\0");
     b.extend(el(0x0010_0020, b"LO", b"PAT1"));
     let p = parse(&b, &Limits::default()).unwrap();
-    assert_eq!(p.dataset.ascii(0x0008_0016), Some("1.2.3"));
-    assert_eq!(p.dataset.ascii(0x0010_0020), Some("PAT1"));
+    assert_eq!(p.dataset.root().ascii(0x0008_0016), Some("1.2.3"));
+    assert_eq!(p.dataset.root().ascii(0x0010_0020), Some("PAT1"));
 }
 
 #[test]
@@ -465,6 +482,7 @@ fn the_roots_first_content_sequence_is_visited_in_any_encoding() {
         assert_eq!(visited, 2);
         let sequences: Vec<usize> = p
             .dataset
+            .root()
             .stored()
             .iter()
             .filter(|s| s.tag == CONTENT_SEQUENCE)
@@ -484,11 +502,16 @@ fn code_sequences_kept_as_codes_read_as_their_items_do() {
         // Long Code Value and "n" (7 times): 13, and the UN sequence's in explicit data.
         assert_eq!(codes, if explicit { 14 } else { 13 });
         let p = parse(&report, &Limits::default()).unwrap();
-        let content = p.dataset.items(CONTENT_SEQUENCE);
+        let content: Vec<_> = p.dataset.root().items(CONTENT_SEQUENCE).iter().collect();
         let dap = content[0].code(CONCEPT_NAME).unwrap();
         assert_eq!((dap.value, dap.scheme), (&b"113722"[..], &b"DCM"[..]));
         assert_eq!(dap.meaning, b"Dose Area Product Total");
-        let unit = content[0].items(0x0040_A300)[0].code(UNITS).unwrap();
+        let unit = content[0]
+            .items(0x0040_A300)
+            .first()
+            .unwrap()
+            .code(UNITS)
+            .unwrap();
         assert_eq!(unit.value, b"Gy.m2");
         // The odd forms, after the 14 NUM items.
         let coded = |i: usize| content[14 + i].code(CONCEPT_CODE).map(|c| c.value);
@@ -503,7 +526,7 @@ fn code_sequences_kept_as_codes_read_as_their_items_do() {
             let un = content[21].code(CONCEPT_NAME).unwrap();
             assert_eq!(un.value, b"113722");
         }
-        // Under Miri (which checks the unsafe accessors on these trees), a sample of each.
+        // Under Miri, which is slow, a sample of each.
         let step = if cfg!(miri) { 293 } else { 1 };
         // Every element limit and depth limit fails (or not) at the same place both ways.
         for max_elements in (1..400).step_by(step) {

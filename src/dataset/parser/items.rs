@@ -1,8 +1,6 @@
 //! Items and sequences: reading a dataset's elements, its sequences and their items, SR
 //! code sequences into the code table, and the visitor's hand-over.
 
-use std::marker::PhantomData;
-
 use super::header::Header;
 use super::{Parser, too_many_elements};
 use crate::dataset::code_table::{CODE_ITEM_MAX, Code};
@@ -10,7 +8,7 @@ use crate::dataset::tag::{
     CONCEPT_CODE, CONCEPT_NAME, CONTENT_SEQUENCE, ITEM, ITEM_DELIMITATION, RELATIONSHIP_TYPE,
     SEQUENCE_DELIMITATION, UNDEFINED, UNITS, Vr, standard_vr, tag_of,
 };
-use crate::dataset::tree::{Item, ItemRange, Kind, LINEAR_LOOKUP_MAX, Span, Stored, span};
+use crate::dataset::tree::{ItemRange, Kind, LINEAR_LOOKUP_MAX, Span, Stored, span};
 use crate::dataset::{HARD_MAX_DEPTH, Syntax, Visitor};
 use crate::error::ParseError;
 
@@ -18,16 +16,17 @@ impl<'a, 'l> Parser<'a, 'l> {
     /// Closes an item whose elements are `open_elements[mark..]`: moves them to the element
     /// table, where they are contiguous.
     fn close_item(&mut self, mark: usize) -> Result<Span, ParseError> {
-        let start = self.element_table.len();
+        let start = self.tables.elements.len();
         let len = self.open_elements.len() - mark;
         if len > LINEAR_LOOKUP_MAX
             && !self.open_elements[mark..]
                 .windows(2)
                 .all(|w| w[0].tag < w[1].tag)
         {
-            self.large_item_unsorted = true;
+            self.tables.large_items_sorted = false;
         }
-        self.element_table
+        self.tables
+            .elements
             .extend_from_slice(&self.open_elements[mark..]);
         self.open_elements.truncate(mark);
         match (u32::try_from(start), u32::try_from(len)) {
@@ -195,10 +194,10 @@ impl<'a, 'l> Parser<'a, 'l> {
             elements: self.elements,
             open_elements: self.open_elements.len(),
             open_items: self.open_items.len(),
-            element_table: self.element_table.len(),
-            item_table: self.item_table.len(),
+            element_table: self.tables.elements.len(),
+            item_table: self.tables.items.len(),
             content_items_without_relationship: self.content_items_without_relationship,
-            large_item_unsorted: self.large_item_unsorted,
+            large_items_sorted: self.tables.large_items_sorted,
         }
     }
 
@@ -209,24 +208,19 @@ impl<'a, 'l> Parser<'a, 'l> {
         self.elements = mark.elements;
         self.open_elements.truncate(mark.open_elements);
         self.open_items.truncate(mark.open_items);
-        self.element_table.truncate(mark.element_table);
-        self.item_table.truncate(mark.item_table);
+        self.tables.elements.truncate(mark.element_table);
+        self.tables.items.truncate(mark.item_table);
         self.content_items_without_relationship = mark.content_items_without_relationship;
-        self.large_item_unsorted = mark.large_item_unsorted;
+        self.tables.large_items_sorted = mark.large_items_sorted;
     }
 
     /// Closes a sequence whose items are `open_items[mark..]`: moves them to the item table.
     fn close_sequence(&mut self, mark: usize) -> Result<ItemRange, ParseError> {
-        let start = self.item_table.len();
+        let start = self.tables.items.len();
         let len = self.open_items.len() - mark;
-        let tables = self.tables.0;
-        self.item_table
-            .extend(self.open_items[mark..].iter().map(|s| Item {
-                tables,
-                start: s.start,
-                len: s.len,
-                _input: PhantomData,
-            }));
+        self.tables
+            .items
+            .extend_from_slice(&self.open_items[mark..]);
         self.open_items.truncate(mark);
         match (u32::try_from(start), u32::try_from(len)) {
             (Ok(start), Ok(len)) if start.checked_add(len).is_some() => {
@@ -268,7 +262,7 @@ impl<'a, 'l> Parser<'a, 'l> {
                     .filter(|&e| e <= self.buf.len())?,
             ),
         };
-        if let Some((id, count, raw_len)) = self.codes.find(self.buf, start, implicit, len) {
+        if let Some((id, count, raw_len)) = self.tables.codes.find(self.buf, start, implicit, len) {
             self.add_elements(count)?;
             self.pos = start + raw_len as usize;
             return Some(id);
@@ -321,7 +315,9 @@ impl<'a, 'l> Parser<'a, 'l> {
         let raw = span(start, self.pos)?;
         let code = Code::of(values[..n].iter().copied())?;
         let form = (implicit, end.is_some());
-        self.codes.add(self.buf, raw, form, n as u32 + 1, code)
+        self.tables
+            .codes
+            .add(self.buf, raw, form, n as u32 + 1, code)
     }
 
     /// The root's Content Sequence, its items handed to the visitor (out of line: it is read
@@ -393,14 +389,14 @@ impl<'a, 'l> Parser<'a, 'l> {
                         }
                     };
                     let marks = if VISIT {
-                        (self.element_table.len(), self.item_table.len())
+                        (self.tables.elements.len(), self.tables.items.len())
                     } else {
                         (0, 0)
                     };
                     let span = self.read_dataset(item_end, depth, false, content)?;
                     if content {
                         // The item's elements were just written: checked while they are hot.
-                        let own = &self.element_table
+                        let own = &self.tables.elements
                             [span.start as usize..span.start as usize + span.len as usize];
                         if !own.iter().any(|e| e.tag == RELATIONSHIP_TYPE) {
                             self.content_items_without_relationship += 1;
@@ -424,18 +420,11 @@ impl<'a, 'l> Parser<'a, 'l> {
     /// Hands the item just read (`span`, its elements and nested items appended to the tables
     /// since their lengths were `marks`) to `visit`, then removes it from the tables.
     fn hand_over(&mut self, span: Span, marks: (usize, usize), visit: &mut Visitor<'_, 'a>) {
-        self.point_tables();
-        let item = Item {
-            tables: self.tables.0,
-            start: span.start,
-            len: span.len,
-            _input: PhantomData,
-        };
-        // The visitor sees the item through a shared borrow for the call only: it cannot keep
-        // it, nor anything borrowed from the tables (values borrow the input, not the tables).
-        visit(&item);
-        self.element_table.truncate(marks.0);
-        self.item_table.truncate(marks.1);
+        // The visitor borrows the tables for the call only: it cannot keep the item, nor
+        // anything borrowed from the tables (values borrow the input, not the tables).
+        visit(&self.tables.item(span));
+        self.tables.elements.truncate(marks.0);
+        self.tables.items.truncate(marks.1);
     }
 }
 
@@ -448,5 +437,5 @@ struct Mark {
     element_table: usize,
     item_table: usize,
     content_items_without_relationship: usize,
-    large_item_unsorted: bool,
+    large_items_sorted: bool,
 }

@@ -4,12 +4,9 @@ mod file;
 mod header;
 mod items;
 
-use std::marker::PhantomData;
-
-use super::code_table::CodeTable;
 use super::scratch::{Scratch, offer};
 use super::tag::{Tag, UNDEFINED, tag_of};
-use super::tree::{Item, Kind, Span, Stored, Tables, TablesBox, Tree, relabel};
+use super::tree::{Kind, Span, Stored, Tables, Tree};
 use super::{Limits, Syntax, Visitor};
 use crate::error::ParseError;
 
@@ -31,19 +28,14 @@ pub(super) struct Parser<'a, 'l> {
     /// How the dataset is encoded, when its first element shows another VR encoding than its
     /// transfer syntax names.
     pub(super) syntax_differs: Option<Syntax>,
-    /// Elements of the items being read (innermost last); an item's run moves to
-    /// `element_table` when the item ends, so that each item's elements are contiguous.
+    /// Elements of the items being read (innermost last); an item's run moves to the element
+    /// table when the item ends, so that each item's elements are contiguous.
     open_elements: Vec<Stored>,
-    /// Items of the sequences being read (innermost last), moved to `item_table` likewise.
+    /// Items of the sequences being read (innermost last), moved to the item table likewise.
     open_items: Vec<Span>,
-    element_table: Vec<Stored>,
-    item_table: Vec<Item<'a>>,
-    codes: CodeTable,
-    /// What the items made here will point at, filled in by [`Parser::finish`].
-    tables: TablesBox<'a>,
+    /// The tables the items read so far are in, which become the tree's.
+    tables: Tables<'a>,
     content_items_without_relationship: usize,
-    /// Whether an item of more than `LINEAR_LOOKUP_MAX` elements had them out of order.
-    large_item_unsorted: bool,
     /// Whether SR code sequences go to the code table (see [`Parser::code_sequence`]); tests
     /// turn it off to check that the two ways read alike.
     pub(super) code_table: bool,
@@ -65,12 +57,12 @@ impl<'a, 'l> Parser<'a, 'l> {
             syntax_differs: None,
             open_elements: Vec::new(),
             open_items: Vec::new(),
-            element_table: Vec::new(),
-            item_table: Vec::new(),
-            codes: CodeTable::default(),
-            tables: TablesBox::new(),
+            tables: Tables {
+                input: buf,
+                large_items_sorted: true,
+                ..Tables::default()
+            },
             content_items_without_relationship: 0,
-            large_item_unsorted: false,
             code_table: true,
             inflated: false,
         }
@@ -81,9 +73,9 @@ impl<'a, 'l> Parser<'a, 'l> {
         let s = Scratch::take();
         self.open_elements = s.open_elements;
         self.open_items = s.open_items;
-        self.element_table = s.elements;
-        self.item_table = s.items;
-        self.codes = s.codes;
+        self.tables.elements = s.elements;
+        self.tables.items = s.items;
+        self.tables.codes.slots = s.code_slots;
         self
     }
     fn truncated(&self, needed: Option<usize>) -> ParseError {
@@ -162,80 +154,50 @@ impl<'a, 'l> Parser<'a, 'l> {
         (total <= self.limits.max_elements).then(|| self.elements = total)
     }
 
-    /// Points the items' shared [`Tables`] at the tables as they are now.
-    fn point_tables(&mut self) {
-        debug_assert!(
-            self.element_table.iter().all(|e| e.kind != Kind::Items
-                || (e.start as usize + e.len as usize) <= self.item_table.len())
-                && self
-                    .element_table
-                    .iter()
-                    .all(|e| e.kind != Kind::Code || (e.start as usize) < self.codes.entries.len())
-                && self
-                    .item_table
-                    .iter()
-                    .all(|i| i.start as usize + i.len as usize <= self.element_table.len()),
-            "element and item tables are consistent"
-        );
-        // SAFETY: the parser owns the allocation. No item is being read: the items made so far
-        // are in the parser's tables (read only through the tree `finish` makes, or by a
-        // visitor, whose call has ended before the tables change again).
-        unsafe {
-            *self.tables.0.as_ptr() = Tables {
-                input: self.buf.as_ptr(),
-                elements: self.element_table.as_ptr(),
-                items: self.item_table.as_ptr(),
-                codes: self.codes.entries.as_ptr(),
-                codes_len: self.codes.entries.len(),
-                large_items_sorted: !self.large_item_unsorted,
-            };
-        }
-    }
-
     /// Hands the parser's storage back to this thread (see [`Scratch`]), emptied.
     pub(super) fn give_back(self) {
         Scratch::keep(|s| {
             offer(&mut s.open_elements, self.open_elements);
             offer(&mut s.open_items, self.open_items);
-            offer(&mut s.elements, self.element_table);
-            offer(&mut s.items, relabel(self.item_table));
-            offer(&mut s.codes.entries, self.codes.entries);
-            offer(&mut s.codes.slots, self.codes.slots);
+            offer(&mut s.elements, self.tables.elements);
+            offer(&mut s.items, self.tables.items);
+            offer(&mut s.code_slots, self.tables.codes.slots);
         });
     }
 
-    /// Builds the [`Tree`]: points the items' shared [`Tables`] at the finished tables.
+    /// Builds the [`Tree`] of the root dataset `root`: the tables move into it.
     pub(super) fn finish(mut self, root: Span) -> Tree<'a> {
-        // Every sequence range indexes the item table, and every item (the root too) the
-        // element table, by construction: `close_item` and `close_sequence` take each range's
-        // start from their table's length just before appending exactly `len` entries, and the
-        // tables only grow (but for a visited item, removed with all it appended). The
-        // accessors rely on it; debug builds (tests, fuzzing) check it.
-        debug_assert!(root.start as usize + root.len as usize <= self.element_table.len());
-        // From here on the tables are never changed: the vectors move into the tree untouched
-        // (moving a vector does not move its heap storage).
-        self.point_tables();
-        let elements = self.element_table;
-        let items = self.item_table;
-        let codes = self.codes.entries;
+        // Every sequence range indexes the item table, every code the code table, and every
+        // item (the root too) the element table, by construction: `close_item` and
+        // `close_sequence` take each range's start from their table's length just before
+        // appending exactly `len` entries, and the tables only grow (but for a visited item,
+        // removed with all it appended). Debug builds (tests, fuzzing) check it; the accessors
+        // read a range out of its table as absent.
+        let t = &self.tables;
+        debug_assert!(
+            t.elements
+                .iter()
+                .all(|e| e.kind != Kind::Items
+                    || (e.start as usize + e.len as usize) <= t.items.len())
+                && t.elements
+                    .iter()
+                    .all(|e| e.kind != Kind::Code || (e.start as usize) < t.codes.entries.len())
+                && t.items
+                    .iter()
+                    .all(|i| i.start as usize + i.len as usize <= t.elements.len())
+                && root.start as usize + root.len as usize <= t.elements.len(),
+            "element and item tables are consistent"
+        );
+        let slots = std::mem::take(&mut self.tables.codes.slots);
         Scratch::keep(|s| {
             offer(&mut s.open_elements, self.open_elements);
             offer(&mut s.open_items, self.open_items);
-            offer(&mut s.codes.slots, self.codes.slots);
+            offer(&mut s.code_slots, slots);
         });
         Tree {
-            root: Item {
-                tables: self.tables.0,
-                start: root.start,
-                len: root.len,
-                _input: PhantomData,
-            },
-            elements,
-            items,
-            codes,
-            _tables: self.tables,
+            tables: self.tables,
+            root,
             content_items_without_relationship: self.content_items_without_relationship,
-            _input: PhantomData,
         }
     }
 }
