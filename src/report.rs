@@ -298,7 +298,7 @@ impl FileEntry {
         match result {
             Ok(x) => FileEntry::of_extraction(path, x),
             Err(e) => FileEntry {
-                error: Some(error_chain(e)),
+                error: Some(crate::error::chain(e)),
                 ..FileEntry::bare(path, FileOutcome::Error)
             },
         }
@@ -355,18 +355,6 @@ impl FileEntry {
         entry.image = x.image.as_ref().map(ImageRow::new);
         entry
     }
-}
-
-/// An error and its causes, joined by ": ".
-pub(crate) fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        cur = c.source();
-    }
-    s
 }
 
 /// One procedure's plane in the JSON `procedures` list.

@@ -131,9 +131,9 @@ pub(crate) struct Parsed<'a> {
     pub syntax_differs: Option<Syntax>,
 }
 
-/// The Media Storage SOP Class UID (0002,0002) of the file meta group, when the bytes start
-/// with one that is complete.
-pub(crate) fn meta_sop_class(buf: &[u8]) -> Option<&str> {
+/// The file meta group at the start of `buf` (after a preamble, if any), when complete, and
+/// where the dataset starts after it.
+fn complete_meta(buf: &[u8]) -> Option<(Option<&[u8]>, usize)> {
     let limits = Limits::default();
     let mut p = Parser::new(buf, &limits);
     let has_preamble = buf.len() >= 132 && &buf[128..132] == b"DICM";
@@ -141,24 +141,20 @@ pub(crate) fn meta_sop_class(buf: &[u8]) -> Option<&str> {
         return None;
     }
     p.pos = if has_preamble { 132 } else { 0 };
-    p.read_meta()
-        .ok()?
-        .media_sop_class
-        .and_then(crate::value::ascii_value)
+    let meta = p.read_meta().ok()?;
+    Some((meta.media_sop_class, p.pos))
+}
+
+/// The Media Storage SOP Class UID (0002,0002) of the file meta group, when the bytes start
+/// with one that is complete.
+pub(crate) fn meta_sop_class(buf: &[u8]) -> Option<&str> {
+    complete_meta(buf)?.0.and_then(crate::value::ascii_value)
 }
 
 /// Where the dataset starts, after the preamble and file meta group, when the bytes hold
 /// them complete.
 pub(crate) fn dataset_start(buf: &[u8]) -> Option<usize> {
-    let limits = Limits::default();
-    let mut p = Parser::new(buf, &limits);
-    let has_preamble = buf.len() >= 132 && &buf[128..132] == b"DICM";
-    if !(has_preamble || looks_like_meta(buf)) {
-        return None;
-    }
-    p.pos = if has_preamble { 132 } else { 0 };
-    p.read_meta().ok()?;
-    Some(p.pos)
+    complete_meta(buf).map(|(_, start)| start)
 }
 
 /// Scans a whole DICOM file (with or without preamble and file meta group) up to Pixel Data,

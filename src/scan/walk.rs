@@ -494,7 +494,7 @@ mod tests {
         );
         let error = inputs[1].walk_result().expect("a walk error");
         assert_eq!(
-            crate::report::error_chain(&error),
+            crate::error::chain(&error),
             format!(
                 "cannot read {0}/a/b/again: File system loop found: {0}/a/b/again points to an \
                  ancestor {0}/a",
