@@ -202,3 +202,18 @@ impl serde::Serialize for Code {
         st.end()
     }
 }
+
+/// The serialized form of a [`Code`].
+#[derive(serde::Deserialize)]
+struct CodeRepr {
+    value: String,
+    scheme: String,
+    meaning: String,
+}
+
+impl<'de> serde::Deserialize<'de> for Code {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Code, D::Error> {
+        let r = CodeRepr::deserialize(d)?;
+        Ok(Code::new(&r.value, &r.scheme, &r.meaning))
+    }
+}

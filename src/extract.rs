@@ -4,7 +4,7 @@ use std::fs::File;
 use std::io::{Cursor, Read};
 use std::path::Path;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::codes::{self, Code, sop};
 use crate::dataset::{self, Item, Limits, Parsed, Tree};
@@ -84,7 +84,7 @@ pub enum Outcome {
 }
 
 /// Identity and context attributes of the file (header level).
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Identity {
     /// SOP Class UID (0008,0016), or the meta group's Media Storage SOP Class UID.
     pub sop_class_uid: Option<String>,

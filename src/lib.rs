@@ -56,6 +56,8 @@ mod input;
 mod procedure;
 mod rdsr;
 pub mod reference;
+#[cfg(feature = "registry")]
+pub mod registry;
 pub mod report;
 mod scan;
 mod sr;

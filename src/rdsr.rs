@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::codes::{self, Code, Concept};
 use crate::dataset::{Limits, Tree};
@@ -20,7 +20,7 @@ use crate::warning::Warning;
 mod reference_point;
 
 /// Acquisition plane of an accumulated container or event (CID 10003).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Plane {
     /// Single Plane (113622).
@@ -56,7 +56,7 @@ impl Plane {
 
 /// Where a dose figure comes from: accumulated totals (PS3.16 TID 10002), a sum of irradiation
 /// events (TID 10003), image headers (PS3.3 C.8.7.8) or a vendor's private summary.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Provenance {

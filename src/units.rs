@@ -136,7 +136,10 @@ macro_rules! quantity_ops {
 ///
 /// Stored in Gy·m² (the unit of the RDSR, TID 10004), reported in Gy·cm².
 /// 1 Gy·m² = 10⁴ Gy·cm² = 10⁵ dGy·cm² = 10⁷ mGy·cm².
-#[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, PartialOrd, Default, serde::Serialize, serde::Deserialize,
+)]
+#[serde(try_from = "DapRepr")]
 pub struct Dap {
     gy_m2: f64,
 }
@@ -214,7 +217,10 @@ impl fmt::Display for Dap {
 ///
 /// Stored in Gy (the RDSR template unit), reported in mGy. K_a,r is not skin dose, and the
 /// K_a,r of two planes describes two points: never present their sum as one dose.
-#[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, PartialOrd, Default, serde::Serialize, serde::Deserialize,
+)]
+#[serde(try_from = "AirKermaRepr")]
 pub struct AirKerma {
     gy: f64,
 }
@@ -267,6 +273,32 @@ impl fmt::Display for AirKerma {
             Some(p) => write!(f, "{:.*} mGy", p, self.as_mgy()),
             None => write!(f, "{} mGy", self.as_mgy()),
         }
+    }
+}
+
+/// The serialized form of a [`Dap`] (`{"gy_m2": …}`), checked when read back.
+#[derive(serde::Deserialize)]
+struct DapRepr {
+    gy_m2: f64,
+}
+
+impl TryFrom<DapRepr> for Dap {
+    type Error = QuantityError;
+    fn try_from(r: DapRepr) -> Result<Dap, QuantityError> {
+        Dap::try_from_gy_m2(r.gy_m2)
+    }
+}
+
+/// The serialized form of an [`AirKerma`] (`{"gy": …}`), checked when read back.
+#[derive(serde::Deserialize)]
+struct AirKermaRepr {
+    gy: f64,
+}
+
+impl TryFrom<AirKermaRepr> for AirKerma {
+    type Error = QuantityError;
+    fn try_from(r: AirKermaRepr) -> Result<AirKerma, QuantityError> {
+        AirKerma::try_from_gy(r.gy)
     }
 }
 

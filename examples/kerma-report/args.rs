@@ -35,6 +35,8 @@ pub enum List {
 const AFTER_HELP: &str = "\
 Examples:
   kerma-report testdata/
+  kerma-report ingest --db kerma.db /export/2025-03
+  kerma-report report --db kerma.db --since 2025-01-01 --out survey/
   kerma-report --format json /export > report.json
   kerma-report --room SALLE1 --since 2025-01-01 --until 2025-12-31 --out survey/ /export
   kerma-report --rooms rooms.csv --out survey/ /export
@@ -58,8 +60,15 @@ Exit codes:
 pub struct Args {
     /// Files and folders to read (folders are walked, sorted by name).
     /// Example: kerma-report /export/2025
-    #[arg(required_unless_present = "list")]
+    #[arg(required_unless_present_any = ["list", "db"])]
     pub paths: Vec<PathBuf>,
+
+    /// Reports on the procedures stored in a registry (see `kerma-report ingest --help`)
+    /// instead of reading files: an SQLite file or a PostgreSQL URL. With --since and
+    /// --until, only the procedures of that period and their files. Example: kerma-report
+    /// report --db kerma.db --since 2025-01-01 --out survey/
+    #[arg(long, value_name = "PATH_OR_URL", conflicts_with = "paths")]
+    pub db: Option<String>,
 
     /// Output format on stdout. Example: --format json
     #[arg(long, value_enum, default_value_t = Format::Table)]

@@ -11,6 +11,7 @@ mod labels;
 mod list;
 mod output;
 mod plots;
+mod registry;
 mod survey;
 
 use std::collections::HashMap;
@@ -38,7 +39,21 @@ use output::{Context, Doc, Report};
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
-    let args = Args::parse();
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    match argv.get(1).and_then(|a| a.to_str()) {
+        Some("ingest") => return registry::ingest(&argv),
+        Some("report") => {
+            // `report --db X [options]` is the folder mode's report, read from a registry.
+            let rest = std::iter::once(argv[0].clone()).chain(argv[2..].iter().cloned());
+            return report(Args::parse_from(rest));
+        }
+        _ => {}
+    }
+    report(Args::parse())
+}
+
+/// The report of the files given, or of a registry's procedures with `--db`.
+fn report(args: Args) -> ExitCode {
     // Check the option files before reading any DICOM file.
     let config = match survey::config(&args) {
         Ok(c) => c,
@@ -85,6 +100,27 @@ fn main() -> ExitCode {
     for r in &remarks {
         eprintln!("kerma-report: warning: {r}");
     }
+    let (entries, set, errors) = match &args.db {
+        Some(db) => match registry::load(db, &args) {
+            Ok(loaded) => loaded,
+            Err(e) => {
+                eprintln!("kerma-report: {e}");
+                return ExitCode::from(2);
+            }
+        },
+        None => match read_files(&args) {
+            Ok(read) => read,
+            Err(code) => return code,
+        },
+    };
+    finish(&args, &config, &rooms, &remarks, entries, set, errors)
+}
+
+/// Reads the files and folders of `args`: their entries, their procedures and how many could
+/// not be read; exit code 2 when there is no DICOM file.
+fn read_files(
+    args: &Args,
+) -> Result<(Vec<kerma::report::FileEntry>, kerma::ProcedureSet, usize), ExitCode> {
     let inputs = kerma::walk_inputs(&args.paths);
     let progress = progress_bar(inputs.len() as u64);
     let extractor = kerma::Extractor::new();
@@ -111,11 +147,23 @@ fn main() -> ExitCode {
         pb.finish_and_clear();
     }
     if entries.iter().all(|e| e.outcome == FileOutcome::Skipped) {
-        eprintln!("kerma-report: {}", nothing_found(&args, &entries));
-        return ExitCode::from(2);
+        eprintln!("kerma-report: {}", nothing_found(args, &entries));
+        return Err(ExitCode::from(2));
     }
-    let mut set = grouping.finish();
-    set.apply_room_table(&rooms);
+    Ok((entries, grouping.finish(), errors))
+}
+
+/// Everything after reading: room names, selection, survey, outputs, exit code.
+fn finish(
+    args: &Args,
+    config: &SurveyConfig,
+    rooms: &kerma::RoomTable,
+    remarks: &[TableRemark],
+    mut entries: Vec<kerma::report::FileEntry>,
+    mut set: kerma::ProcedureSet,
+    errors: usize,
+) -> ExitCode {
+    set.apply_room_table(rooms);
     let fates: HashMap<&str, &kerma::FileAccount> =
         set.files.iter().map(|f| (f.label.as_str(), f)).collect();
     for e in &mut entries {
@@ -123,12 +171,12 @@ fn main() -> ExitCode {
             e.set_fate(account);
         }
     }
-    let kept = survey::select(&args, &set.procedures);
+    let kept = survey::select(args, &set.procedures);
     let procedures: Vec<kerma::report::ProcedureRow> = kept
         .iter()
         .map(|p| kerma::report::ProcedureRow::new(p))
         .collect();
-    let survey = match survey::run(&args, &kept) {
+    let survey = match survey::run(args, &kept) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("kerma-report: {e}");
@@ -150,9 +198,9 @@ fn main() -> ExitCode {
         &survey,
         fates,
         Context {
-            args: &args,
-            config: &config,
-            remarks: &remarks,
+            args,
+            config,
+            remarks,
             date: labels::today(),
         },
     );

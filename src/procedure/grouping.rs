@@ -380,7 +380,7 @@ fn shared_studies(groups: &BTreeMap<Key, Group>) -> HashSet<&str> {
 
 /// Warns on procedures with the same room, first event time and DAP: possibly a
 /// re-anonymised copy of one exam (PS3.15 Annex E de-identification replaces the UIDs).
-fn flag_possible_copies(procedures: &mut [Procedure]) {
+pub(super) fn flag_possible_copies(procedures: &mut [Procedure]) {
     let mut first: HashMap<(&str, &str, u64), usize> = HashMap::new();
     let mut pairs = Vec::new();
     for (i, p) in procedures.iter().enumerate() {
@@ -406,7 +406,7 @@ fn flag_possible_copies(procedures: &mut [Procedure]) {
 
 /// The procedures in (study date, study time, patient, study) order with their ids `P0001`…,
 /// and the id of each procedure by its build-order index.
-fn number_by_date(procedures: Vec<Procedure>) -> (Vec<Procedure>, Vec<String>) {
+pub(super) fn number_by_date(procedures: Vec<Procedure>) -> (Vec<Procedure>, Vec<String>) {
     type DateKey<'p> = (
         &'p Option<String>,
         &'p Option<String>,

@@ -28,7 +28,7 @@ mod warning;
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::codes::Code;
 use crate::error::Error;
@@ -46,7 +46,7 @@ pub use warning::ProcedureWarning;
 ///
 /// kerma's definition, not a DICOM flag: complete when the figures come from RDSR accumulated
 /// totals (PS3.16 TID 10002) covering the procedure, with every plane present.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Completeness {
     /// From RDSR accumulated totals covering the procedure, every plane present.
@@ -58,7 +58,7 @@ pub enum Completeness {
 }
 
 /// Accumulated dose of one plane of a procedure.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ProcedurePlane {
     /// The plane.
@@ -89,8 +89,35 @@ pub struct TotalVersusEvents {
     pub relative_difference: f64,
 }
 
+/// The serialized form of a [`TotalVersusEvents`], whose quantity name is checked when read.
+#[derive(Deserialize)]
+struct TotalVersusEventsRepr {
+    quantity: String,
+    plane: Plane,
+    total: f64,
+    event_sum: f64,
+    relative_difference: f64,
+}
+
+impl<'de> Deserialize<'de> for TotalVersusEvents {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<TotalVersusEvents, D::Error> {
+        let r = TotalVersusEventsRepr::deserialize(d)?;
+        let quantity = ["dap", "ka_r"]
+            .into_iter()
+            .find(|q| *q == r.quantity)
+            .ok_or_else(|| serde::de::Error::unknown_variant(&r.quantity, &["dap", "ka_r"]))?;
+        Ok(TotalVersusEvents {
+            quantity,
+            plane: r.plane,
+            total: r.total,
+            event_sum: r.event_sum,
+            relative_difference: r.relative_difference,
+        })
+    }
+}
+
 /// Event counts of a procedure after de-duplication.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct EventCounts {
     /// Fluoroscopy events (RDSR).
@@ -111,7 +138,7 @@ impl EventCounts {
 }
 
 /// One procedure: a patient's study, its dose figures and their provenance.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Procedure {
     /// Stable id within one run (`P0001`…), in date order.
@@ -250,7 +277,7 @@ pub struct Accounting {
 }
 
 impl Accounting {
-    fn count(&mut self, fate: &Fate) {
+    pub(crate) fn count(&mut self, fate: &Fate) {
         let n = match fate {
             Fate::InProcedure(_) => &mut self.in_procedure,
             Fate::DuplicateOf(_) => &mut self.duplicate,
@@ -400,6 +427,24 @@ impl Procedures {
         self.records.sort_by(|a, b| a.label.cmp(&b.label));
         grouping::run(&self.records)
     }
+}
+
+/// Procedures read back from storage, each built from its own files, made into one set as
+/// [`Procedures::finish`] makes it: stored [`ProcedureWarning::PossibleCopy`] warnings are
+/// dropped and flagged anew among these procedures, ids are given by date, rooms named.
+/// Returns the procedures in date order and the id given to each, by its place in `procedures`.
+#[cfg(feature = "registry")]
+pub(crate) fn finish_loaded(mut procedures: Vec<Procedure>) -> (Vec<Procedure>, Vec<String>) {
+    for p in &mut procedures {
+        p.warnings.retain(|w| *w != ProcedureWarning::PossibleCopy);
+    }
+    grouping::flag_possible_copies(&mut procedures);
+    let (mut procedures, ids) = grouping::number_by_date(procedures);
+    room::name_rooms(
+        procedures.iter_mut().map(|p| &mut p.room),
+        &std::collections::HashMap::new(),
+    );
+    (procedures, ids)
 }
 
 /// The codes and texts that procedure typing reads, in one place.

@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::Procedure;
 use crate::extract::Identity;
@@ -34,7 +34,7 @@ use crate::rdsr::Device;
 /// latest of them. Rooms whose names coincide (compared without regard to case, accents or
 /// spacing) are told apart by serial number, `NAME (SN serial)`, where it is theirs alone,
 /// else by key, `NAME (key)`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Room {
     /// The room's key: the device key, or the key of the room that a

@@ -2,11 +2,14 @@
 
 use std::fmt;
 
+use serde::{Deserialize, Serialize};
+
 use crate::units::Dap;
 
 /// A procedure-level warning: a conflict between its files, or a doubt about its identity.
 /// Its [`Display`](fmt::Display) is one sentence.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum ProcedureWarning {
     /// Reports that share some events but not all: totals come from the union of their events.

@@ -1,0 +1,276 @@
+//! The dose registry: what kerma has read, kept between runs, in SQLite (one file, the
+//! default) or PostgreSQL (one server for the sites of a hospital group), with the same
+//! schema, queries and results.
+//!
+//! [`Registry::ingest`] stores files in batches, one transaction each:
+//! - the same file again (same path, same content) changes nothing; new content at a path
+//!   is a new version of that file, and the old one is kept, marked replaced;
+//! - the stored bytes (a file's header up to Pixel Data, a dose report whole) are the source
+//!   of truth: procedures are derived from them with the grouping of [`Procedures`], and
+//!   recomputed, for the studies a batch touches, whenever a batch adds files to them (a
+//!   cumulative report that arrives later supersedes the partial reports stored before it;
+//!   an RDSR that arrives after its images replaces their header figures); a file whose fate
+//!   changes gets its new fate with the time it changed, and the old one stays in
+//!   `fate_history`;
+//! - a batch is all or nothing: a crash, a full disk or a lost server leaves the registry as
+//!   it was before the batch, and ingesting again completes it.
+//!
+//! [`Registry::report`] gives back what [`Procedures::finish`] gives for the stored files of a
+//! period: the same [`ProcedureSet`] that the reference-level survey takes.
+//!
+//! ```
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let dir = tempfile::tempdir()?;
+//! let db = dir.path().join("kerma.db");
+//! let mut registry = kerma::registry::Registry::open(db.to_str().ok_or("path")?)?;
+//! let inputs = kerma::walk_inputs(&["testdata/rdsr_pps_part1.dcm", "testdata/rdsr_cumulative.dcm"]);
+//! let summary = registry.ingest(&inputs, |_| {})?;
+//! assert_eq!(summary.new, 2);
+//! // Again: nothing changes.
+//! let again = registry.ingest(&inputs, |_| {})?;
+//! assert_eq!((again.new, again.unchanged, again.procedures_changed), (0, 2, 0));
+//! let report = registry.report(&kerma::registry::ReportFilter::default())?;
+//! assert_eq!(report.set.accounting.files, 2);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! [`Procedures`]: crate::Procedures
+//! [`Procedures::finish`]: crate::Procedures::finish
+//! [`ProcedureSet`]: crate::ProcedureSet
+
+mod db;
+mod ingest;
+mod postgres;
+mod query;
+mod rows;
+mod schema;
+mod sqlite;
+mod time;
+
+use std::path::Path;
+
+use crate::extract::Extractor;
+use crate::scan::Input;
+
+pub use query::{RegistryReport, ReportFilter};
+
+/// Why the registry could not do what was asked. Nothing of a failed batch remains.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RegistryError {
+    /// The database refused or failed (a file that is not a database, a lost connection, an
+    /// authentication failure…). `target` never holds a password.
+    #[error("{target}: {message}")]
+    Database {
+        /// The database file, or the server URL without its password.
+        target: String,
+        /// The database's message.
+        message: String,
+    },
+    /// The disk or the database is full: the batch was rolled back.
+    #[error("{target}: the database or its disk is full; the batch was rolled back ({message})")]
+    Full {
+        /// The database.
+        target: String,
+        /// The database's message.
+        message: String,
+    },
+    /// The database is not a kerma registry, and kerma does not write into it.
+    #[error("{target} is not a kerma registry: {why}")]
+    NotARegistry {
+        /// The database.
+        target: String,
+        /// What it holds instead.
+        why: String,
+    },
+    /// A newer kerma wrote this registry.
+    #[error(
+        "{target} has registry schema version {found}, newer than the {supported} this kerma reads: use a newer kerma"
+    )]
+    NewerSchema {
+        /// The database.
+        target: String,
+        /// The version found.
+        found: i64,
+        /// The version this kerma writes and reads.
+        supported: i64,
+    },
+    /// Stored data that kerma cannot read back (edited by hand, or damaged).
+    #[error("{target}: stored {what} cannot be read: {message}")]
+    Corrupt {
+        /// The database.
+        target: String,
+        /// What could not be read.
+        what: String,
+        /// Why.
+        message: String,
+    },
+}
+
+impl RegistryError {
+    fn from_sqlite(target: &str, e: rusqlite::Error) -> RegistryError {
+        let full = matches!(
+            &e,
+            rusqlite::Error::SqliteFailure(f, _)
+                if matches!(f.code, rusqlite::ErrorCode::DiskFull)
+        );
+        let message = e.to_string();
+        if full {
+            RegistryError::Full {
+                target: target.to_owned(),
+                message,
+            }
+        } else {
+            RegistryError::Database {
+                target: target.to_owned(),
+                message,
+            }
+        }
+    }
+}
+
+/// What one ingest did, file by file counted once.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct IngestSummary {
+    /// Inputs seen.
+    pub files: usize,
+    /// Stored for the first time.
+    pub new: usize,
+    /// Already stored with the same content: nothing changed.
+    pub unchanged: usize,
+    /// New content at a path already stored: a new version of the file.
+    pub new_versions: usize,
+    /// Of the new files and versions, those that are not DICOM or are a DICOMDIR, found by
+    /// walking a folder: stored without their bytes, counted as skipped.
+    pub skipped: usize,
+    /// Of the new files and versions, those that kerma could not read as DICOM: stored with
+    /// their bytes and the error.
+    pub unreadable: usize,
+    /// Inputs that could not be read from disk at all (not stored; ingest them again later).
+    pub failed: Vec<(String, String)>,
+    /// Procedures created, changed or removed.
+    pub procedures_changed: usize,
+    /// The keys of those procedures (the `procedure_key` column).
+    pub changed_procedures: Vec<String>,
+    /// Transactions committed.
+    pub batches: usize,
+}
+
+/// Progress of an ingest, reported after each batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Progress {
+    /// Inputs handled so far.
+    pub done: usize,
+    /// Inputs in all.
+    pub total: usize,
+}
+
+/// How many files a batch holds at most, and how many bytes of them.
+const BATCH_FILES: usize = 1000;
+const BATCH_BYTES: u64 = 256 << 20;
+
+/// A dose registry; see the [module documentation](self).
+pub struct Registry {
+    db: Box<dyn db::Db>,
+    extractor: Extractor,
+}
+
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registry")
+            .field("target", &self.db.target())
+            .finish()
+    }
+}
+
+impl Registry {
+    /// Opens the registry at `target`, creating its tables in an empty database: a
+    /// PostgreSQL URL (`postgres://user:password@host:port/database`, or `postgresql://`),
+    /// else the path of an SQLite file (created if absent).
+    ///
+    /// # Errors
+    /// The database cannot be opened or reached, is not a kerma registry, or was written by
+    /// a newer kerma.
+    pub fn open(target: &str) -> Result<Registry, RegistryError> {
+        let db: Box<dyn db::Db> =
+            if target.starts_with("postgres://") || target.starts_with("postgresql://") {
+                Box::new(postgres::Postgres::connect(target)?)
+            } else {
+                Box::new(sqlite::Sqlite::open(Path::new(target))?)
+            };
+        Registry::with_db(db)
+    }
+
+    fn with_db(mut db: Box<dyn db::Db>) -> Result<Registry, RegistryError> {
+        let target = db.target().to_owned();
+        db.write(&mut |tx| schema::migrate(tx, &target))?;
+        Ok(Registry {
+            db,
+            extractor: Extractor::new(),
+        })
+    }
+
+    /// Reads files with `extractor` (its limits) instead of the default one.
+    pub fn with_extractor(mut self, extractor: Extractor) -> Registry {
+        self.extractor = extractor;
+        self
+    }
+
+    /// Where the registry is: the file, or the server URL without its password.
+    pub fn target(&self) -> &str {
+        self.db.target()
+    }
+
+    /// Stores `inputs` (from [`walk_inputs`](crate::walk_inputs)) in batches, one
+    /// transaction each, and recomputes the procedures each batch touches; `progress` is
+    /// called after each batch.
+    ///
+    /// # Errors
+    /// The database failed: the batch in progress left nothing behind, the batches before it
+    /// are stored, and ingesting the same inputs again completes the work. Files that cannot
+    /// be read from disk are no error: they are listed in [`IngestSummary::failed`].
+    pub fn ingest(
+        &mut self,
+        inputs: &[Input],
+        mut progress: impl FnMut(Progress),
+    ) -> Result<IngestSummary, RegistryError> {
+        ingest::ingest(self.db.as_mut(), &self.extractor, inputs, &mut progress)
+    }
+
+    /// Stores objects received whole (by the network receiver: a label such as
+    /// `received/<SOP Instance UID>` and the object's bytes) in one transaction. When it
+    /// returns `Ok`, every object is durably stored.
+    ///
+    /// # Errors
+    /// As [`ingest`](Registry::ingest): on an error nothing of `objects` is stored.
+    pub fn ingest_objects(
+        &mut self,
+        objects: Vec<(String, Vec<u8>)>,
+    ) -> Result<IngestSummary, RegistryError> {
+        ingest::ingest_objects(self.db.as_mut(), &self.extractor, objects)
+    }
+
+    /// The procedures stored for the studies of `filter`, with their files, as
+    /// [`Procedures::finish`](crate::Procedures::finish) gives them.
+    ///
+    /// # Errors
+    /// The database failed, or holds data that cannot be read back.
+    pub fn report(&mut self, filter: &ReportFilter) -> Result<RegistryReport, RegistryError> {
+        query::report(self.db.as_mut(), &self.extractor, filter)
+    }
+
+    /// The JSON `files` entries of a report's files, read again from their stored bytes:
+    /// what a folder scan of the same files gives, with their fates in `set`.
+    ///
+    /// # Errors
+    /// The database failed.
+    pub fn file_entries(
+        &mut self,
+        set: &crate::ProcedureSet,
+    ) -> Result<Vec<crate::report::FileEntry>, RegistryError> {
+        query::file_entries(self.db.as_mut(), &self.extractor, set)
+    }
+}

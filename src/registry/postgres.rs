@@ -1,0 +1,336 @@
+//! The PostgreSQL backend (the `postgres` crate): one server for the sites of a hospital
+//! group. Batches of concurrent writers follow one another through a transaction-level
+//! advisory lock; rows are inserted many to a statement.
+
+use std::collections::HashMap;
+use std::error::Error as _;
+
+use postgres::types::{IsNull, ToSql, Type, to_sql_checked};
+use postgres::{Client, NoTls, Statement};
+
+use super::RegistryError;
+use super::db::{Db, Dialect, Tx, Val, postgres_placeholders};
+
+/// The advisory lock key that serialises kerma's write batches ("kerma" in ASCII).
+const WRITE_LOCK: i64 = 0x6b65726d61;
+
+/// The most parameters one multi-row INSERT carries (the protocol's limit is 65,535).
+const MAX_PARAMS: usize = 30_000;
+
+/// A registry in a PostgreSQL database.
+pub(crate) struct Postgres {
+    client: Client,
+    statements: HashMap<String, Statement>,
+    target: String,
+}
+
+impl std::fmt::Debug for Postgres {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Postgres")
+            .field("target", &self.target)
+            .finish()
+    }
+}
+
+/// `url` without its password, for messages.
+pub(crate) fn redact(url: &str) -> String {
+    // postgres://user:password@host/db?password=…
+    let mut out = url.to_owned();
+    if let Some(scheme_end) = out.find("://") {
+        let rest = scheme_end + 3;
+        let authority_end = out[rest..].find(['/', '?']).map_or(out.len(), |i| rest + i);
+        if let Some(at) = out[rest..authority_end].rfind('@') {
+            let at = rest + at;
+            if let Some(colon) = out[rest..at].find(':') {
+                out.replace_range(rest + colon + 1..at, "***");
+            }
+        }
+    }
+    if let Some(q) = out.find('?') {
+        let (head, query) = out.split_at(q + 1);
+        let query: Vec<String> = query
+            .split('&')
+            .map(|kv| match kv.split_once('=') {
+                Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
+                _ => kv.to_owned(),
+            })
+            .collect();
+        out = format!("{head}{}", query.join("&"));
+    }
+    out
+}
+
+/// A message of the server or the connection that cannot contain the URL's password: the
+/// postgres crate's errors quote the server, never the connection string.
+fn message(e: &postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => format!("{}: {}", db.code().code(), db.message()),
+        None => match e.source() {
+            Some(s) => format!("{e}: {s}"),
+            None => e.to_string(),
+        },
+    }
+}
+
+impl Postgres {
+    /// Connects to `url` (`postgres://user:password@host:port/database`).
+    pub(crate) fn connect(url: &str) -> Result<Postgres, RegistryError> {
+        let target = redact(url);
+        let client = Client::connect(url, NoTls).map_err(|e| RegistryError::Database {
+            target: target.clone(),
+            message: message(&e),
+        })?;
+        Ok(Postgres {
+            client,
+            statements: HashMap::new(),
+            target,
+        })
+    }
+}
+
+/// A [`Val`] as a parameter of whatever type the server expects.
+#[derive(Debug)]
+struct Param<'a>(&'a Val);
+
+impl ToSql for Param<'_> {
+    fn to_sql(
+        &self,
+        ty: &Type,
+        out: &mut bytes::BytesMut,
+    ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        match self.0 {
+            Val::Null => Ok(IsNull::Yes),
+            Val::Int(i) => match *ty {
+                Type::INT2 => i16::try_from(*i)?.to_sql(ty, out),
+                Type::INT4 => i32::try_from(*i)?.to_sql(ty, out),
+                Type::FLOAT8 => (*i as f64).to_sql(ty, out),
+                Type::BOOL => (*i != 0).to_sql(ty, out),
+                _ => i.to_sql(ty, out),
+            },
+            Val::Real(r) => match *ty {
+                Type::FLOAT4 => (*r as f32).to_sql(ty, out),
+                _ => r.to_sql(ty, out),
+            },
+            Val::Text(s) => s.as_str().to_sql(ty, out),
+            Val::Blob(b) => b.as_slice().to_sql(ty, out),
+        }
+    }
+
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+
+    to_sql_checked!();
+}
+
+fn column(row: &postgres::Row, i: usize) -> Result<Val, postgres::Error> {
+    let ty = row.columns()[i].type_();
+    Ok(match *ty {
+        Type::INT8 => row
+            .try_get::<_, Option<i64>>(i)?
+            .map_or(Val::Null, Val::Int),
+        Type::INT4 => row
+            .try_get::<_, Option<i32>>(i)?
+            .map_or(Val::Null, |v| Val::Int(v.into())),
+        Type::INT2 => row
+            .try_get::<_, Option<i16>>(i)?
+            .map_or(Val::Null, |v| Val::Int(v.into())),
+        Type::BOOL => row
+            .try_get::<_, Option<bool>>(i)?
+            .map_or(Val::Null, |v| Val::Int(v.into())),
+        Type::FLOAT8 => row
+            .try_get::<_, Option<f64>>(i)?
+            .map_or(Val::Null, Val::Real),
+        Type::FLOAT4 => row
+            .try_get::<_, Option<f32>>(i)?
+            .map_or(Val::Null, |v| Val::Real(v.into())),
+        Type::BYTEA => row
+            .try_get::<_, Option<Vec<u8>>>(i)?
+            .map_or(Val::Null, Val::Blob),
+        _ => row
+            .try_get::<_, Option<String>>(i)?
+            .map_or(Val::Null, Val::Text),
+    })
+}
+
+struct PgTx<'a, 't> {
+    tx: &'a mut postgres::Transaction<'t>,
+    statements: &'a mut HashMap<String, Statement>,
+    target: &'a str,
+}
+
+fn fail(target: &str, e: postgres::Error) -> RegistryError {
+    RegistryError::Database {
+        target: target.to_owned(),
+        message: message(&e),
+    }
+}
+
+impl PgTx<'_, '_> {
+    fn fail(&self, e: postgres::Error) -> RegistryError {
+        fail(self.target, e)
+    }
+
+    fn statement(&mut self, sql: &str) -> Result<Statement, RegistryError> {
+        if let Some(s) = self.statements.get(sql) {
+            return Ok(s.clone());
+        }
+        let st = self
+            .tx
+            .prepare(&postgres_placeholders(sql))
+            .map_err(|e| self.fail(e))?;
+        self.statements.insert(sql.to_owned(), st.clone());
+        Ok(st)
+    }
+}
+
+impl Tx for PgTx<'_, '_> {
+    fn exec(&mut self, sql: &str, params: &[Val]) -> Result<u64, RegistryError> {
+        let st = self.statement(sql)?;
+        let ps: Vec<Param<'_>> = params.iter().map(Param).collect();
+        let refs: Vec<&(dyn ToSql + Sync)> = ps.iter().map(|p| p as _).collect();
+        self.tx.execute(&st, &refs).map_err(|e| self.fail(e))
+    }
+
+    fn query(
+        &mut self,
+        sql: &str,
+        params: &[Val],
+        row: &mut dyn FnMut(Vec<Val>) -> Result<(), RegistryError>,
+    ) -> Result<(), RegistryError> {
+        let st = self.statement(sql)?;
+        let ps: Vec<Param<'_>> = params.iter().map(Param).collect();
+        let refs = ps.iter().map(|p| p as &dyn ToSql);
+        let target = self.target;
+        let mut it = self.tx.query_raw(&st, refs).map_err(|e| fail(target, e))?;
+        use postgres::fallible_iterator::FallibleIterator;
+        loop {
+            let r = match it.next() {
+                Ok(Some(r)) => r,
+                Ok(None) => break,
+                Err(e) => return Err(fail(target, e)),
+            };
+            let mut v = Vec::with_capacity(r.len());
+            for i in 0..r.len() {
+                v.push(column(&r, i).map_err(|e| fail(target, e))?);
+            }
+            row(v)?;
+        }
+        Ok(())
+    }
+
+    fn insert(
+        &mut self,
+        table: &str,
+        columns: &[&str],
+        rows: Vec<Vec<Val>>,
+    ) -> Result<(), RegistryError> {
+        let per = (MAX_PARAMS / columns.len().max(1)).max(1);
+        for chunk in rows.chunks(per) {
+            let mut sql = format!("INSERT INTO {table} ({}) VALUES ", columns.join(", "));
+            let mut n = 0;
+            for (r, _) in chunk.iter().enumerate() {
+                if r > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push('(');
+                for c in 0..columns.len() {
+                    n += 1;
+                    if c > 0 {
+                        sql.push_str(", ");
+                    }
+                    sql.push_str(&format!("${n}"));
+                }
+                sql.push(')');
+            }
+            let ps: Vec<Param<'_>> = chunk.iter().flatten().map(Param).collect();
+            let refs: Vec<&(dyn ToSql + Sync)> = ps.iter().map(|p| p as _).collect();
+            // Chunks of one size share a statement; the last may differ.
+            let st = match self.statements.get(&sql) {
+                Some(s) => s.clone(),
+                None => {
+                    let st = self.tx.prepare(&sql).map_err(|e| self.fail(e))?;
+                    self.statements.insert(sql, st.clone());
+                    st
+                }
+            };
+            self.tx.execute(&st, &refs).map_err(|e| self.fail(e))?;
+        }
+        Ok(())
+    }
+
+    fn dialect(&self) -> Dialect {
+        Dialect::Postgres
+    }
+}
+
+impl Db for Postgres {
+    fn write(
+        &mut self,
+        f: &mut dyn FnMut(&mut dyn Tx) -> Result<(), RegistryError>,
+    ) -> Result<(), RegistryError> {
+        let target = self.target.clone();
+        let fail = |e: postgres::Error| RegistryError::Database {
+            target: target.clone(),
+            message: message(&e),
+        };
+        let mut tx = self.client.transaction().map_err(fail)?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITE_LOCK])
+            .map_err(fail)?;
+        f(&mut PgTx {
+            tx: &mut tx,
+            statements: &mut self.statements,
+            target: &target,
+        })?;
+        tx.commit().map_err(fail)
+    }
+
+    fn read(
+        &mut self,
+        f: &mut dyn FnMut(&mut dyn Tx) -> Result<(), RegistryError>,
+    ) -> Result<(), RegistryError> {
+        let target = self.target.clone();
+        let fail = |e: postgres::Error| RegistryError::Database {
+            target: target.clone(),
+            message: message(&e),
+        };
+        let mut tx = self
+            .client
+            .build_transaction()
+            .isolation_level(postgres::IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .map_err(fail)?;
+        f(&mut PgTx {
+            tx: &mut tx,
+            statements: &mut self.statements,
+            target: &target,
+        })?;
+        tx.rollback().map_err(fail)
+    }
+
+    fn target(&self) -> &str {
+        &self.target
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(
+            redact("postgres://kerma:s3cr%40t@db.local:5432/dose"),
+            "postgres://kerma:***@db.local:5432/dose"
+        );
+        assert_eq!(
+            redact("postgresql://kerma@localhost/dose?password=hunter2&sslmode=require"),
+            "postgresql://kerma@localhost/dose?password=***&sslmode=require"
+        );
+        assert_eq!(
+            redact("postgres://localhost/dose"),
+            "postgres://localhost/dose"
+        );
+    }
+}

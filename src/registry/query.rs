@@ -1,0 +1,297 @@
+//! Reports from the registry: the stored procedures of a period, made into the
+//! [`ProcedureSet`] that grouping gives for their files.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use super::RegistryError;
+use super::db::{Db, Tx, Val};
+use crate::extract::Extractor;
+use crate::procedure::{Accounting, Fate, FileAccount, Procedure, ProcedureSet, finish_loaded};
+use crate::report::{FileEntry, FileOutcome};
+use crate::scan::Skip;
+
+/// Which stored procedures a report covers. The default covers everything, files without a
+/// procedure included.
+///
+/// ```
+/// let f = kerma::registry::ReportFilter::default().period(Some("20250101"), Some("20251231"));
+/// assert_eq!(f.since.as_deref(), Some("20250101"));
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ReportFilter {
+    /// First Study Date (0008,0020) covered, `YYYYMMDD`, inclusive.
+    pub since: Option<String>,
+    /// Last Study Date covered, `YYYYMMDD`, inclusive.
+    pub until: Option<String>,
+    /// Only procedures stored or changed at or after this time (`updated_at`, ISO 8601 UTC,
+    /// `2025-03-01T00:00:00Z`): what ingests since then brought.
+    pub updated_since: Option<String>,
+    /// Only these rooms (room keys); all when empty.
+    pub room_keys: Vec<String>,
+}
+
+impl ReportFilter {
+    /// Study dates from `since` to `until` (`YYYYMMDD`, inclusive).
+    pub fn period(mut self, since: Option<&str>, until: Option<&str>) -> ReportFilter {
+        self.since = since.map(str::to_owned);
+        self.until = until.map(str::to_owned);
+        self
+    }
+
+    /// Procedures stored or changed at or after `time` (ISO 8601 UTC).
+    pub fn updated_since(mut self, time: &str) -> ReportFilter {
+        self.updated_since = Some(time.to_owned());
+        self
+    }
+
+    /// Only the rooms with these keys.
+    pub fn rooms(mut self, keys: impl IntoIterator<Item = String>) -> ReportFilter {
+        self.room_keys = keys.into_iter().collect();
+        self
+    }
+
+    fn is_everything(&self) -> bool {
+        *self == ReportFilter::default()
+    }
+
+    /// The `WHERE` clause over `procedures` and its parameters.
+    fn clause(&self) -> (String, Vec<Val>) {
+        let mut conds = Vec::new();
+        let mut params = Vec::new();
+        let mut add = |cond: &str, v: Val| {
+            params.push(v);
+            conds.push(cond.replace('#', &format!("?{}", params.len())));
+        };
+        if let Some(s) = &self.since {
+            add("study_date >= #", Val::from(s.as_str()));
+        }
+        if let Some(u) = &self.until {
+            add("study_date <= #", Val::from(u.as_str()));
+        }
+        if let Some(t) = &self.updated_since {
+            add("updated_at >= #", Val::from(t.as_str()));
+        }
+        let mut rooms = Vec::new();
+        for k in &self.room_keys {
+            params.push(Val::from(k.as_str()));
+            rooms.push(format!("?{}", params.len()));
+        }
+        if !rooms.is_empty() {
+            conds.push(format!("room_key IN ({})", rooms.join(", ")));
+        }
+        let clause = match conds.is_empty() {
+            true => String::new(),
+            false => format!(" WHERE {}", conds.join(" AND ")),
+        };
+        (clause, params)
+    }
+}
+
+/// A report from the registry.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct RegistryReport {
+    /// The procedures (ids `P0001`… in date order within this report) and the fate of each of
+    /// their files; with the default filter, of every stored file.
+    pub set: ProcedureSet,
+    /// The registry's key of each procedure, by id.
+    pub keys: HashMap<String, String>,
+}
+
+/// A file row of a report.
+struct FileRow {
+    path: String,
+    fate: String,
+    fate_of: Option<String>,
+    key: Option<String>,
+}
+
+fn corrupt(target: &str, what: &str, message: impl ToString) -> RegistryError {
+    RegistryError::Corrupt {
+        target: target.to_owned(),
+        what: what.to_owned(),
+        message: message.to_string(),
+    }
+}
+
+const FILE_SELECT: &str =
+    "SELECT path, fate, fate_of, procedure_key FROM files WHERE is_current = 1";
+
+fn file_rows(
+    tx: &mut dyn Tx,
+    sql: &str,
+    params: &[Val],
+    out: &mut Vec<FileRow>,
+) -> Result<(), RegistryError> {
+    tx.query(sql, params, &mut |r| {
+        let mut it = r.into_iter();
+        let mut next = || it.next().and_then(Val::into_text);
+        out.push(FileRow {
+            path: next().unwrap_or_default(),
+            fate: next().unwrap_or_default(),
+            fate_of: next(),
+            key: next(),
+        });
+        Ok(())
+    })
+}
+
+pub(super) fn report(
+    db: &mut dyn Db,
+    extractor: &Extractor,
+    filter: &ReportFilter,
+) -> Result<RegistryReport, RegistryError> {
+    let target = db.target().to_owned();
+    let mut details: Vec<(String, String)> = Vec::new();
+    let mut files: Vec<FileRow> = Vec::new();
+    let mut errors: HashMap<String, Option<Vec<u8>>> = HashMap::new();
+    db.read(&mut |tx| {
+        let (clause, params) = filter.clause();
+        let sql = format!("SELECT procedure_key, detail FROM procedures{clause}");
+        tx.query(&sql, &params, &mut |mut r| {
+            let d = r.pop().and_then(Val::into_text);
+            let k = r.pop().and_then(Val::into_text);
+            if let (Some(k), Some(d)) = (k, d) {
+                details.push((k, d));
+            }
+            Ok(())
+        })?;
+        if filter.is_everything() {
+            file_rows(tx, FILE_SELECT, &[], &mut files)?;
+        } else {
+            let sql = format!(
+                "{FILE_SELECT} AND procedure_key IN (SELECT procedure_key FROM procedures{clause})"
+            );
+            file_rows(tx, &sql, &params, &mut files)?;
+        }
+        // Unreadable files: their error is read again from their bytes.
+        tx.query(
+            "SELECT path, content FROM files WHERE is_current = 1 AND fate = 'error'",
+            &[],
+            &mut |mut r| {
+                let content = r.pop().and_then(Val::into_blob);
+                if let Some(path) = r.pop().and_then(Val::into_text) {
+                    errors.insert(path, content);
+                }
+                Ok(())
+            },
+        )
+    })?;
+    let mut keys = Vec::with_capacity(details.len());
+    let mut procedures: Vec<Procedure> = Vec::with_capacity(details.len());
+    for (k, d) in details {
+        let p: Procedure =
+            serde_json::from_str(&d).map_err(|e| corrupt(&target, &format!("procedure {k}"), e))?;
+        keys.push(k);
+        procedures.push(p);
+    }
+    let (procedures, ids) = finish_loaded(procedures);
+    let id_of_key: HashMap<&str, &str> = keys
+        .iter()
+        .zip(&ids)
+        .map(|(k, i)| (k.as_str(), i.as_str()))
+        .collect();
+    let mut accounting = Accounting::default();
+    let mut accounts = Vec::with_capacity(files.len());
+    for f in files {
+        let procedure = f
+            .key
+            .as_deref()
+            .and_then(|k| id_of_key.get(k))
+            .map(|s| (*s).to_owned());
+        let of = || f.fate_of.clone().unwrap_or_default();
+        let fate = match f.fate.as_str() {
+            "in_procedure" => Fate::InProcedure(procedure.clone().unwrap_or_default()),
+            "duplicate" => Fate::DuplicateOf(of()),
+            "superseded" => Fate::SupersededBy(of()),
+            "no_dose" => Fate::NoDose,
+            "unsupported" => Fate::Unsupported,
+            "skipped" if f.fate_of.as_deref() == Some(&Skip::Dicomdir.to_string()) => {
+                Fate::Skipped(Skip::Dicomdir)
+            }
+            "skipped" => Fate::Skipped(Skip::NotDicom),
+            "error" => {
+                let bytes = errors.get(&f.path).cloned().flatten().unwrap_or_default();
+                match extractor.extract_bytes(&bytes) {
+                    Err(e) => Fate::Error(Arc::new(e)),
+                    Ok(_) => {
+                        return Err(corrupt(
+                            &target,
+                            &format!("file {}", f.path),
+                            "stored as unreadable, and readable now",
+                        ));
+                    }
+                }
+            }
+            other => return Err(corrupt(&target, &format!("file {}", f.path), other)),
+        };
+        accounting.count(&fate);
+        accounts.push(FileAccount {
+            label: f.path,
+            fate,
+            procedure,
+        });
+    }
+    accounting.files = accounts.len();
+    accounts.sort_by(|a, b| a.label.cmp(&b.label));
+    let keys = id_of_key
+        .into_iter()
+        .map(|(k, i)| (i.to_owned(), k.to_owned()))
+        .collect();
+    Ok(RegistryReport {
+        set: ProcedureSet {
+            procedures,
+            files: accounts,
+            accounting,
+        },
+        keys,
+    })
+}
+
+/// The JSON `files` entries of `set`'s files, read again from their stored bytes, with
+/// their fates.
+pub(super) fn file_entries(
+    db: &mut dyn Db,
+    extractor: &Extractor,
+    set: &ProcedureSet,
+) -> Result<Vec<FileEntry>, RegistryError> {
+    let mut out = Vec::with_capacity(set.files.len());
+    db.read(&mut |tx| {
+        for account in &set.files {
+            let mut content = None;
+            tx.query(
+                "SELECT content FROM files WHERE path = ?1 AND is_current = 1",
+                &[Val::from(account.label.as_str())],
+                &mut |mut r| {
+                    content = r.pop().and_then(Val::into_blob);
+                    Ok(())
+                },
+            )?;
+            let mut entry = match (&account.fate, content) {
+                (Fate::Skipped(s), _) => {
+                    let mut e = FileEntry::new(
+                        &account.label,
+                        &Err(crate::Error::Parse(crate::ParseError::NotDicom)),
+                    );
+                    e.outcome = FileOutcome::Skipped;
+                    e.error = None;
+                    e.skip_reason = Some(s.to_string());
+                    e
+                }
+                (_, Some(bytes)) => {
+                    FileEntry::new(&account.label, &extractor.extract_bytes(&bytes))
+                }
+                (_, None) => FileEntry::new(
+                    &account.label,
+                    &Err(crate::Error::Parse(crate::ParseError::NotDicom)),
+                ),
+            };
+            entry.set_fate(account);
+            out.push(entry);
+        }
+        Ok(())
+    })?;
+    Ok(out)
+}

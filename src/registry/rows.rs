@@ -1,0 +1,203 @@
+//! Rows of the registry's tables from kerma's records: the files' columns and their planes,
+//! events and images come from the JSON contract's rows ([`FileEntry`]), so that a column
+//! and its JSON field are one thing under one name.
+
+use serde_json::Value;
+
+use super::RegistryError;
+use super::db::Val;
+use super::schema::{EVENT_COLUMNS, FILE_COLUMNS, IMAGE_COLUMNS, PLANE_COLUMNS};
+use crate::procedure::{Procedure, ProcedureWarning};
+use crate::report::FileEntry;
+
+/// A JSON value as a column value: arrays and objects as their JSON text.
+fn val(v: Option<&Value>) -> Val {
+    match v {
+        None | Some(Value::Null) => Val::Null,
+        Some(Value::Bool(b)) => Val::from(*b),
+        Some(Value::Number(n)) => match (n.as_i64(), n.as_f64()) {
+            (Some(i), _) => Val::Int(i),
+            (None, Some(f)) => Val::Real(f),
+            (None, None) => Val::Null,
+        },
+        Some(Value::String(s)) => Val::Text(s.clone()),
+        Some(v @ (Value::Array(_) | Value::Object(_))) => Val::Text(v.to_string()),
+    }
+}
+
+fn pick(o: &Value, columns: &[&str]) -> Vec<Val> {
+    columns.iter().map(|c| val(o.get(*c))).collect()
+}
+
+/// The extracted columns of a file and the rows of its planes, events and image.
+#[derive(Debug)]
+pub(crate) struct FileRows {
+    pub(crate) file: Vec<Val>,
+    pub(crate) planes: Vec<Vec<Val>>,
+    pub(crate) events: Vec<Vec<Val>>,
+    pub(crate) image: Option<Vec<Val>>,
+}
+
+impl FileRows {
+    pub(crate) fn new(entry: &FileEntry) -> Result<FileRows, RegistryError> {
+        let v = serde_json::to_value(entry).map_err(|e| RegistryError::Corrupt {
+            target: entry.path.clone(),
+            what: "file entry".into(),
+            message: e.to_string(),
+        })?;
+        let list = |name: &str| -> Vec<&Value> {
+            v.get(name)
+                .and_then(Value::as_array)
+                .map(|a| a.iter().collect())
+                .unwrap_or_default()
+        };
+        Ok(FileRows {
+            file: pick(&v, FILE_COLUMNS),
+            planes: list("planes")
+                .into_iter()
+                .map(|p| pick(p, PLANE_COLUMNS))
+                .collect(),
+            events: list("events")
+                .into_iter()
+                .map(|e| pick(e, EVENT_COLUMNS))
+                .collect(),
+            image: v
+                .get("image")
+                .filter(|i| !i.is_null())
+                .map(|i| pick(i, IMAGE_COLUMNS)),
+        })
+    }
+}
+
+/// Columns of `procedures`, in the order of [`procedure_row`].
+pub(crate) const PROCEDURE_COLUMNS: &[&str] = &[
+    "procedure_key",
+    "patient_id",
+    "study_instance_uid",
+    "accession_number",
+    "study_date",
+    "study_time",
+    "first_event",
+    "room_key",
+    "device_key",
+    "manufacturer",
+    "model",
+    "dap_total_gy_cm2",
+    "ka_r_sum_of_planes_mgy",
+    "fluoro_time_s",
+    "acquisition_frames",
+    "events",
+    "source",
+    "completeness",
+    "reference_point_standard",
+    "files",
+    "updated_at",
+    "detail",
+];
+
+/// Columns of `procedure_planes`, in the order of [`procedure_plane_rows`].
+pub(crate) const PROCEDURE_PLANE_COLUMNS: &[&str] = &[
+    "procedure_key",
+    "plane",
+    "dap_gy_cm2",
+    "ka_r_mgy",
+    "fluoro_time_s",
+    "acquisition_frames",
+];
+
+/// The stored form of a procedure: its id is its key, and possible copies are not stored
+/// (they are flagged among the procedures of each report).
+pub(crate) fn stored(p: &Procedure, key: &str) -> Procedure {
+    let mut p = p.clone();
+    p.id = key.to_owned();
+    p.warnings.retain(|w| *w != ProcedureWarning::PossibleCopy);
+    p
+}
+
+/// The JSON text of a stored procedure (the `detail` column).
+pub(crate) fn detail(p: &Procedure) -> Result<String, RegistryError> {
+    serde_json::to_string(p).map_err(|e| RegistryError::Corrupt {
+        target: p.id.clone(),
+        what: "procedure".into(),
+        message: e.to_string(),
+    })
+}
+
+fn enum_name<T: serde::Serialize>(v: &T) -> Val {
+    match serde_json::to_value(v) {
+        Ok(Value::String(s)) => Val::Text(s),
+        _ => Val::Null,
+    }
+}
+
+/// The row of a stored procedure (see [`stored`]) with its `detail` and `updated_at`.
+pub(crate) fn procedure_row(p: &Procedure, detail: String, updated_at: &str) -> Vec<Val> {
+    vec![
+        Val::from(p.id.as_str()),
+        Val::from(p.patient_id.clone()),
+        Val::from(p.study_instance_uid.clone()),
+        Val::from(p.accession_number.clone()),
+        Val::from(p.study_date.clone()),
+        Val::from(p.study_time.clone()),
+        Val::from(p.first_event.clone()),
+        Val::from(p.room.key.as_str()),
+        Val::from(p.room.device_key.as_str()),
+        Val::from(p.room.manufacturer.clone()),
+        Val::from(p.room.model.clone()),
+        Val::from(p.dap_total.map(crate::Dap::as_gy_cm2)),
+        Val::from(p.ka_r_sum_of_planes.map(crate::AirKerma::as_mgy)),
+        Val::from(p.fluoro_time.map(|d| d.as_secs_f64())),
+        Val::from(p.acquisition_frames),
+        Val::from(p.events.total()),
+        enum_name(&p.source),
+        enum_name(&p.completeness),
+        Val::from(p.reference_point_standard),
+        Val::from(p.files.len()),
+        Val::from(updated_at),
+        Val::Text(detail),
+    ]
+}
+
+/// The `procedure_planes` rows of a stored procedure.
+pub(crate) fn procedure_plane_rows(p: &Procedure) -> Vec<Vec<Val>> {
+    p.planes
+        .iter()
+        .map(|pl| {
+            vec![
+                Val::from(p.id.as_str()),
+                Val::from(pl.plane.as_str()),
+                Val::from(pl.dap.map(crate::Dap::as_gy_cm2)),
+                Val::from(pl.ka_r.map(crate::AirKerma::as_mgy)),
+                Val::from(pl.fluoro_time.map(|d| d.as_secs_f64())),
+                Val::from(pl.acquisition_frames),
+            ]
+        })
+        .collect()
+}
+
+/// Columns of `rooms`, in the order of [`room_row`].
+pub(crate) const ROOM_COLUMNS: &[&str] = &[
+    "room_key",
+    "weak",
+    "station_name",
+    "device_observer_name",
+    "manufacturer",
+    "model",
+    "serial_number",
+    "last_seen",
+];
+
+/// The `rooms` row of a procedure's room.
+pub(crate) fn room_row(p: &Procedure, now: &str) -> Vec<Val> {
+    let r = &p.room;
+    vec![
+        Val::from(r.key.as_str()),
+        Val::from(r.weak),
+        Val::from(r.station_name.clone()),
+        Val::from(r.device_observer_name.clone()),
+        Val::from(r.manufacturer.clone()),
+        Val::from(r.model.clone()),
+        Val::from(r.serial_number.clone()),
+        Val::from(now),
+    ]
+}
