@@ -33,6 +33,10 @@ struct IngestArgs {
     #[arg(long, default_value = "kerma.db", value_name = "PATH_OR_URL")]
     db: String,
 
+    /// Files per transaction: the work a failure loses at most. Example: --batch 200
+    #[arg(long, default_value_t = 1000, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    batch: u64,
+
     /// Files and folders to store (folders are walked). Example: /export/2025-03
     #[arg(required = true)]
     paths: Vec<PathBuf>,
@@ -42,7 +46,7 @@ struct IngestArgs {
 pub fn ingest(argv: &[OsString]) -> ExitCode {
     let args = IngestArgs::parse_from(argv.iter().skip(1));
     let mut registry = match Registry::open(&args.db) {
-        Ok(r) => r,
+        Ok(r) => r.with_batch_files(args.batch as usize),
         Err(e) => {
             eprintln!("kerma-report: {e}");
             return ExitCode::from(2);

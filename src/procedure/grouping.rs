@@ -398,9 +398,13 @@ pub(super) fn flag_possible_copies(procedures: &mut [Procedure]) {
             }
         }
     }
-    for (i, j) in pairs {
-        procedures[i].warnings.push(ProcedureWarning::PossibleCopy);
-        procedures[j].warnings.push(ProcedureWarning::PossibleCopy);
+    for i in pairs.into_iter().flat_map(|(i, j)| [i, j]) {
+        if !procedures[i]
+            .warnings
+            .contains(&ProcedureWarning::PossibleCopy)
+        {
+            procedures[i].warnings.push(ProcedureWarning::PossibleCopy);
+        }
     }
 }
 

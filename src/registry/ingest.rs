@@ -10,7 +10,7 @@ use super::rows::{
     procedure_plane_rows, procedure_row, room_row, stored,
 };
 use super::schema::{EVENT_COLUMNS, FILE_COLUMNS, IMAGE_COLUMNS, PLANE_COLUMNS};
-use super::{BATCH_BYTES, BATCH_FILES, IngestSummary, Progress, RegistryError, time};
+use super::{BATCH_BYTES, IngestSummary, Progress, RegistryError, time};
 use crate::error::Error;
 use crate::extract::{Extraction, Extractor, Outcome};
 use crate::procedure::{Fate, Procedures};
@@ -149,6 +149,7 @@ fn current(tx: &mut dyn Tx, path: &str) -> Result<Option<(i64, String)>, Registr
 pub(super) fn ingest(
     db: &mut dyn Db,
     extractor: &Extractor,
+    batch_files: usize,
     inputs: &[Input],
     progress: &mut dyn FnMut(Progress),
 ) -> Result<IngestSummary, RegistryError> {
@@ -160,7 +161,7 @@ pub(super) fn ingest(
     while start < inputs.len() {
         let mut end = start;
         let mut bytes = 0u64;
-        while end < inputs.len() && end - start < BATCH_FILES && bytes < BATCH_BYTES {
+        while end < inputs.len() && end - start < batch_files && bytes < BATCH_BYTES {
             bytes += std::fs::metadata(&inputs[end].path)
                 .map(|m| m.len().min(WHOLE_FILE))
                 .unwrap_or(0);

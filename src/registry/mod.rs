@@ -168,7 +168,7 @@ pub struct Progress {
     pub total: usize,
 }
 
-/// How many files a batch holds at most, and how many bytes of them.
+/// How many files a batch holds at most by default, and how many bytes of them.
 const BATCH_FILES: usize = 1000;
 const BATCH_BYTES: u64 = 256 << 20;
 
@@ -176,6 +176,7 @@ const BATCH_BYTES: u64 = 256 << 20;
 pub struct Registry {
     db: Box<dyn db::Db>,
     extractor: Extractor,
+    batch_files: usize,
 }
 
 impl std::fmt::Debug for Registry {
@@ -210,7 +211,16 @@ impl Registry {
         Ok(Registry {
             db,
             extractor: Extractor::new(),
+            batch_files: BATCH_FILES,
         })
+    }
+
+    /// Commits every `files` files (at least 1; 1000 by default; a batch also ends at
+    /// 256 MiB). Smaller batches lose less work to a failure and hold the write lock for less
+    /// time; larger ones commit less often.
+    pub fn with_batch_files(mut self, files: usize) -> Registry {
+        self.batch_files = files.max(1);
+        self
     }
 
     /// Reads files with `extractor` (its limits) instead of the default one.
@@ -237,7 +247,13 @@ impl Registry {
         inputs: &[Input],
         mut progress: impl FnMut(Progress),
     ) -> Result<IngestSummary, RegistryError> {
-        ingest::ingest(self.db.as_mut(), &self.extractor, inputs, &mut progress)
+        ingest::ingest(
+            self.db.as_mut(),
+            &self.extractor,
+            self.batch_files,
+            inputs,
+            &mut progress,
+        )
     }
 
     /// Stores objects received whole (by the network receiver: a label such as

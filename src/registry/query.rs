@@ -179,14 +179,17 @@ pub(super) fn report(
             },
         )
     })?;
-    let mut keys = Vec::with_capacity(details.len());
-    let mut procedures: Vec<Procedure> = Vec::with_capacity(details.len());
+    let mut loaded: Vec<(String, Procedure)> = Vec::with_capacity(details.len());
     for (k, d) in details {
         let p: Procedure =
             serde_json::from_str(&d).map_err(|e| corrupt(&target, &format!("procedure {k}"), e))?;
-        keys.push(k);
-        procedures.push(p);
+        loaded.push((k, p));
     }
+    // Grouping's order, by (patient, study).
+    loaded.sort_by(|(_, a), (_, b)| {
+        (&a.patient_id, &a.study_instance_uid).cmp(&(&b.patient_id, &b.study_instance_uid))
+    });
+    let (keys, procedures): (Vec<String>, Vec<Procedure>) = loaded.into_iter().unzip();
     let (procedures, ids) = finish_loaded(procedures);
     let id_of_key: HashMap<&str, &str> = keys
         .iter()

@@ -105,11 +105,13 @@ pub(crate) const PROCEDURE_PLANE_COLUMNS: &[&str] = &[
     "acquisition_frames",
 ];
 
-/// The stored form of a procedure: its id is its key, and possible copies are not stored
-/// (they are flagged among the procedures of each report).
+/// The stored form of a procedure: its id is its key; its room's name is the room's key, and
+/// possible copies are not stored (names and copies depend on the other procedures of a
+/// report, and are given among them).
 pub(crate) fn stored(p: &Procedure, key: &str) -> Procedure {
     let mut p = p.clone();
     p.id = key.to_owned();
+    p.room.name = p.room.key.clone();
     p.warnings.retain(|w| *w != ProcedureWarning::PossibleCopy);
     p
 }
