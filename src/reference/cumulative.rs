@@ -1,7 +1,7 @@
 //! Per-patient cumulative sums: for each patient and for P_KA and K_a,r, the rolling window
 //! of procedures with the largest sum, and the trigger levels that sum reaches.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::Serialize;
 
@@ -112,9 +112,12 @@ impl Why<'_> {
 }
 
 /// Per patient and quantity (P_KA, K_a,r): the rolling window of `window_days` days with the
-/// largest sum. Only `triggers` for every procedure (no procedure type) are applied to sums.
+/// largest sum, among the windows that end at a procedure not in `history` (procedures before
+/// the period, which count only in the windows of later ones). Only `triggers` for every
+/// procedure (no procedure type) are applied to sums.
 pub(super) fn patient_cumulative(
     records: &[SurveyRecord],
+    history: &HashSet<&str>,
     triggers: &[&TriggerLevel],
     window_days: u64,
 ) -> Cumulative {
@@ -145,7 +148,8 @@ pub(super) fn patient_cumulative(
                 .filter_map(|(d, r)| r.value(q).map(|v| (*d, *r, v)))
                 .collect();
             let points: Vec<(i64, f64)> = items.iter().map(|i| (i.0.number, i.2)).collect();
-            let Some(best) = best_window(&points, window) else {
+            let ends = |i: usize| !history.contains(items[i].1.procedure_id.as_str());
+            let Some(best) = best_window(&points, window, ends) else {
                 continue;
             };
             let win = &items[best.first..=best.last];
@@ -276,15 +280,18 @@ struct Window {
     last: usize,
 }
 
-/// Of the windows that end at each point and hold every earlier point less than `window`
-/// days before it, the one with the largest sum (the earliest among equal sums); `None`
-/// without points. `points` are (day number, value), sorted by day.
-fn best_window(points: &[(i64, f64)], window: i64) -> Option<Window> {
+/// Of the windows that end at each point for which `ends` holds and hold every earlier point
+/// less than `window` days before it, the one with the largest sum (the earliest among equal
+/// sums); `None` without such points. `points` are (day number, value), sorted by day.
+fn best_window(points: &[(i64, f64)], window: i64, ends: impl Fn(usize) -> bool) -> Option<Window> {
     let mut best: Option<Window> = None;
     let mut first = 0;
     for last in 0..points.len() {
         while points[last].0 - points[first].0 >= window {
             first += 1;
+        }
+        if !ends(last) {
+            continue;
         }
         let sum: f64 = points[first..=last].iter().map(|p| p.1).sum();
         if best.is_none_or(|b| sum > b.sum) {
@@ -416,25 +423,31 @@ mod tests {
     #[test]
     fn a_window_holds_points_less_than_its_length_before_the_last() {
         // 6 days apart: in one 7-day window; 7 days apart: not
-        assert_eq!(best_window(&[(0, 1.0), (6, 2.0)], 7), window(3.0, 0, 1));
-        assert_eq!(best_window(&[(0, 1.0), (7, 2.0)], 7), window(2.0, 1, 1));
+        assert_eq!(
+            best_window(&[(0, 1.0), (6, 2.0)], 7, |_| true),
+            window(3.0, 0, 1)
+        );
+        assert_eq!(
+            best_window(&[(0, 1.0), (7, 2.0)], 7, |_| true),
+            window(2.0, 1, 1)
+        );
         // a 1-day window holds only procedures of the same day
         assert_eq!(
-            best_window(&[(0, 1.0), (1, 2.0), (1, 4.0)], 1),
+            best_window(&[(0, 1.0), (1, 2.0), (1, 4.0)], 1, |_| true),
             window(6.0, 1, 2)
         );
-        assert_eq!(best_window(&[], 7), None);
+        assert_eq!(best_window(&[], 7, |_| true), None);
     }
 
     #[test]
     fn the_window_with_the_largest_sum_wins_and_the_earliest_of_equal_sums() {
         // windows ending at each point (3 days): 5; 5+5; 4; 4+6
         let points = [(0, 5.0), (1, 5.0), (10, 4.0), (11, 6.0)];
-        assert_eq!(best_window(&points, 3), window(10.0, 0, 1));
+        assert_eq!(best_window(&points, 3, |_| true), window(10.0, 0, 1));
         let points = [(0, 5.0), (1, 5.0), (10, 4.0), (11, 7.0)];
-        assert_eq!(best_window(&points, 3), window(11.0, 2, 3));
+        assert_eq!(best_window(&points, 3, |_| true), window(11.0, 2, 3));
         // a long window holds everything
-        assert_eq!(best_window(&points, 12), window(21.0, 0, 3));
+        assert_eq!(best_window(&points, 12, |_| true), window(21.0, 0, 3));
     }
 
     /// Patient P1: a (1 Jan, 300 Gy·cm², 2 Gy), b (10 Jan, 300 Gy·cm², 2 Gy, incomplete),
@@ -455,7 +468,7 @@ mod tests {
         let t: Vec<&TriggerLevel> = tables.trigger_levels().iter().collect();
 
         // 30 days: a + b = 600 is the best window
-        let out = patient_cumulative(&p1(), &t, 30);
+        let out = patient_cumulative(&p1(), &HashSet::new(), &t, 30);
         let pka = &out.rows[0];
         assert_eq!(
             (pka.patient_id.as_str(), pka.quantity),
@@ -488,7 +501,7 @@ mod tests {
         assert!(out.notes.is_empty());
 
         // 31 days: b + c = 700 beats a + b
-        let out = patient_cumulative(&p1(), &t, 31);
+        let out = patient_cumulative(&p1(), &HashSet::new(), &t, 31);
         let pka = &out.rows[0];
         assert_eq!(pka.procedure_ids, "b;c");
         assert_eq!((pka.total, pka.max_single), (700.0, 400.0));
@@ -517,7 +530,7 @@ mod tests {
             record("n3", Some("P4"), "2024", 900.0),
             record("n4", Some("P4"), "20240230", 900.0),
         ];
-        let out = patient_cumulative(&records, &t, 84);
+        let out = patient_cumulative(&records, &HashSet::new(), &t, 84);
         assert_eq!((out.no_patient_id, out.no_date), (2, 2));
         assert_eq!(out.rows.len(), 1, "{:?}", out.rows);
         let p2 = &out.rows[0];
@@ -560,7 +573,7 @@ mod tests {
         let mut other_dap = copy_of(&a, "a6");
         other_dap.dap = Some(Dap::try_from_gy_cm2(300.5).unwrap());
 
-        let out = patient_cumulative(&[a2.clone(), b.clone(), a.clone()], &t, 84);
+        let out = patient_cumulative(&[a2.clone(), b.clone(), a.clone()], &HashSet::new(), &t, 84);
         let pka = &out.rows[0];
         // 300 + 250, not 300 + 300 + 250
         assert_eq!((pka.procedure_ids.as_str(), pka.total), ("a;b", 550.0));
@@ -579,12 +592,12 @@ mod tests {
         );
 
         // the pair alone: one procedure left, no sum
-        let out = patient_cumulative(&[a.clone(), a2.clone()], &t, 84);
+        let out = patient_cumulative(&[a.clone(), a2.clone()], &HashSet::new(), &t, 84);
         assert!(out.rows.is_empty());
         assert_eq!(out.notes.len(), 1);
 
         for other in [unflagged, other_room, other_time, other_dap] {
-            let out = patient_cumulative(&[a.clone(), other.clone()], &t, 84);
+            let out = patient_cumulative(&[a.clone(), other.clone()], &HashSet::new(), &t, 84);
             assert_eq!(out.rows[0].total, 300.0 + other.dap.unwrap().as_gy_cm2());
             assert!(out.notes.is_empty(), "{}", other.procedure_id);
             assert_eq!(out.rows[0].notes, "");
@@ -592,7 +605,7 @@ mod tests {
         // another patient's copy is not this patient's
         let mut p2 = copy_of(&a, "c");
         p2.patient_id = Some("P2".to_string());
-        let out = patient_cumulative(&[a, p2], &t, 84);
+        let out = patient_cumulative(&[a, p2], &HashSet::new(), &t, 84);
         assert!(out.rows.is_empty() && out.notes.is_empty());
     }
 
@@ -611,7 +624,7 @@ mod tests {
             kar("b", "20240102", 2.5, false),
             kar("c", "20240103", 1.5, true),
         ];
-        let out = patient_cumulative(&records, &t, 84);
+        let out = patient_cumulative(&records, &HashSet::new(), &t, 84);
         let row = |q| out.rows.iter().find(|r| r.quantity == q).unwrap();
         // P_KA counts all three
         assert_eq!(row(DrlQuantity::Pka).n_procedures, 3);
@@ -631,20 +644,20 @@ mod tests {
             ]
         );
         // 2 + 2.5 Gy would reach 3 Gy: without c, no K_a,r sum is formed, the note stays
-        let out = patient_cumulative(&records[..2], &t, 84);
+        let out = patient_cumulative(&records[..2], &HashSet::new(), &t, 84);
         assert!(out.rows.iter().all(|r| r.quantity == DrlQuantity::Pka));
         assert_eq!(out.notes.len(), 1);
         // a single procedure: nothing is summed, nothing to say
-        let out = patient_cumulative(&records[1..2], &t, 84);
+        let out = patient_cumulative(&records[1..2], &HashSet::new(), &t, 84);
         assert!(out.rows.is_empty() && out.notes.is_empty());
         // nor when the other procedures are outside any window with it
         let far = [
             kar("a", "20240101", 2.0, true),
             kar("b", "20240601", 2.5, false),
         ];
-        let out = patient_cumulative(&far, &t, 84);
+        let out = patient_cumulative(&far, &HashSet::new(), &t, 84);
         assert!(out.notes.is_empty(), "{:?}", out.notes);
-        let out = patient_cumulative(&far, &t, 200);
+        let out = patient_cumulative(&far, &HashSet::new(), &t, 200);
         assert_eq!(out.notes.len(), 1);
     }
 
@@ -659,7 +672,7 @@ mod tests {
             (1..=7).map(|i| copy_of(&a, &format!("p{i:02}"))).collect();
         records.push(a);
         records.push(record("q", Some("P1"), "20240102", 10.0));
-        let out = patient_cumulative(&records, &t, 84);
+        let out = patient_cumulative(&records, &HashSet::new(), &t, 84);
         let why = "possibly re-anonymised copies of p00 (same room, first event time and P_KA)";
         assert_eq!(
             out.notes,

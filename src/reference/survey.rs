@@ -56,6 +56,7 @@ pub struct Survey {
     records: Vec<SurveyRecord>,
     ids: HashSet<String>,
     received: usize,
+    history: Vec<SurveyRecord>,
 }
 
 impl Survey {
@@ -72,7 +73,17 @@ impl Survey {
             records: Vec::new(),
             ids: HashSet::new(),
             received: 0,
+            history: Vec::new(),
         })
+    }
+
+    /// Adds a procedure from before the surveyed period (a registry's earlier history): it
+    /// counts only in the per-patient cumulative sums, in windows that end at a procedure
+    /// added with [`add`](Survey::add) of the same patient, and nowhere else (not in DRL
+    /// groups, alerts, types or exclusion counts). A procedure also added with `add` counts
+    /// once.
+    pub fn add_history(&mut self, record: SurveyRecord) {
+        self.history.push(record);
     }
 
     /// Adds one procedure; returns `false` (and ignores the record) when a procedure with the
@@ -103,7 +114,10 @@ impl Survey {
             &triggers,
         );
         let window_days = cfg.window_days();
-        let cumulative = patient_cumulative(records, &triggers, window_days);
+        let cumulative = match self.history.is_empty() {
+            true => patient_cumulative(records, &HashSet::new(), &triggers, window_days),
+            false => with_history(records, &self.ids, &self.history, &triggers, window_days),
+        };
         alert_notes.extend(cumulative.notes.iter().cloned());
         let exclusions = count_exclusions(self.received, &typed, &cumulative);
         SurveyReport {
@@ -131,6 +145,38 @@ impl Survey {
             notes: notes(cfg),
         }
     }
+}
+
+/// The cumulative sums of `records` with the earlier procedures of their patients in
+/// `history`; exclusion counts are those of `records` alone.
+fn with_history(
+    records: &[SurveyRecord],
+    ids: &HashSet<String>,
+    history: &[SurveyRecord],
+    triggers: &[&TriggerLevel],
+    window_days: u64,
+) -> Cumulative {
+    let patients: HashSet<&str> = records
+        .iter()
+        .filter_map(|r| r.patient_id.as_deref())
+        .collect();
+    let mut history_ids: HashSet<&str> = HashSet::new();
+    let mut all: Vec<SurveyRecord> = records.to_vec();
+    for h in history {
+        if h.patient_id
+            .as_deref()
+            .is_some_and(|p| patients.contains(p))
+            && !ids.contains(&h.procedure_id)
+            && history_ids.insert(h.procedure_id.as_str())
+        {
+            all.push(h.clone());
+        }
+    }
+    let mut cumulative = patient_cumulative(&all, &history_ids, triggers, window_days);
+    let own = patient_cumulative(records, &HashSet::new(), &[], window_days);
+    cumulative.no_patient_id = own.no_patient_id;
+    cumulative.no_date = own.no_date;
+    cumulative
 }
 
 impl Extend<SurveyRecord> for Survey {
@@ -520,6 +566,44 @@ mod tests {
             ka_r_comparable: true,
             ..SurveyRecord::default()
         }
+    }
+
+    /// A patient's earlier procedures count in the sums of the period's procedures, and
+    /// nowhere else; a window of earlier procedures alone gives no row.
+    #[test]
+    fn history_counts_only_in_windows_that_end_in_the_period() {
+        let dated = |id: &str, date: &str, dap: f64| SurveyRecord {
+            patient_id: Some("P1".into()),
+            date: Some(date.into()),
+            ..record(id, "R1", "alpha", dap)
+        };
+        let mut with = Survey::new(config()).unwrap();
+        with.add(dated("now", "20240615", 10.0));
+        // 10 days before: in the 84-day window of "now".
+        with.add_history(dated("before", "20240605", 30.0));
+        // Two old ones that make a bigger window of their own, ending before the period.
+        with.add_history(dated("old1", "20240101", 100.0));
+        with.add_history(dated("old2", "20240102", 100.0));
+        // Another patient's history is not read.
+        with.add_history(SurveyRecord {
+            patient_id: Some("P2".into()),
+            ..dated("other", "20240614", 500.0)
+        });
+        let report = with.finish();
+        let rows = &report.alerts.patient_cumulative;
+        let pka: Vec<_> = rows
+            .iter()
+            .filter(|r| r.quantity == DrlQuantity::Pka)
+            .collect();
+        assert_eq!(pka.len(), 1, "{rows:?}");
+        assert_eq!(pka[0].patient_id, "P1");
+        assert!((pka[0].total - 40.0).abs() < 1e-9, "{}", pka[0].total);
+        assert_eq!(pka[0].procedure_ids, "before;now");
+        assert_eq!(report.procedure_types.len(), 1, "history is not surveyed");
+        // Without history: one procedure, no sum.
+        let mut without = Survey::new(config()).unwrap();
+        without.add(dated("now", "20240615", 10.0));
+        assert!(without.finish().alerts.patient_cumulative.is_empty());
     }
 
     #[test]

@@ -157,6 +157,9 @@ pub(crate) trait Db: Send {
 
     /// Where the database is, without any password.
     fn target(&self) -> &str;
+
+    /// A second connection to the same database (for reading while this one writes).
+    fn reopen(&self) -> Result<Box<dyn Db>, RegistryError>;
 }
 
 /// `sql` with SQLite's `?N` placeholders rewritten as PostgreSQL's `$N`.

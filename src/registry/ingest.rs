@@ -6,8 +6,8 @@ use std::io::Read as _;
 
 use super::db::{Db, Tx, Val, rows};
 use super::rows::{
-    FileRows, PROCEDURE_COLUMNS, PROCEDURE_PLANE_COLUMNS, ROOM_COLUMNS, detail,
-    procedure_plane_rows, procedure_row, room_row, stored,
+    FileRows, PROCEDURE_COLUMNS, PROCEDURE_PLANE_COLUMNS, ROOM_COLUMNS, detail, pack,
+    procedure_plane_rows, procedure_row, room_row, stored, unpack,
 };
 use super::schema::{EVENT_COLUMNS, FILE_COLUMNS, IMAGE_COLUMNS, PLANE_COLUMNS};
 use super::{BATCH_BYTES, IngestSummary, Progress, RegistryError, time};
@@ -41,11 +41,41 @@ struct Fresh {
     label: String,
     size: u64,
     hash: String,
-    /// What is stored: the file's bytes up to Pixel Data (a dose report whole); nothing for
-    /// a skipped file.
+    /// What is stored: the file's bytes up to Pixel Data (a dose report whole), packed;
+    /// nothing for a skipped file.
     content: Option<Vec<u8>>,
     result: Result<Extraction, Error>,
     skip: Option<Skip>,
+    /// Its rows, made where it was extracted.
+    rows: FileRows,
+}
+
+impl Fresh {
+    fn new(
+        label: String,
+        size: u64,
+        hash: String,
+        bytes: Option<Vec<u8>>,
+        result: Result<Extraction, Error>,
+        skip: Option<Skip>,
+    ) -> Fresh {
+        let mut entry = FileEntry::new(&label, &result);
+        if let Some(s) = skip {
+            entry.outcome = crate::report::FileOutcome::Skipped;
+            entry.skip_reason = Some(s.to_string());
+        }
+        let rows = FileRows::new(&entry);
+        let content = bytes.map(|b| pack(&stored_content(b, &result)));
+        Fresh {
+            label,
+            size,
+            hash,
+            content,
+            result,
+            skip,
+            rows,
+        }
+    }
 }
 
 /// An input read from disk, not yet extracted.
@@ -119,18 +149,8 @@ fn extract_loaded(l: Loaded, input: &Input, extractor: &Extractor) -> Fresh {
         Body::Large(result, head) => (result, head),
     };
     let skip = input.skip(&result);
-    let content = match skip {
-        Some(_) => None,
-        None => Some(stored_content(bytes, &result)),
-    };
-    Fresh {
-        label: l.label,
-        size: l.size,
-        hash: l.hash,
-        content,
-        result,
-        skip,
-    }
+    let bytes = skip.is_none().then_some(bytes);
+    Fresh::new(l.label, l.size, l.hash, bytes, result, skip)
 }
 
 /// The stored version of `path`, if any: (id, content hash).
@@ -146,6 +166,75 @@ fn current(tx: &mut dyn Tx, path: &str) -> Result<Option<(i64, String)>, Registr
     }))
 }
 
+/// One batch read and extracted, ready to be stored.
+struct Prepared {
+    fresh: Vec<Fresh>,
+    unchanged: usize,
+    failed: Vec<(String, String)>,
+    end: usize,
+}
+
+/// Reads, hashes and extracts the batches of `inputs` (looking up what is stored through
+/// `reader`), and hands each to `send`, until `send` refuses one.
+fn prepare(
+    reader: &mut dyn Db,
+    extractor: &Extractor,
+    batch_files: usize,
+    inputs: &[Input],
+    send: impl Fn(Result<Prepared, RegistryError>) -> bool,
+) {
+    let mut start = 0;
+    while start < inputs.len() {
+        let mut end = start;
+        let mut bytes = 0u64;
+        while end < inputs.len() && end - start < batch_files && bytes < BATCH_BYTES {
+            bytes += std::fs::metadata(&inputs[end].path)
+                .map(|m| m.len().min(WHOLE_FILE))
+                .unwrap_or(0);
+            end += 1;
+        }
+        let loaded = par_map(inputs[start..end].iter().collect(), |i| {
+            (i, read_input(i, extractor))
+        });
+        let mut known: HashMap<String, String> = HashMap::new();
+        let looked = reader.read(&mut |tx| {
+            for (_, l) in &loaded {
+                if let Ok(l) = l
+                    && let Some((_, hash)) = current(tx, &l.label)?
+                {
+                    known.insert(l.label.clone(), hash);
+                }
+            }
+            Ok(())
+        });
+        if let Err(e) = looked {
+            send(Err(e));
+            return;
+        }
+        let (mut changed, mut unchanged, mut failed) = (Vec::new(), 0, Vec::new());
+        for (input, l) in loaded {
+            match l {
+                Err(e) => failed.push((input.path.display().to_string(), e)),
+                Ok(l) if known.get(&l.label) == Some(&l.hash) => unchanged += 1,
+                Ok(l) => changed.push((input, l)),
+            }
+        }
+        let fresh = par_map(changed, |(input, l)| extract_loaded(l, input, extractor));
+        let prepared = Prepared {
+            fresh,
+            unchanged,
+            failed,
+            end,
+        };
+        if !send(Ok(prepared)) {
+            return;
+        }
+        start = end;
+    }
+}
+
+/// Stores `inputs` batch by batch: while one batch is written, the next is read and
+/// extracted on another thread (through a second connection for its lookups).
 pub(super) fn ingest(
     db: &mut dyn Db,
     extractor: &Extractor,
@@ -157,46 +246,26 @@ pub(super) fn ingest(
         files: inputs.len(),
         ..IngestSummary::default()
     };
-    let mut start = 0;
-    while start < inputs.len() {
-        let mut end = start;
-        let mut bytes = 0u64;
-        while end < inputs.len() && end - start < batch_files && bytes < BATCH_BYTES {
-            bytes += std::fs::metadata(&inputs[end].path)
-                .map(|m| m.len().min(WHOLE_FILE))
-                .unwrap_or(0);
-            end += 1;
-        }
-        let batch = &inputs[start..end];
-        let loaded = par_map(batch.iter().collect(), |i| (i, read_input(i, extractor)));
-        let mut known: HashMap<String, String> = HashMap::new();
-        db.read(&mut |tx| {
-            for (_, l) in &loaded {
-                if let Ok(l) = l
-                    && let Some((_, hash)) = current(tx, &l.label)?
-                {
-                    known.insert(l.label.clone(), hash);
-                }
-            }
-            Ok(())
-        })?;
-        let mut changed = Vec::new();
-        for (input, l) in loaded {
-            match l {
-                Err(e) => summary.failed.push((input.path.display().to_string(), e)),
-                Ok(l) if known.get(&l.label) == Some(&l.hash) => summary.unchanged += 1,
-                Ok(l) => changed.push((input, l)),
-            }
-        }
-        let fresh = par_map(changed, |(input, l)| extract_loaded(l, input, extractor));
-        store(db, extractor, fresh, &mut summary)?;
-        start = end;
-        progress(Progress {
-            done: end,
-            total: inputs.len(),
+    let mut reader = db.reopen()?;
+    std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        scope.spawn(move || {
+            prepare(reader.as_mut(), extractor, batch_files, inputs, |p| {
+                tx.send(p).is_ok()
+            })
         });
-    }
-    Ok(summary)
+        for prepared in rx {
+            let p = prepared?;
+            summary.unchanged += p.unchanged;
+            summary.failed.extend(p.failed);
+            store(db, extractor, p.fresh, &mut summary)?;
+            progress(Progress {
+                done: p.end,
+                total: inputs.len(),
+            });
+        }
+        Ok(summary)
+    })
 }
 
 pub(super) fn ingest_objects(
@@ -210,14 +279,8 @@ pub(super) fn ingest_objects(
     };
     let fresh = par_map(objects, |(label, bytes)| {
         let result = extractor.extract_bytes(&bytes);
-        Fresh {
-            label,
-            size: bytes.len() as u64,
-            hash: hex(blake3::hash(&bytes)),
-            content: Some(stored_content(bytes, &result)),
-            result,
-            skip: None,
-        }
+        let (size, hash) = (bytes.len() as u64, hex(blake3::hash(&bytes)));
+        Fresh::new(label, size, hash, Some(bytes), result, None)
     });
     store(db, extractor, fresh, &mut summary)?;
     Ok(summary)
@@ -454,10 +517,11 @@ fn store_batch(
     let members_ids = component(tx, pending)?;
     // The stored members, read again from their bytes.
     let mut members: Vec<(Member, Result<Extraction, Error>)> = Vec::new();
+    let mut damaged: Option<RegistryError> = None;
     let ids: Vec<i64> = members_ids.into_iter().collect();
     for chunk in ids.chunks(IN_CHUNK) {
         let sql = format!(
-            "SELECT id, path, fate, fate_of, procedure_key, content FROM files WHERE id IN ({})",
+            "SELECT id, path, fate, fate_of, procedure_key, size_bytes, content FROM files WHERE id IN ({})",
             in_list(chunk.len(), 1)
         );
         let params: Vec<Val> = chunk.iter().map(|&i| Val::Int(i)).collect();
@@ -473,8 +537,10 @@ fn store_batch(
             let fate = it.next().and_then(Val::into_text).unwrap_or_default();
             let of = it.next().and_then(Val::into_text);
             let key = it.next().and_then(Val::into_text);
-            let content = it.next().and_then(Val::into_blob).unwrap_or_default();
-            let result = extractor.extract_bytes(&content);
+            let size = it.next().and_then(|v| v.int()).unwrap_or_default();
+            let stored = it.next().and_then(Val::into_blob).unwrap_or_default();
+            let result = unpack(&stored, size.max(0) as u64, &path)
+                .map(|content| extractor.extract_bytes(&content));
             (
                 Member {
                     id,
@@ -484,21 +550,20 @@ fn store_batch(
                 result,
             )
         });
-        members.extend(read);
+        for (m, r) in read {
+            match r {
+                Ok(result) => members.push((m, result)),
+                Err(e) => damaged = Some(e),
+            }
+        }
+    }
+    if let Some(e) = damaged {
+        return Err(e);
     }
     for (m, _) in &members {
         old_keys.extend(m.fate.2.clone());
     }
-    // The new files' rows, before their results go to grouping.
     let mut fresh_rows = Vec::with_capacity(adds.len());
-    for (f, _) in &adds {
-        let mut entry = FileEntry::new(&f.label, &f.result);
-        if let Some(s) = f.skip {
-            entry.outcome = crate::report::FileOutcome::Skipped;
-            entry.skip_reason = Some(s.to_string());
-        }
-        fresh_rows.push(FileRows::new(&entry)?);
-    }
     // Group the component: the stored members and the new files with dose.
     let mut grouping = Procedures::new();
     let members: Vec<Member> = members
@@ -524,6 +589,7 @@ fn store_batch(
             };
             fresh_fates.push(fate);
             let unreadable = f.result.is_err();
+            fresh_rows.push(f.rows);
             if grouped {
                 grouping.add(f.label.clone(), f.result);
             }

@@ -46,6 +46,8 @@ mod query;
 mod rows;
 mod schema;
 mod sqlite;
+#[cfg(test)]
+mod tests;
 mod time;
 
 use std::path::Path;

@@ -21,6 +21,8 @@ const MAX_PARAMS: usize = 30_000;
 pub(crate) struct Postgres {
     client: Client,
     statements: HashMap<String, Statement>,
+    /// The URL as given (with its password: never shown).
+    url: String,
     target: String,
 }
 
@@ -83,6 +85,7 @@ impl Postgres {
         Ok(Postgres {
             client,
             statements: HashMap::new(),
+            url: url.to_owned(),
             target,
         })
     }
@@ -311,6 +314,10 @@ impl Db for Postgres {
 
     fn target(&self) -> &str {
         &self.target
+    }
+
+    fn reopen(&self) -> Result<Box<dyn Db>, RegistryError> {
+        Ok(Box::new(Postgres::connect(&self.url)?))
     }
 }
 

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use super::RegistryError;
 use super::db::{Db, Tx, Val};
+use super::rows::unpack;
 use crate::extract::Extractor;
 use crate::procedure::{Accounting, Fate, FileAccount, Procedure, ProcedureSet, finish_loaded};
 use crate::report::{FileEntry, FileOutcome};
@@ -168,11 +169,16 @@ pub(super) fn report(
         }
         // Unreadable files: their error is read again from their bytes.
         tx.query(
-            "SELECT path, content FROM files WHERE is_current = 1 AND fate = 'error'",
+            "SELECT path, size_bytes, content FROM files WHERE is_current = 1 AND fate = 'error'",
             &[],
             &mut |mut r| {
-                let content = r.pop().and_then(Val::into_blob);
+                let stored = r.pop().and_then(Val::into_blob);
+                let size = r.pop().and_then(|v| v.int()).unwrap_or_default();
                 if let Some(path) = r.pop().and_then(Val::into_text) {
+                    let content = match stored {
+                        Some(s) => Some(unpack(&s, size.max(0) as u64, &path)?),
+                        None => None,
+                    };
                     errors.insert(path, content);
                 }
                 Ok(())
@@ -265,10 +271,14 @@ pub(super) fn file_entries(
         for account in &set.files {
             let mut content = None;
             tx.query(
-                "SELECT content FROM files WHERE path = ?1 AND is_current = 1",
+                "SELECT size_bytes, content FROM files WHERE path = ?1 AND is_current = 1",
                 &[Val::from(account.label.as_str())],
                 &mut |mut r| {
-                    content = r.pop().and_then(Val::into_blob);
+                    let stored = r.pop().and_then(Val::into_blob);
+                    let size = r.pop().and_then(|v| v.int()).unwrap_or_default();
+                    if let Some(s) = stored {
+                        content = Some(unpack(&s, size.max(0) as u64, &account.label)?);
+                    }
                     Ok(())
                 },
             )?;

@@ -17,6 +17,7 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
 /// A registry in one SQLite file.
 pub(crate) struct Sqlite {
     conn: Connection,
+    path: std::path::PathBuf,
     target: String,
 }
 
@@ -48,7 +49,11 @@ impl Sqlite {
             .map_err(fail)?;
         conn.pragma_update(None, "foreign_keys", "ON")
             .map_err(fail)?;
-        Ok(Sqlite { conn, target })
+        Ok(Sqlite {
+            conn,
+            path: path.to_owned(),
+            target,
+        })
     }
 
     /// The connection, for tests that limit the file's size.
@@ -177,5 +182,9 @@ impl Db for Sqlite {
 
     fn target(&self) -> &str {
         &self.target
+    }
+
+    fn reopen(&self) -> Result<Box<dyn Db>, RegistryError> {
+        Ok(Box::new(Sqlite::open(&self.path)?))
     }
 }
