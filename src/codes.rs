@@ -113,7 +113,7 @@ concepts! {
     DISTANCE_SOURCE_TO_TABLE_PLANE = "113792", "DCM", "Distance Source to Table Plane";
     COLLIMATED_FIELD_HEIGHT = "113788", "DCM", "Collimated Field Height";
     COLLIMATED_FIELD_WIDTH = "113789", "DCM", "Collimated Field Width";
-    PHILIPS_BEAM_POSITION = "014", "99PHI-IXR-XPER", "Beam Position (Philips private)";
+    PHILIPS_TABLE_HEIGHT = "021", "99PHI-IXR-XPER", "Table Height Position (Philips private)";
     PATIENT_ORIENTATION_MODIFIER = "113744", "DCM", "Patient Orientation Modifier";
     SIEMENS_RADSUM = "C-10", "99SMS_RADSUM", "Radiation Summary Report";
     SIEMENS_EXPOSURES = "C-200", "99SMS_RADSUM", "Number of exposures";

@@ -88,10 +88,14 @@ pub struct Geometry {
     /// Patient Orientation Modifier (113744, CID 20): supine, prone, …; read as the child of
     /// Patient Orientation or, as Canon writes it, as its sibling.
     pub patient_orientation_modifier: Option<Code>,
-    /// The event carries Philips' private Beam Position container (014, 99PHI-IXR-XPER), as
-    /// Philips Azurion writes: its table positions are not given in the beam's frame
-    /// (PySkinDose issue 48), so they cannot place the patient without that private data.
-    pub vendor_beam_position: bool,
+    /// `table_height` comes from Philips' private Table Height Position (021, 99PHI-IXR-XPER),
+    /// read (in its own unit, with a warning) because the event has no standard one: Philips
+    /// Allura Xper and Allura Clarity write the height only there.
+    pub table_height_from_vendor_item: bool,
+    /// The report comes from a system whose table positions are not in the beam's frame
+    /// (Philips Azurion: table and beam are in two unrelated coordinate systems, PySkinDose
+    /// issue 48): the positions are kept as written but cannot place the patient in the beam.
+    pub table_not_in_beam_frame: bool,
 }
 
 impl Geometry {
@@ -254,18 +258,36 @@ fn code(
 /// iris) has an area down to π/4 of height × width: 1.5 leaves room for that and for rounding.
 const FIELD_RATIO_LIMIT: f64 = 1.5;
 
+/// Reads Philips' private Table Height Position (021, 99PHI-IXR-XPER) of an event, to be
+/// used when the event has no standard Table Height Position (113753).
+pub(crate) fn vendor_table_height(c: &Content<'_, '_>, r: &mut NumReader) -> Option<Length> {
+    r.position(c, codes::PHILIPS_TABLE_HEIGHT)
+}
+
 /// Checks the events' geometry once they are all read: zero field sizes, field sizes that
-/// contradict the field area (left out), Philips' private beam frame. One warning per kind
-/// for the whole report, with the number of events.
+/// contradict the field area (left out), table heights from a private item, table positions
+/// of a system whose table is not in the beam's frame (`table_not_in_beam_frame`: the
+/// report's device is a Philips Azurion). One warning per kind for the whole report, with the
+/// number of events.
 pub(crate) fn check_events<'e>(
     events: impl IntoIterator<Item = (&'e mut Geometry, Option<f64>)>,
+    table_not_in_beam_frame: bool,
     warnings: &mut Vec<Warning>,
 ) {
-    let (mut zero, mut inconsistent, mut vendor_frame) = (0usize, 0usize, 0usize);
+    let (mut zero, mut inconsistent, mut vendor_frame, mut vendor_height) =
+        (0usize, 0usize, 0usize, 0usize);
     let mut ratios: Vec<f64> = Vec::new();
     for (g, area_m2) in events {
-        if g.vendor_beam_position {
+        if table_not_in_beam_frame
+            && (g.table_longitudinal.is_some()
+                || g.table_lateral.is_some()
+                || g.table_height.is_some())
+        {
+            g.table_not_in_beam_frame = true;
             vendor_frame += 1;
+        }
+        if g.table_height_from_vendor_item {
+            vendor_height += 1;
         }
         let (Some(h), Some(w)) = (g.field_height, g.field_width) else {
             continue;
@@ -296,6 +318,11 @@ pub(crate) fn check_events<'e>(
         warnings.push(Warning::FieldSizeContradictsArea {
             count: inconsistent,
             median_ratio: median,
+        });
+    }
+    if vendor_height > 0 {
+        warnings.push(Warning::VendorTableHeight {
+            count: vendor_height,
         });
     }
     if vendor_frame > 0 {

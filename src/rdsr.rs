@@ -500,6 +500,7 @@ impl ReportBuilder {
                 .events
                 .iter_mut()
                 .map(|e| (&mut e.geometry, e.field_area_m2)),
+            is_azurion(&report.device),
             warnings,
         );
         // The event list grew by doubling; results may be kept by the thousand (a folder
@@ -507,6 +508,19 @@ impl ReportBuilder {
         report.events.shrink_to_fit();
         Ok(report)
     }
+}
+
+/// Whether the report's device is a Philips Azurion, whose table positions are not in the
+/// beam's frame (PySkinDose issue 48).
+fn is_azurion(d: &Device) -> bool {
+    let philips = d
+        .manufacturer
+        .as_deref()
+        .is_none_or(|m| m.to_ascii_lowercase().contains("philips"));
+    philips
+        && d.model
+            .as_deref()
+            .is_some_and(|m| m.to_ascii_lowercase().contains("azurion"))
 }
 
 fn is_uid(s: &str) -> bool {
@@ -633,12 +647,13 @@ fn event(c: &Content<'_, '_>, r: &mut NumReader) -> IrradiationEvent {
         geometry: Geometry::default(),
     };
     let mut modifier_sibling = false;
+    let mut vendor_table_height = None;
     for k in c.children() {
         let Some(concept) = k.concept() else { continue };
         let v = concept.value;
         if concept.scheme != b"DCM" {
-            if concept.is(codes::PHILIPS_BEAM_POSITION) {
-                e.geometry.vendor_beam_position = true;
+            if concept.is(codes::PHILIPS_TABLE_HEIGHT) {
+                vendor_table_height = Some(k);
             }
             continue;
         }
@@ -697,6 +712,12 @@ fn event(c: &Content<'_, '_>, r: &mut NumReader) -> IrradiationEvent {
                 e.geometry.read_item(v, &k, r);
             }
         }
+    }
+    if e.geometry.table_height.is_none()
+        && let Some(k) = vendor_table_height
+    {
+        e.geometry.table_height = geometry::vendor_table_height(&k, r);
+        e.geometry.table_height_from_vendor_item = e.geometry.table_height.is_some();
     }
     let g = &e.geometry;
     e.primary_angle_deg = g.primary_angle.map(Angle::as_deg);

@@ -229,9 +229,15 @@ pub enum Warning {
         /// Median of height × width ÷ area over those events.
         median_ratio: f64,
     },
-    /// Events with Philips' private Beam Position container (014, 99PHI-IXR-XPER), whose table
-    /// positions are not in the beam's frame (Philips Azurion; PySkinDose issue 48): kept as
-    /// written, but they cannot place the patient in the beam.
+    /// Events whose Table Height Position is read from Philips' private item (021,
+    /// 99PHI-IXR-XPER) because they have no standard one (113753): Philips Allura.
+    VendorTableHeight {
+        /// How many events.
+        count: usize,
+    },
+    /// Events with table positions from a system whose table is not in the beam's frame
+    /// (Philips Azurion; PySkinDose issue 48): kept as written, but they cannot place the
+    /// patient in the beam.
     TablePositionNotInBeamFrame {
         /// How many events.
         count: usize,
@@ -412,9 +418,13 @@ impl fmt::Display for Warning {
                 f,
                 "{count} events whose Collimated Field Height × Width is {median_ratio:.2} times (median) their Collimated Field Area: not at the same plane, height and width left out"
             ),
+            VendorTableHeight { count } => write!(
+                f,
+                "{count} events without Table Height Position (113753): read from Philips' private Table Height Position (021, 99PHI-IXR-XPER)"
+            ),
             TablePositionNotInBeamFrame { count } => write!(
                 f,
-                "{count} events with Philips' private Beam Position: table positions not in the beam's frame, kept as written"
+                "{count} events with table positions from a Philips Azurion, whose table is not in the beam's frame: kept as written, not usable to place the patient"
             ),
         }
     }
