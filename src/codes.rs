@@ -114,6 +114,7 @@ concepts! {
     COLLIMATED_FIELD_HEIGHT = "113788", "DCM", "Collimated Field Height";
     COLLIMATED_FIELD_WIDTH = "113789", "DCM", "Collimated Field Width";
     PHILIPS_TABLE_HEIGHT = "021", "99PHI-IXR-XPER", "Table Height Position (Philips private)";
+    PHILIPS_FINAL_SOURCE_TO_DETECTOR = "018", "99PHI-IXR-XPER", "Final Distance Source to Detector (Philips private)";
     PATIENT_ORIENTATION_MODIFIER = "113744", "DCM", "Patient Orientation Modifier";
     SIEMENS_RADSUM = "C-10", "99SMS_RADSUM", "Radiation Summary Report";
     SIEMENS_EXPOSURES = "C-200", "99SMS_RADSUM", "Number of exposures";

@@ -13,7 +13,7 @@
 //!   cradle tilt: positive = the table's left side up.
 
 use crate::codes::{self, Code};
-use crate::sr::{Content, NumReader};
+use crate::sr::{CodeRef, Content, NumReader};
 use crate::units::{Angle, Length};
 use crate::warning::Warning;
 
@@ -77,7 +77,9 @@ pub struct Geometry {
     /// Distance Source to Table Plane (113792).
     pub source_to_table_plane: Option<Length>,
     /// Collimated Field Height (113788), projected at the detector plane. Left out (with a
-    /// warning) when zero, or when height × width contradicts Collimated Field Area.
+    /// warning) when it, the width or Collimated Field Area is zero (Philips Azurion writes a
+    /// zero area beside heights and widths of a few millimetres), or when height × width
+    /// contradicts the area.
     pub field_height: Option<Length>,
     /// Collimated Field Width (113789), projected at the detector plane; left out as the height.
     pub field_width: Option<Length>,
@@ -89,9 +91,13 @@ pub struct Geometry {
     /// Patient Orientation or, as Canon writes it, as its sibling.
     pub patient_orientation_modifier: Option<Code>,
     /// `table_height` comes from Philips' private Table Height Position (021, 99PHI-IXR-XPER),
-    /// read (in its own unit, with a warning) because the event has no standard one: Philips
+    /// read (by its own unit, with a warning) because the event has no standard one: Philips
     /// Allura Xper and Allura Clarity write the height only there.
     pub table_height_from_vendor_item: bool,
+    /// `source_to_detector` comes from Philips' private Final Distance Source to Detector
+    /// (018, 99PHI-IXR-XPER), the distance at the end of the event, read (with a warning)
+    /// because the event has no standard one (Philips Allura Clarity).
+    pub source_to_detector_from_vendor_item: bool,
     /// The report comes from a system whose table positions are not in the beam's frame
     /// (Philips Azurion: table and beam are in two unrelated coordinate systems, PySkinDose
     /// issue 48): the positions are kept as written but cannot place the patient in the beam.
@@ -258,10 +264,40 @@ fn code(
 /// iris) has an area down to π/4 of height × width: 1.5 leaves room for that and for rounding.
 const FIELD_RATIO_LIMIT: f64 = 1.5;
 
-/// Reads Philips' private Table Height Position (021, 99PHI-IXR-XPER) of an event, to be
-/// used when the event has no standard Table Height Position (113753).
-pub(crate) fn vendor_table_height(c: &Content<'_, '_>, r: &mut NumReader) -> Option<Length> {
-    r.position(c, codes::PHILIPS_TABLE_HEIGHT)
+/// Philips' private items (99PHI-IXR-XPER) of an event that stand for standard ones the
+/// event lacks: Table Height Position (021) for 113753, Final Distance Source to Detector
+/// (018) for 113750.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct VendorItems<'i, 'a> {
+    table_height: Option<Content<'i, 'a>>,
+    source_to_detector: Option<Content<'i, 'a>>,
+}
+
+impl<'i, 'a> VendorItems<'i, 'a> {
+    /// Keeps `c` if its concept (of a scheme other than DCM) is one of these items.
+    pub(crate) fn note(&mut self, concept: CodeRef<'_>, c: Content<'i, 'a>) {
+        if concept.is(codes::PHILIPS_TABLE_HEIGHT) {
+            self.table_height = Some(c);
+        } else if concept.is(codes::PHILIPS_FINAL_SOURCE_TO_DETECTOR) {
+            self.source_to_detector = Some(c);
+        }
+    }
+
+    /// Reads the kept items whose standard counterpart `g` lacks, and flags them.
+    pub(crate) fn apply(self, g: &mut Geometry, r: &mut NumReader) {
+        if g.table_height.is_none()
+            && let Some(c) = self.table_height
+        {
+            g.table_height = r.position(&c, codes::PHILIPS_TABLE_HEIGHT);
+            g.table_height_from_vendor_item = g.table_height.is_some();
+        }
+        if g.source_to_detector.is_none()
+            && let Some(c) = self.source_to_detector
+        {
+            g.source_to_detector = r.distance(&c, codes::PHILIPS_FINAL_SOURCE_TO_DETECTOR);
+            g.source_to_detector_from_vendor_item = g.source_to_detector.is_some();
+        }
+    }
 }
 
 /// Checks the events' geometry once they are all read: zero field sizes, field sizes that
@@ -274,8 +310,8 @@ pub(crate) fn check_events<'e>(
     table_not_in_beam_frame: bool,
     warnings: &mut Vec<Warning>,
 ) {
-    let (mut zero, mut inconsistent, mut vendor_frame, mut vendor_height) =
-        (0usize, 0usize, 0usize, 0usize);
+    let (mut zero, mut inconsistent, mut vendor_frame, mut vendor_height, mut vendor_sid) =
+        (0usize, 0usize, 0usize, 0usize, 0usize);
     let mut ratios: Vec<f64> = Vec::new();
     for (g, area_m2) in events {
         if table_not_in_beam_frame
@@ -286,19 +322,19 @@ pub(crate) fn check_events<'e>(
             g.table_not_in_beam_frame = true;
             vendor_frame += 1;
         }
-        if g.table_height_from_vendor_item {
-            vendor_height += 1;
-        }
-        let (Some(h), Some(w)) = (g.field_height, g.field_width) else {
+        vendor_height += usize::from(g.table_height_from_vendor_item);
+        vendor_sid += usize::from(g.source_to_detector_from_vendor_item);
+        if g.field_height.is_none() && g.field_width.is_none() {
             continue;
-        };
-        if h.as_m() == 0.0 || w.as_m() == 0.0 {
+        }
+        let is_zero = |l: Option<Length>| l.is_some_and(|l| l.as_m() == 0.0);
+        if is_zero(g.field_height) || is_zero(g.field_width) || area_m2 == Some(0.0) {
             zero += 1;
             g.field_height = None;
             g.field_width = None;
             continue;
         }
-        let Some(area) = area_m2.filter(|a| *a > 0.0) else {
+        let (Some(h), Some(w), Some(area)) = (g.field_height, g.field_width, area_m2) else {
             continue;
         };
         let ratio = h.as_m() * w.as_m() / area;
@@ -320,10 +356,25 @@ pub(crate) fn check_events<'e>(
             median_ratio: median,
         });
     }
-    if vendor_height > 0 {
-        warnings.push(Warning::VendorTableHeight {
-            count: vendor_height,
-        });
+    for (count, concept, vendor) in [
+        (
+            vendor_height,
+            codes::TABLE_HEIGHT_POSITION,
+            codes::PHILIPS_TABLE_HEIGHT,
+        ),
+        (
+            vendor_sid,
+            codes::DISTANCE_SOURCE_TO_DETECTOR,
+            codes::PHILIPS_FINAL_SOURCE_TO_DETECTOR,
+        ),
+    ] {
+        if count > 0 {
+            warnings.push(Warning::VendorItemUsed {
+                concept,
+                vendor,
+                count,
+            });
+        }
     }
     if vendor_frame > 0 {
         warnings.push(Warning::TablePositionNotInBeamFrame {

@@ -13,7 +13,7 @@ use serde::Serialize;
 use crate::codes::{self, Code, Concept};
 use crate::dataset::{Limits, Tree};
 use crate::error::ParseError;
-use crate::geometry::{self, Geometry};
+use crate::geometry::{self, Geometry, VendorItems};
 use crate::sr::{CodeCache, Content, NumReader, Technique};
 use crate::units::{self, AirKerma, Angle, Dap, Length};
 use crate::warning::Warning;
@@ -647,14 +647,12 @@ fn event(c: &Content<'_, '_>, r: &mut NumReader) -> IrradiationEvent {
         geometry: Geometry::default(),
     };
     let mut modifier_sibling = false;
-    let mut vendor_table_height = None;
+    let mut vendor = VendorItems::default();
     for k in c.children() {
         let Some(concept) = k.concept() else { continue };
         let v = concept.value;
         if concept.scheme != b"DCM" {
-            if concept.is(codes::PHILIPS_TABLE_HEIGHT) {
-                vendor_table_height = Some(k);
-            }
+            vendor.note(concept, k);
             continue;
         }
         match v {
@@ -713,12 +711,7 @@ fn event(c: &Content<'_, '_>, r: &mut NumReader) -> IrradiationEvent {
             }
         }
     }
-    if e.geometry.table_height.is_none()
-        && let Some(k) = vendor_table_height
-    {
-        e.geometry.table_height = geometry::vendor_table_height(&k, r);
-        e.geometry.table_height_from_vendor_item = e.geometry.table_height.is_some();
-    }
+    vendor.apply(&mut e.geometry, r);
     let g = &e.geometry;
     e.primary_angle_deg = g.primary_angle.map(Angle::as_deg);
     e.secondary_angle_deg = g.secondary_angle.map(Angle::as_deg);

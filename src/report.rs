@@ -304,7 +304,7 @@ impl EventRow {
             source_to_reference_point_mm: mm(g.source_to_reference_point),
             source_to_detector_mm: mm(g.source_to_detector),
             source_to_table_plane_mm: mm(g.source_to_table_plane),
-            field_area_cm2: e.field_area_m2.map(|a| a * 1e4),
+            field_area_cm2: e.field_area_m2.map(|a| a * 1e4 + 0.0),
             field_height_mm: mm(g.field_height),
             field_width_mm: mm(g.field_width),
             patient_table_relationship: meaning(&g.patient_table_relationship),

@@ -273,13 +273,15 @@ impl fmt::Display for AirKerma {
 /// A length or a signed position along an axis, such as a table position relative to the
 /// equipment's own zero or a source distance.
 ///
-/// Stored in metres. Unlike doses, lengths may be negative: Table Longitudinal, Lateral and
+/// Stored in metres (divided from millimetres and centimetres, so that a value written in
+/// millimetres reads back unchanged). Unlike doses, lengths may be negative: Table Longitudinal, Lateral and
 /// Height Position (113751–113753, PS3.16 CID 10008) are measured from "an arbitrary reference
 /// chosen by the equipment" (PS3.16 Table D-1). The constructors take any number; values read
 /// from files are checked to be finite before they become a `Length`.
 ///
 /// ```
 /// use kerma::Length;
+/// assert_eq!(Length::from_mm(700.0).as_mm(), 700.0);
 /// let table = Length::from_mm(-125.0);
 /// assert_eq!(table.as_cm(), -12.5);
 /// assert_eq!(Length::from_cm(76.5).as_mm(), 765.0);
@@ -296,15 +298,15 @@ impl Length {
 
     /// From a value in millimetres (UCUM `mm`, the unit of TID 10003C distances and positions).
     pub fn from_mm(v: f64) -> Length {
-        Length { m: v * 1e-3 }
+        Length { m: v / 1e3 + 0.0 }
     }
     /// From a value in centimetres (UCUM `cm`).
     pub fn from_cm(v: f64) -> Length {
-        Length { m: v * 1e-2 }
+        Length { m: v / 1e2 + 0.0 }
     }
     /// From a value in metres (UCUM `m`).
     pub fn from_m(v: f64) -> Length {
-        Length { m: v }
+        Length { m: v + 0.0 }
     }
     /// The value in millimetres.
     pub fn as_mm(self) -> f64 {
@@ -350,12 +352,12 @@ pub struct Angle {
 impl Angle {
     /// From a value in degrees (UCUM `deg`).
     pub fn from_deg(v: f64) -> Angle {
-        Angle { deg: v }
+        Angle { deg: v + 0.0 }
     }
     /// From a value in radians (UCUM `rad`).
     pub fn from_rad(v: f64) -> Angle {
         Angle {
-            deg: v.to_degrees(),
+            deg: v.to_degrees() + 0.0,
         }
     }
     /// The value in degrees.

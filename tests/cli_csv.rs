@@ -434,7 +434,10 @@ fn formula_text_is_neutralised(c: char, n: u32) {
         for (name, _, records) in all_csvs(&out_dir, excel) {
             for cell in records.iter().flatten() {
                 // A negative number (a table position) is a number, not a formula.
-                let number = cell.replace(',', ".").parse::<f64>().is_ok_and(f64::is_finite);
+                let number = cell
+                    .replace(',', ".")
+                    .parse::<f64>()
+                    .is_ok_and(f64::is_finite);
                 assert!(
                     number || !cell.starts_with(['=', '+', '-', '@', '\t', '\r']),
                     "{name} (excel {excel}): cell {cell:?} starts a formula"
