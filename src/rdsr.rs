@@ -225,9 +225,9 @@ pub struct Filter {
     pub filter_type: Option<Code>,
     /// X-Ray Filter Material (113757).
     pub material: Option<Code>,
-    /// Minimum thickness (113758), mm.
+    /// Minimum thickness (113758), mm, converted by its unit code (`mm`, `cm`, `m`).
     pub thickness_min_mm: Option<f64>,
-    /// Maximum thickness (113773), mm.
+    /// Maximum thickness (113773), mm, converted by its unit code.
     pub thickness_max_mm: Option<f64>,
 }
 
@@ -273,7 +273,8 @@ pub struct IrradiationEvent {
     pub primary_angle_deg: Option<f64>,
     /// Positioner Secondary Angle (112012), degrees (also [`Geometry::secondary_angle`]).
     pub secondary_angle_deg: Option<f64>,
-    /// Distance Source to Detector (113750), metres (also [`Geometry::source_to_detector`]).
+    /// Distance Source to Detector (113750), metres: [`Geometry::source_to_detector`], which
+    /// may come from a Philips private item (see its flag).
     pub source_to_detector_m: Option<f64>,
     /// Collimated Field Area (113790), m².
     pub field_area_m2: Option<f64>,
@@ -695,11 +696,13 @@ fn event(c: &Content<'_, '_>, r: &mut NumReader) -> IrradiationEvent {
                     } else if xc.is(codes::XRAY_FILTER_MATERIAL) {
                         f.material = x.code().map(|y| r.codes.get(y));
                     } else if xc.is(codes::XRAY_FILTER_THICKNESS_MIN) {
-                        f.thickness_min_mm =
-                            r.technique_value(&x, codes::XRAY_FILTER_THICKNESS_MIN);
+                        f.thickness_min_mm = r
+                            .distance(&x, codes::XRAY_FILTER_THICKNESS_MIN)
+                            .map(Length::as_mm);
                     } else if xc.is(codes::XRAY_FILTER_THICKNESS_MAX) {
-                        f.thickness_max_mm =
-                            r.technique_value(&x, codes::XRAY_FILTER_THICKNESS_MAX);
+                        f.thickness_max_mm = r
+                            .distance(&x, codes::XRAY_FILTER_THICKNESS_MAX)
+                            .map(Length::as_mm);
                     }
                 }
                 // Events hold one or two filters: room for exactly those, not for four.

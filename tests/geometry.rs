@@ -645,3 +645,57 @@ fn json_event_rows_carry_the_geometry_with_units_in_their_names() {
     assert_eq!(row["table_lateral_mm"], Value::Null);
     assert_eq!(row["table_head_tilt_deg"], Value::Null);
 }
+
+fn filter(material: (&str, &str, &str), min: Num, max: Num) -> ContentItem {
+    ContentItem::container(CONTAINS, dcm("113771", "X-Ray Filters")).with_all([
+        ContentItem::code(
+            CONTAINS,
+            dcm("113772", "X-Ray Filter Type"),
+            dcm("113650", "Strip filter"),
+        ),
+        ContentItem::code(
+            CONTAINS,
+            dcm("113757", "X-Ray Filter Material"),
+            code(material.0, material.1, material.2),
+        ),
+        ContentItem::num(
+            CONTAINS,
+            dcm("113758", "X-Ray Filter Thickness Minimum"),
+            min,
+        ),
+        ContentItem::num(
+            CONTAINS,
+            dcm("113773", "X-Ray Filter Thickness Maximum"),
+            max,
+        ),
+    ])
+}
+
+#[test]
+fn every_filter_of_an_event_is_read_with_its_unit() {
+    let (r, w) = extract(&report_with(
+        vec![
+            filter(
+                ("66925006", "SCT", "Copper"),
+                num("0.09", "cm"),
+                num("0.9", "mm"),
+            ),
+            filter(
+                ("C-120F9", "SRT", "Aluminum or Aluminum compound"),
+                num("1", "mm"),
+                num("1", "[in_i]"),
+            ),
+        ],
+        |_, e| e.filters = false,
+    ));
+    let e = &r.events[0];
+    assert_eq!(e.filters.len(), 2);
+    assert!(close(filter_mm(e, &COPPER), 0.9, 1e-12));
+    let al = &e.filters[1];
+    assert_eq!(al.thickness_min_mm, Some(1.0));
+    assert_eq!(al.thickness_max_mm, None);
+    assert!(has(&w, |w| matches!(
+        w,
+        Warning::UnknownUnit { concept, .. } if concept.code == "113773"
+    )));
+}
