@@ -96,6 +96,7 @@ concepts! {
     CT_ACCUMULATED = "113811", "DCM", "CT Accumulated Dose Data";
     CT_ACQUISITION = "113819", "DCM", "CT Acquisition";
     PATIENT_ORIENTATION = "113743", "DCM", "Patient Orientation";
+    COMMENT = "121106", "DCM", "Comment";
     PATIENT_TABLE_RELATIONSHIP = "113745", "DCM", "Patient Table Relationship";
     PRIMARY_END_ANGLE = "113739", "DCM", "Positioner Primary End Angle";
     SECONDARY_END_ANGLE = "113740", "DCM", "Positioner Secondary End Angle";

@@ -28,12 +28,12 @@ use crate::warning::Warning;
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let bytes = include_bytes!("../testdata/rdsr_single_plane.dcm");
 /// let report = kerma::extract_bytes(bytes)?.report.ok_or("not an RDSR")?;
-/// for e in &report.events {
-///     let g = &e.geometry;
-///     if let (Some(a), Some(d)) = (g.primary_angle, g.source_to_isocenter) {
-///         println!("{:.1} at {:.0}", a, d);
-///     }
-/// }
+/// let g = &report.events[0].geometry;
+/// // 30° RAO (negative: towards the patient's right), 25° cranial, detector at 1.1 m.
+/// assert_eq!(g.primary_angle.map(|a| a.as_deg()), Some(-30.0));
+/// assert_eq!(g.secondary_angle.map(|a| a.as_deg()), Some(25.0));
+/// assert_eq!(g.source_to_detector.map(|d| d.as_mm()), Some(1100.0));
+/// assert_eq!(g.table_longitudinal, None, "not in this report");
 /// # Ok(())
 /// # }
 /// ```
@@ -98,13 +98,160 @@ pub struct Geometry {
     /// (018, 99PHI-IXR-XPER), the distance at the end of the event, read (with a warning)
     /// because the event has no standard one (Philips Allura Clarity).
     pub source_to_detector_from_vendor_item: bool,
+    /// The patient's position on the table: from Patient Table Relationship and Patient
+    /// Orientation Modifier when both are coded (and the orientation is not erect), else from
+    /// the report's Siemens comment (`patient_position_from_comment`).
+    pub patient_position: Option<PatientPosition>,
+    /// `patient_position` comes from the `<PatientPosition><Position SRData="HFS "/>` element of
+    /// the XML that Siemens AXIOM-Artis / Artis zee write in the report's root Comment (121106),
+    /// as these systems code no patient position items.
+    pub patient_position_from_comment: bool,
     /// The report comes from a system whose table positions are not in the beam's frame
     /// (Philips Azurion: table and beam are in two unrelated coordinate systems, PySkinDose
     /// issue 48): the positions are kept as written but cannot place the patient in the beam.
     pub table_not_in_beam_frame: bool,
 }
 
+/// A patient position on the table: the defined terms of Patient Position (0018,5100),
+/// PS3.3 C.7.3.1.1.2 (head or feet first towards the gantry; supine, prone or lateral
+/// decubitus).
+///
+/// ```
+/// use kerma::PatientPosition;
+/// assert_eq!(PatientPosition::from_defined_term("FFS "), Some(PatientPosition::FeetFirstSupine));
+/// assert_eq!(PatientPosition::HeadFirstProne.as_str(), "HFP");
+/// assert!(PatientPosition::FeetFirstSupine.is_feet_first());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum PatientPosition {
+    /// HFS.
+    HeadFirstSupine,
+    /// HFP.
+    HeadFirstProne,
+    /// HFDR.
+    HeadFirstDecubitusRight,
+    /// HFDL.
+    HeadFirstDecubitusLeft,
+    /// FFS.
+    FeetFirstSupine,
+    /// FFP.
+    FeetFirstProne,
+    /// FFDR.
+    FeetFirstDecubitusRight,
+    /// FFDL.
+    FeetFirstDecubitusLeft,
+}
+
+impl PatientPosition {
+    const ALL: [PatientPosition; 8] = [
+        PatientPosition::HeadFirstSupine,
+        PatientPosition::HeadFirstProne,
+        PatientPosition::HeadFirstDecubitusRight,
+        PatientPosition::HeadFirstDecubitusLeft,
+        PatientPosition::FeetFirstSupine,
+        PatientPosition::FeetFirstProne,
+        PatientPosition::FeetFirstDecubitusRight,
+        PatientPosition::FeetFirstDecubitusLeft,
+    ];
+
+    /// The defined term (`HFS`, `FFP`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PatientPosition::HeadFirstSupine => "HFS",
+            PatientPosition::HeadFirstProne => "HFP",
+            PatientPosition::HeadFirstDecubitusRight => "HFDR",
+            PatientPosition::HeadFirstDecubitusLeft => "HFDL",
+            PatientPosition::FeetFirstSupine => "FFS",
+            PatientPosition::FeetFirstProne => "FFP",
+            PatientPosition::FeetFirstDecubitusRight => "FFDR",
+            PatientPosition::FeetFirstDecubitusLeft => "FFDL",
+        }
+    }
+
+    /// From a defined term, surrounding blanks ignored; `None` for any other text.
+    pub fn from_defined_term(term: &str) -> Option<PatientPosition> {
+        let term = term.trim();
+        Self::ALL.into_iter().find(|p| p.as_str() == term)
+    }
+
+    /// Whether the patient lies feet first.
+    pub fn is_feet_first(self) -> bool {
+        self.as_str().starts_with("FF")
+    }
+
+    /// From Patient Table Relationship (CID 21) and Patient Orientation Modifier (CID 20),
+    /// by code value and scheme: the SNOMED CT codes and their legacy SRT forms
+    /// (F-10470 headfirst, F-10480 feet-first; F-10340 supine, F-10310 prone, F-10317 right
+    /// and F-10319 left lateral decubitus). `None` for transverse or oblique placements and
+    /// other modifiers.
+    pub fn from_codes(table_relationship: &Code, modifier: &Code) -> Option<PatientPosition> {
+        let is = |c: &Code, pairs: &[(&str, &str)]| {
+            pairs
+                .iter()
+                .any(|(v, s)| c.value() == *v && c.scheme() == *s)
+        };
+        let head = is(
+            table_relationship,
+            &[("102540008", "SCT"), ("F-10470", "SRT")],
+        );
+        let feet = is(
+            table_relationship,
+            &[("102541007", "SCT"), ("F-10480", "SRT")],
+        );
+        let lie = if is(modifier, &[("40199007", "SCT"), ("F-10340", "SRT")]) {
+            0
+        } else if is(modifier, &[("1240000", "SCT"), ("F-10310", "SRT")]) {
+            1
+        } else if is(modifier, &[("102535000", "SCT"), ("F-10317", "SRT")]) {
+            2
+        } else if is(modifier, &[("102536004", "SCT"), ("F-10319", "SRT")]) {
+            3
+        } else {
+            return None;
+        };
+        let first = if head {
+            0
+        } else if feet {
+            4
+        } else {
+            return None;
+        };
+        Self::ALL.get(first + lie).copied()
+    }
+}
+
+/// The patient position of the XML that Siemens writes in a report's root Comment (121106):
+/// the `SRData` attribute of the `Position` element inside `PatientPosition`.
+pub(crate) fn patient_position_in_comment(text: &str) -> Option<PatientPosition> {
+    let rest = &text[text.find("<PatientPosition>")?..];
+    let rest = &rest[rest.find("<Position ")?..];
+    let rest = &rest[rest.find("SRData=\"")? + "SRData=\"".len()..];
+    PatientPosition::from_defined_term(&rest[..rest.find('"')?])
+}
+
+/// Whether a Patient Orientation (113743, CID 19) is erect (C86043 NCIt, legacy F-10440 SRT),
+/// where the table positions of Patient Position do not apply.
+fn is_erect(c: &Code) -> bool {
+    (c.value() == "C86043" && c.scheme() == "NCIt")
+        || (c.value() == "F-10440" && c.scheme() == "SRT")
+}
+
 impl Geometry {
+    /// Sets `patient_position` from the event's codes, else from the report's comment.
+    pub(crate) fn set_patient_position(&mut self, from_comment: Option<PatientPosition>) {
+        let erect = self.patient_orientation.as_ref().is_some_and(is_erect);
+        let coded = match (
+            &self.patient_table_relationship,
+            &self.patient_orientation_modifier,
+        ) {
+            (Some(t), Some(m)) if !erect => PatientPosition::from_codes(t, m),
+            _ => None,
+        };
+        self.patient_position = coded.or(from_comment);
+        self.patient_position_from_comment = coded.is_none() && from_comment.is_some();
+    }
+
     /// Reads one child of an event container if it is a geometry item of the DCM scheme
     /// (`value` is its concept's code value); returns whether it was one.
     pub(crate) fn read_item(

@@ -13,7 +13,7 @@ use serde::Serialize;
 use crate::codes::{self, Code, Concept};
 use crate::dataset::{Limits, Tree};
 use crate::error::ParseError;
-use crate::geometry::{self, Geometry, VendorItems};
+use crate::geometry::{self, Geometry, PatientPosition, VendorItems};
 use crate::sr::{CodeCache, Content, NumReader, Technique};
 use crate::units::{self, AirKerma, Angle, Dap, Length};
 use crate::warning::Warning;
@@ -327,6 +327,8 @@ pub(crate) struct ReportBuilder {
     report: DoseReport,
     max_events: usize,
     root_study_uid: Option<String>,
+    /// The patient position of a Siemens root comment.
+    comment_position: Option<PatientPosition>,
     device_uid_text: bool,
     /// The content items' warnings, in their order, and the report's codes.
     reader: NumReader,
@@ -354,6 +356,7 @@ impl ReportBuilder {
             },
             max_events: limits.max_events,
             root_study_uid: None,
+            comment_position: None,
             device_uid_text: false,
             reader: NumReader::default(),
             error: None,
@@ -414,6 +417,14 @@ impl ReportBuilder {
             }
         } else if k.is(codes::STUDY_INSTANCE_UID) {
             self.root_study_uid = c.uid().map(str::to_owned);
+        } else if k.is(codes::COMMENT) {
+            if let Some(p) = c
+                .text()
+                .as_deref()
+                .and_then(geometry::patient_position_in_comment)
+            {
+                self.comment_position = Some(p);
+            }
         } else if k.is(codes::SOURCE_OF_DOSE_INFORMATION) {
             if let Some(code) = c.code() {
                 report
@@ -448,6 +459,7 @@ impl ReportBuilder {
         let ReportBuilder {
             mut report,
             root_study_uid,
+            comment_position,
             device_uid_text,
             reader,
             error,
@@ -496,6 +508,9 @@ impl ReportBuilder {
             warnings.push(Warning::MissingRelationshipType { count: missing_rel });
         }
         check_consistency(&mut report, warnings);
+        for e in &mut report.events {
+            e.geometry.set_patient_position(comment_position);
+        }
         geometry::check_events(
             report
                 .events

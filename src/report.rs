@@ -9,6 +9,7 @@ use serde::Serialize;
 use crate::codes::Code;
 use crate::error::Error;
 use crate::extract::{Extraction, ObjectKind, Outcome};
+use crate::geometry::PatientPosition;
 use crate::image::ImageDose;
 use crate::procedure::{Completeness, Fate, FileAccount, Procedure};
 use crate::rdsr::{EventCategory, IrradiationEvent, PlaneDose, Provenance};
@@ -215,6 +216,9 @@ pub struct EventRow {
     pub patient_orientation_modifier: Option<String>,
     /// Reference Point Definition (113780) of the event: the code value, or the text.
     pub reference_point: Option<String>,
+    /// Patient position (`HFS`, `FFS`, `HFP`, …): from the event's codes, else from the
+    /// report's Siemens comment.
+    pub patient_position: Option<&'static str>,
 }
 
 /// Header dose of one XA/RF image.
@@ -311,6 +315,7 @@ impl EventRow {
             patient_orientation: meaning(&g.patient_orientation),
             patient_orientation_modifier: meaning(&g.patient_orientation_modifier),
             reference_point: e.reference_point.as_ref().map(|r| r.label().to_owned()),
+            patient_position: g.patient_position.map(PatientPosition::as_str),
         }
     }
 }

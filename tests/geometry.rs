@@ -699,3 +699,108 @@ fn every_filter_of_an_event_is_read_with_its_unit() {
         Warning::UnknownUnit { concept, .. } if concept.code == "113773"
     )));
 }
+
+/// The patient position: from the codes (GE, Philips, Canon), from the root comment's XML
+/// (Siemens, whose files code none): feet first in the FFS file, head first elsewhere.
+#[test]
+fn corpus_patient_position_from_codes_or_siemens_comment() {
+    let Some(dir) = corpus_dir() else { return };
+    for (name, want, from_comment) in [
+        ("openrem-develop/RF-RDSR-Siemens_Zee-FFS.dcm", "FFS", true),
+        ("openrem-develop/RF-RDSR-Siemens_Zee-HFS.dcm", "HFS", true),
+        (
+            "pyskindose-25.1.1-pypi/siemens_axiom_example_procedure.dcm",
+            "HFS",
+            true,
+        ),
+        ("openrem-0.10.0-pypi/RF-RDSR-GE.dcm", "HFS", false),
+        (
+            "pyskindose-25.1.1-pypi/philips_allura_clarity_u104.dcm",
+            "HFS",
+            false,
+        ),
+        (
+            "openrem-develop/RF-RDSR-Canon-Alphenix-rotational.dcm",
+            "HFS",
+            false,
+        ),
+    ] {
+        let (r, _) = corpus_file(&dir, name);
+        assert!(!r.events.is_empty(), "{name}");
+        for e in &r.events {
+            let g = &e.geometry;
+            assert_eq!(g.patient_position.map(|p| p.as_str()), Some(want), "{name}");
+            assert_eq!(g.patient_position_from_comment, from_comment, "{name}");
+        }
+    }
+}
+
+#[test]
+fn patient_position_from_codes_comment_or_nothing() {
+    let position = |table: (&str, &str), modifier: (&str, &str), orientation: (&str, &str)| {
+        let (g, _) = one_event(vec![
+            ContentItem::code(
+                CONTAINS,
+                dcm("113745", "Patient Table Relationship"),
+                code(table.0, table.1, "table"),
+            ),
+            ContentItem::code(
+                CONTAINS,
+                dcm("113743", "Patient Orientation"),
+                code(orientation.0, orientation.1, "orientation"),
+            )
+            .with(ContentItem::code(
+                HAS_CONCEPT_MOD,
+                dcm("113744", "Patient Orientation Modifier"),
+                code(modifier.0, modifier.1, "modifier"),
+            )),
+        ]);
+        g.patient_position.map(|p| p.as_str())
+    };
+    let recumbent = ("102538003", "SCT");
+    assert_eq!(
+        position(("102541007", "SCT"), ("1240000", "SCT"), recumbent),
+        Some("FFP")
+    );
+    assert_eq!(
+        position(("F-10470", "SRT"), ("F-10319", "SRT"), ("F-10450", "SRT")),
+        Some("HFDL")
+    );
+    assert_eq!(
+        position(("399220000", "SCT"), ("40199007", "SCT"), recumbent),
+        None,
+        "transverse"
+    );
+    assert_eq!(
+        position(
+            ("102540008", "SCT"),
+            ("40199007", "SCT"),
+            ("C86043", "NCIt")
+        ),
+        None,
+        "erect"
+    );
+
+    // A Siemens-like report: no codes, the position in the root comment's XML.
+    let comment = |xml: &str| {
+        let bytes = report_with(Vec::new(), |r, _| r.comment = Some(xml.into()));
+        let (r, _) = extract(&bytes);
+        let g = r.events[0].geometry.clone();
+        (
+            g.patient_position.map(|p| p.as_str()),
+            g.patient_position_from_comment,
+        )
+    };
+    assert_eq!(
+        comment(r#"<Root><PatientPosition><Position SRData="FFS "/></PatientPosition></Root>"#),
+        (Some("FFS"), true)
+    );
+    assert_eq!(
+        comment(r#"<Root><PatientPosition><Position SRData="XYZ"/></PatientPosition></Root>"#),
+        (None, false)
+    );
+    assert_eq!(
+        comment("<Root><Position SRData=\"FFS\"/></Root>"),
+        (None, false)
+    );
+}

@@ -432,6 +432,7 @@ struct EventCsv<'a> {
     patient_orientation: Text<'a>,
     patient_orientation_modifier: Text<'a>,
     reference_point: Text<'a>,
+    patient_position: Option<&'a str>,
 }
 
 impl<'a> EventCsv<'a> {
@@ -475,6 +476,7 @@ impl<'a> EventCsv<'a> {
             patient_orientation: ev.patient_orientation.as_deref().into(),
             patient_orientation_modifier: ev.patient_orientation_modifier.as_deref().into(),
             reference_point: ev.reference_point.as_deref().into(),
+            patient_position: ev.patient_position,
         }
     }
 }
