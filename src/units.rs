@@ -544,6 +544,29 @@ mod tests {
     }
 
     #[test]
+    fn lengths_and_angles_convert_and_keep_their_sign() {
+        for mm in [0.0, 700.0, 785.0, -87.4, 1524.5, 1e-3, -1e6] {
+            assert_eq!(Length::from_mm(mm).as_mm(), mm, "{mm} mm");
+            assert!((Length::from_mm(mm).as_cm() - mm / 10.0).abs() <= mm.abs() * 1e-15);
+        }
+        assert_eq!(Length::from_cm(-12.5).as_mm(), -125.0);
+        assert_eq!(Length::from_m(1.2).as_cm(), 120.0);
+        assert_eq!(Length::from_mm(-0.0).as_mm().to_bits(), 0, "-0 is 0");
+        assert_eq!(format!("{:.1}", Length::from_cm(78.5)), "785.0 mm");
+        assert_eq!(Angle::from_deg(-30.0).as_deg(), -30.0);
+        assert!((Angle::from_deg(180.0).as_rad() - std::f64::consts::PI).abs() < 1e-15);
+        assert!((Angle::from_rad(-std::f64::consts::FRAC_PI_2).as_deg() + 90.0).abs() < 1e-12);
+        assert_eq!(Angle::from_deg(-0.0).as_deg().to_bits(), 0);
+        assert_eq!(format!("{:.1}", Angle::from_deg(25.0)), "25.0°");
+        let deg = lookup_unit("deg").map(|u| (u.kind, u.factor));
+        assert_eq!(deg, Some((UnitKind::Angle, 1.0)));
+        assert!(
+            lookup_unit("rad").is_none(),
+            "not a factor of ten: not in the table"
+        );
+    }
+
+    #[test]
     fn compensated_sums_of_quantities() -> Result<(), QuantityError> {
         assert_eq!(Dap::compensated_sum([]), None);
         // 1 + 1e-16 + 1e-16 + … loses every small term when added left to right.
