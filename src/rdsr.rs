@@ -13,8 +13,9 @@ use serde::{Deserialize, Serialize};
 use crate::codes::{self, Code, Concept};
 use crate::dataset::{Limits, Tree};
 use crate::error::ParseError;
+use crate::geometry::{self, Geometry, PatientPosition, VendorItems};
 use crate::sr::{CodeCache, Content, NumReader, Technique};
-use crate::units::{self, AirKerma, Dap};
+use crate::units::{self, AirKerma, Angle, Dap, Length};
 use crate::warning::Warning;
 
 mod reference_point;
@@ -224,9 +225,9 @@ pub struct Filter {
     pub filter_type: Option<Code>,
     /// X-Ray Filter Material (113757).
     pub material: Option<Code>,
-    /// Minimum thickness (113758), mm.
+    /// Minimum thickness (113758), mm, converted by its unit code (`mm`, `cm`, `m`).
     pub thickness_min_mm: Option<f64>,
-    /// Maximum thickness (113773), mm.
+    /// Maximum thickness (113773), mm, converted by its unit code.
     pub thickness_max_mm: Option<f64>,
 }
 
@@ -268,11 +269,12 @@ pub struct IrradiationEvent {
     pub pulse_width: Option<Technique>,
     /// Exposure (113736), µAs, as found.
     pub exposure_uas: Option<f64>,
-    /// Positioner Primary Angle (112011), degrees.
+    /// Positioner Primary Angle (112011), degrees (also [`Geometry::primary_angle`]).
     pub primary_angle_deg: Option<f64>,
-    /// Positioner Secondary Angle (112012), degrees.
+    /// Positioner Secondary Angle (112012), degrees (also [`Geometry::secondary_angle`]).
     pub secondary_angle_deg: Option<f64>,
-    /// Distance Source to Detector (113750), metres.
+    /// Distance Source to Detector (113750), metres: [`Geometry::source_to_detector`], which
+    /// may come from a Philips private item (see its flag).
     pub source_to_detector_m: Option<f64>,
     /// Collimated Field Area (113790), m².
     pub field_area_m2: Option<f64>,
@@ -280,6 +282,10 @@ pub struct IrradiationEvent {
     pub filters: Vec<Filter>,
     /// Reference Point Definition (113780) of the event.
     pub reference_point: Option<ReferencePoint>,
+    /// Positioner, table, distances, field size and patient position (TID 10003B / 10003C);
+    /// `primary_angle_deg`, `secondary_angle_deg` and `source_to_detector_m` above are the
+    /// same values as plain numbers.
+    pub geometry: Geometry,
 }
 
 /// The dose content of one dose report (an RDSR, or a vendor summary).
@@ -321,6 +327,8 @@ pub(crate) struct ReportBuilder {
     report: DoseReport,
     max_events: usize,
     root_study_uid: Option<String>,
+    /// The patient position of a Siemens root comment.
+    comment_position: Option<PatientPosition>,
     device_uid_text: bool,
     /// The content items' warnings, in their order, and the report's codes.
     reader: NumReader,
@@ -348,6 +356,7 @@ impl ReportBuilder {
             },
             max_events: limits.max_events,
             root_study_uid: None,
+            comment_position: None,
             device_uid_text: false,
             reader: NumReader::default(),
             error: None,
@@ -408,6 +417,14 @@ impl ReportBuilder {
             }
         } else if k.is(codes::STUDY_INSTANCE_UID) {
             self.root_study_uid = c.uid().map(str::to_owned);
+        } else if k.is(codes::COMMENT) {
+            if let Some(p) = c
+                .text()
+                .as_deref()
+                .and_then(geometry::patient_position_in_comment)
+            {
+                self.comment_position = Some(p);
+            }
         } else if k.is(codes::SOURCE_OF_DOSE_INFORMATION) {
             if let Some(code) = c.code() {
                 report
@@ -442,6 +459,7 @@ impl ReportBuilder {
         let ReportBuilder {
             mut report,
             root_study_uid,
+            comment_position,
             device_uid_text,
             reader,
             error,
@@ -490,11 +508,35 @@ impl ReportBuilder {
             warnings.push(Warning::MissingRelationshipType { count: missing_rel });
         }
         check_consistency(&mut report, warnings);
+        for e in &mut report.events {
+            e.geometry.set_patient_position(comment_position);
+        }
+        geometry::check_events(
+            report
+                .events
+                .iter_mut()
+                .map(|e| (&mut e.geometry, e.field_area_m2)),
+            is_azurion(&report.device),
+            warnings,
+        );
         // The event list grew by doubling; results may be kept by the thousand (a folder
         // run's reorder window, a caller's archive), so they hold only what they use.
         report.events.shrink_to_fit();
         Ok(report)
     }
+}
+
+/// Whether the report's device is a Philips Azurion, whose table positions are not in the
+/// beam's frame (PySkinDose issue 48).
+fn is_azurion(d: &Device) -> bool {
+    let philips = d
+        .manufacturer
+        .as_deref()
+        .is_none_or(|m| m.to_ascii_lowercase().contains("philips"));
+    philips
+        && d.model
+            .as_deref()
+            .is_some_and(|m| m.to_ascii_lowercase().contains("azurion"))
 }
 
 fn is_uid(s: &str) -> bool {
@@ -618,15 +660,15 @@ fn event(c: &Content<'_, '_>, r: &mut NumReader) -> IrradiationEvent {
         field_area_m2: None,
         filters: Vec::new(),
         reference_point: None,
+        geometry: Geometry::default(),
     };
     let mut modifier_sibling = false;
+    let mut vendor = VendorItems::default();
     for k in c.children() {
         let Some(concept) = k.concept() else { continue };
         let v = concept.value;
         if concept.scheme != b"DCM" {
-            if concept.is(codes::PATIENT_ORIENTATION_MODIFIER) {
-                modifier_sibling = true;
-            }
+            vendor.note(concept, k);
             continue;
         }
         match v {
@@ -649,14 +691,12 @@ fn event(c: &Content<'_, '_>, r: &mut NumReader) -> IrradiationEvent {
             b"113734" => e.tube_current = r.technique(&k, codes::TUBE_CURRENT),
             b"113793" => e.pulse_width = r.technique(&k, codes::PULSE_WIDTH),
             b"113736" => e.exposure_uas = r.technique_value(&k, codes::EXPOSURE),
-            b"112011" => e.primary_angle_deg = r.technique_value(&k, codes::PRIMARY_ANGLE),
-            b"112012" => e.secondary_angle_deg = r.technique_value(&k, codes::SECONDARY_ANGLE),
-            b"113750" => {
-                e.source_to_detector_m = r.length_m(&k, codes::DISTANCE_SOURCE_TO_DETECTOR)
-            }
             b"113790" => e.field_area_m2 = r.area_m2(&k, codes::COLLIMATED_FIELD_AREA),
             b"113780" => e.reference_point = reference_point(&k, &mut r.codes),
-            b"113744" => modifier_sibling = true,
+            b"113744" => {
+                modifier_sibling = true;
+                e.geometry.read_item(v, &k, r);
+            }
             b"113771" => {
                 let mut f = Filter {
                     filter_type: None,
@@ -671,20 +711,29 @@ fn event(c: &Content<'_, '_>, r: &mut NumReader) -> IrradiationEvent {
                     } else if xc.is(codes::XRAY_FILTER_MATERIAL) {
                         f.material = x.code().map(|y| r.codes.get(y));
                     } else if xc.is(codes::XRAY_FILTER_THICKNESS_MIN) {
-                        f.thickness_min_mm =
-                            r.technique_value(&x, codes::XRAY_FILTER_THICKNESS_MIN);
+                        f.thickness_min_mm = r
+                            .distance(&x, codes::XRAY_FILTER_THICKNESS_MIN)
+                            .map(Length::as_mm);
                     } else if xc.is(codes::XRAY_FILTER_THICKNESS_MAX) {
-                        f.thickness_max_mm =
-                            r.technique_value(&x, codes::XRAY_FILTER_THICKNESS_MAX);
+                        f.thickness_max_mm = r
+                            .distance(&x, codes::XRAY_FILTER_THICKNESS_MAX)
+                            .map(Length::as_mm);
                     }
                 }
                 // Events hold one or two filters: room for exactly those, not for four.
                 e.filters.reserve_exact(1);
                 e.filters.push(f);
             }
-            _ => {}
+            _ => {
+                e.geometry.read_item(v, &k, r);
+            }
         }
     }
+    vendor.apply(&mut e.geometry, r);
+    let g = &e.geometry;
+    e.primary_angle_deg = g.primary_angle.map(Angle::as_deg);
+    e.secondary_angle_deg = g.secondary_angle.map(Angle::as_deg);
+    e.source_to_detector_m = g.source_to_detector.map(Length::as_m);
     if modifier_sibling {
         r.warnings.push(Warning::Misplaced {
             what: "Patient Orientation Modifier (113744) is a sibling of Patient Orientation, not its child",

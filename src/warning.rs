@@ -209,6 +209,45 @@ pub enum Warning {
         /// Whether the dataset is in implicit VR.
         implicit: bool,
     },
+    /// A geometry item given twice in one irradiation event: the first is kept.
+    RepeatedItem {
+        /// The item.
+        concept: Concept,
+    },
+    /// Events whose Collimated Field Height, Width or Area (113788, 113789, 113790) is zero:
+    /// height and width are not a field size and are left out (Philips Azurion writes a zero
+    /// area beside heights and widths of 0 to a few millimetres).
+    ZeroFieldSize {
+        /// How many events.
+        count: usize,
+    },
+    /// Events whose Collimated Field Height × Width differs from their Collimated Field Area
+    /// by more than a factor 1.5 although the standard puts both at the image receptor
+    /// (Canon Alphenix: 3.7 to 6.1 times): height and width are left out, the area is kept.
+    FieldSizeContradictsArea {
+        /// How many events.
+        count: usize,
+        /// Median of height × width ÷ area over those events.
+        median_ratio: f64,
+    },
+    /// Events without a standard geometry item whose value is read from a vendor's private
+    /// item of the same meaning (Philips Allura: Table Height Position (021, 99PHI-IXR-XPER)
+    /// for 113753, Final Distance Source to Detector (018) for 113750).
+    VendorItemUsed {
+        /// The standard item the events lack.
+        concept: Concept,
+        /// The private item read instead.
+        vendor: Concept,
+        /// How many events.
+        count: usize,
+    },
+    /// Events with table positions from a system whose table is not in the beam's frame
+    /// (Philips Azurion; PySkinDose issue 48): kept as written, but they cannot place the
+    /// patient in the beam.
+    TablePositionNotInBeamFrame {
+        /// How many events.
+        count: usize,
+    },
 }
 
 impl fmt::Display for Warning {
@@ -371,6 +410,29 @@ impl fmt::Display for Warning {
                     "dataset in {written} VR although transfer syntax {transfer_syntax} says {named} VR: read as written"
                 )
             }
+            RepeatedItem { concept } => {
+                write!(f, "{concept}: given twice in one event; the first is kept")
+            }
+            ZeroFieldSize { count } => write!(
+                f,
+                "{count} events with a zero Collimated Field Height, Width or Area: height and width are not a field size, left out"
+            ),
+            FieldSizeContradictsArea {
+                count,
+                median_ratio,
+            } => write!(
+                f,
+                "{count} events whose Collimated Field Height × Width is {median_ratio:.2} times (median) their Collimated Field Area: not at the same plane, height and width left out"
+            ),
+            VendorItemUsed {
+                concept,
+                vendor,
+                count,
+            } => write!(f, "{count} events without {concept}: read from {vendor}"),
+            TablePositionNotInBeamFrame { count } => write!(
+                f,
+                "{count} events with table positions from a Philips Azurion, whose table is not in the beam's frame: kept as written, not usable to place the patient"
+            ),
         }
     }
 }

@@ -58,6 +58,32 @@ pub(crate) const EVENT_COLUMNS: &[&str] = &[
     "kvp",
     "tube_current_ma",
     "pulses",
+    "primary_angle_deg",
+    "secondary_angle_deg",
+    "primary_angle_end_deg",
+    "secondary_angle_end_deg",
+    "column_angulation_deg",
+    "table_longitudinal_mm",
+    "table_lateral_mm",
+    "table_height_mm",
+    "table_longitudinal_end_mm",
+    "table_lateral_end_mm",
+    "table_height_end_mm",
+    "table_head_tilt_deg",
+    "table_horizontal_rotation_deg",
+    "table_cradle_tilt_deg",
+    "source_to_isocenter_mm",
+    "source_to_reference_point_mm",
+    "source_to_detector_mm",
+    "source_to_table_plane_mm",
+    "field_area_cm2",
+    "field_height_mm",
+    "field_width_mm",
+    "patient_table_relationship",
+    "patient_orientation",
+    "patient_orientation_modifier",
+    "reference_point",
+    "patient_position",
 ];
 
 /// Columns of `images` besides `file_id`: the JSON `files[].image` fields.
@@ -76,7 +102,7 @@ pub(crate) const IMAGE_COLUMNS: &[&str] = &[
 /// The SQL type of a column of the JSON rows, by its name.
 fn column_type(name: &str) -> &'static str {
     let real_suffixes = [
-        "_gy_cm2", "_mgy", "_s", "_ms", "_mm", "_deg", "_cm", "_m", "_m2",
+        "_gy_cm2", "_mgy", "_s", "_ms", "_mm", "_deg", "_cm", "_cm2", "_m", "_m2",
     ];
     if ["kvp", "tube_current_ma", "pulses"].contains(&name)
         || real_suffixes.iter().any(|s| name.ends_with(s))
@@ -314,5 +340,7 @@ mod tests {
         assert_eq!(column_type("acquisition_frames"), "BIGINT");
         assert_eq!(column_type("protocol"), "TEXT");
         assert_eq!(column_type("started"), "TEXT");
+        assert_eq!(column_type("field_area_cm2"), "DOUBLE PRECISION");
+        assert_eq!(column_type("table_height_mm"), "DOUBLE PRECISION");
     }
 }
