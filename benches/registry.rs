@@ -24,10 +24,10 @@ mod common;
 
 use std::cell::RefCell;
 use std::hint::black_box;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use criterion::Criterion;
 use kerma::registry::{Registry, ReportFilter};
 
 const FILES: usize = 10_000;
@@ -60,6 +60,34 @@ fn ingest(target: &str, dir: &Path) -> usize {
     black_box(s.new + s.unchanged)
 }
 
+/// One criterion measurement of ingesting the folder into the registry that `target` makes
+/// (with what to do after), each run preceded by a run of `a` (the baseline): both are timed
+/// and kept, A and B alternating in the same run.
+fn alternating<C: FnOnce()>(
+    b: &mut criterion::Bencher<'_>,
+    a: &dyn Fn() -> usize,
+    a_times: &RefCell<Vec<Duration>>,
+    b_times: &RefCell<Vec<Duration>>,
+    target: impl Fn() -> (String, C),
+) {
+    b.iter_custom(|iters| {
+        let mut total = Duration::ZERO;
+        for _ in 0..iters {
+            let t = Instant::now();
+            black_box(a());
+            a_times.borrow_mut().push(t.elapsed());
+            let (db, after) = target();
+            let t = Instant::now();
+            ingest(&db, dir());
+            let d = t.elapsed();
+            b_times.borrow_mut().push(d);
+            total += d;
+            after();
+        }
+        total
+    })
+}
+
 fn median(v: &mut [Duration]) -> Duration {
     v.sort();
     v.get(v.len() / 2).copied().unwrap_or_default()
@@ -81,11 +109,18 @@ fn fresh_postgres(admin: &str, n: usize) -> String {
     format!("{}/{name}", &admin[..cut])
 }
 
+/// The generated folder.
+static DIR: OnceLock<PathBuf> = OnceLock::new();
+
+fn dir() -> &'static Path {
+    DIR.get().expect("generated at start")
+}
+
 fn main() {
     let mut c = common::config(Duration::from_secs(20));
     let gen_dir = tempfile::tempdir().expect("temp dir");
-    let dir = gen_dir.path().join("rdsr");
-    generate(&dir, FILES);
+    let dir = DIR.get_or_init(|| gen_dir.path().join("rdsr"));
+    generate(dir, FILES);
     let work = tempfile::tempdir().expect("temp dir");
     let counter = RefCell::new(0usize);
     let fresh_sqlite = || {
@@ -97,72 +132,39 @@ fn main() {
             .to_string()
     };
 
-    // Ingest into a fresh SQLite file, alternating with the scan.
+    // Ingest into a fresh SQLite file, re-ingest, PostgreSQL: each alternating with the scan.
     let scans = RefCell::new(Vec::new());
     let ingests = RefCell::new(Vec::new());
+    let reingests = RefCell::new(Vec::new());
+    let pg_ingests = RefCell::new(Vec::new());
+    let scan_once = || black_box(scan(dir));
     let mut g = c.benchmark_group("registry_ingest_10k_small_rdsr");
     g.sample_size(10);
     g.bench_function("sqlite_fresh_alternating_with_scan", |b| {
-        b.iter_custom(|iters| {
-            let mut total = Duration::ZERO;
-            for _ in 0..iters {
-                let t = Instant::now();
-                black_box(scan(&dir));
-                scans.borrow_mut().push(t.elapsed());
-                let db = fresh_sqlite();
-                let t = Instant::now();
-                ingest(&db, &dir);
-                let d = t.elapsed();
-                ingests.borrow_mut().push(d);
-                total += d;
+        alternating(b, &scan_once, &scans, &ingests, || {
+            let db = fresh_sqlite();
+            (db.clone(), move || {
                 let _ = std::fs::remove_file(&db);
-            }
-            total
+            })
         })
     });
-    // Re-ingest: nothing new, alternating with the scan.
     let filled = fresh_sqlite();
-    ingest(&filled, &dir);
-    let reingests = RefCell::new(Vec::new());
+    ingest(&filled, dir);
     g.bench_function("sqlite_reingest_alternating_with_scan", |b| {
-        b.iter_custom(|iters| {
-            let mut total = Duration::ZERO;
-            for _ in 0..iters {
-                let t = Instant::now();
-                black_box(scan(&dir));
-                scans.borrow_mut().push(t.elapsed());
-                let t = Instant::now();
-                ingest(&filled, &dir);
-                let d = t.elapsed();
-                reingests.borrow_mut().push(d);
-                total += d;
-            }
-            total
+        alternating(b, &scan_once, &scans, &reingests, || {
+            (filled.clone(), || {})
         })
     });
     let pg = std::env::var("KERMA_POSTGRES_URL")
         .ok()
         .filter(|u| !u.is_empty());
-    let pg_ingests = RefCell::new(Vec::new());
     match &pg {
         Some(admin) => {
             let n = RefCell::new(0usize);
             g.bench_function("postgres_fresh_alternating_with_scan", |b| {
-                b.iter_custom(|iters| {
-                    let mut total = Duration::ZERO;
-                    for _ in 0..iters {
-                        let t = Instant::now();
-                        black_box(scan(&dir));
-                        scans.borrow_mut().push(t.elapsed());
-                        *n.borrow_mut() += 1;
-                        let url = fresh_postgres(admin, *n.borrow());
-                        let t = Instant::now();
-                        ingest(&url, &dir);
-                        let d = t.elapsed();
-                        pg_ingests.borrow_mut().push(d);
-                        total += d;
-                    }
-                    total
+                alternating(b, &scan_once, &scans, &pg_ingests, || {
+                    *n.borrow_mut() += 1;
+                    (fresh_postgres(admin, *n.borrow()), || {})
                 })
             });
         }

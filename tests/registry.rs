@@ -203,9 +203,9 @@ fn new_content_at_a_path_is_a_new_version() -> TestResult {
         let dir = tempfile::tempdir()?;
         let p = dir.path().join("exam.dcm");
         copy("rdsr_single_plane.dcm", &p);
-        ingest(&t, &inputs(&[p.clone()]), 1000);
+        ingest(&t, &inputs(std::slice::from_ref(&p)), 1000);
         copy("rdsr_canon_dgycm2_mgy.dcm", &p);
-        let s = ingest(&t, &inputs(&[p.clone()]), 1000);
+        let s = ingest(&t, &inputs(std::slice::from_ref(&p)), 1000);
         assert_eq!((s.new, s.new_versions), (0, 1), "{}", t.name());
         let rows = t.rows("SELECT version, is_current, replaced_at FROM files ORDER BY version");
         assert_eq!(rows.len(), 2);
@@ -328,7 +328,8 @@ fn two_writers_at_once_give_one_registry() -> TestResult {
         Registry::open(&shared.url())?;
         let mut a = ingest_child(&shared, dir.path(), 40);
         let mut b = ingest_child(&shared, dir.path(), 70);
-        let (sa, sb) = (a.wait()?, b.wait()?);
+        let (sa, sb) = (a.wait(), b.wait());
+        let (sa, sb) = (sa?, sb?);
         let mut err = String::new();
         if let Some(mut e) = a.stderr.take() {
             std::io::Read::read_to_string(&mut e, &mut err)?;

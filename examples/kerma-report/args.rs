@@ -70,6 +70,12 @@ pub struct Args {
     #[arg(long, value_name = "PATH_OR_URL", conflicts_with = "paths")]
     pub db: Option<String>,
 
+    /// With --db: only the procedures stored or changed at or after TIME (UTC, ISO 8601:
+    /// 2025-03-01 or 2025-03-01T08:00:00Z), and so the alerts raised since then.
+    /// Example: --db kerma.db --changed-since 2025-03-01T08:00:00Z
+    #[arg(long, value_name = "TIME", requires = "db")]
+    pub changed_since: Option<String>,
+
     /// Output format on stdout. Example: --format json
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,

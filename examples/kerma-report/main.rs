@@ -100,7 +100,7 @@ fn report(args: Args) -> ExitCode {
     for r in &remarks {
         eprintln!("kerma-report: warning: {r}");
     }
-    let (entries, set, errors) = match &args.db {
+    let (entries, set, errors, history) = match &args.db {
         Some(db) => match registry::load(db, &args) {
             Ok(loaded) => loaded,
             Err(e) => {
@@ -109,11 +109,17 @@ fn report(args: Args) -> ExitCode {
             }
         },
         None => match read_files(&args) {
-            Ok(read) => read,
+            Ok((entries, set, errors)) => (entries, set, errors, Vec::new()),
             Err(code) => return code,
         },
     };
-    finish(&args, &config, &rooms, &remarks, entries, set, errors)
+    let read = Read {
+        entries,
+        set,
+        errors,
+        history,
+    };
+    finish(&args, &config, &rooms, &remarks, read)
 }
 
 /// Reads the files and folders of `args`: their entries, their procedures and how many could
@@ -153,16 +159,29 @@ fn read_files(
     Ok((entries, grouping.finish(), errors))
 }
 
+/// What was read: the files' entries, their procedures, how many could not be read, and a
+/// registry's procedures before the period (for cumulative sums only).
+struct Read {
+    entries: Vec<kerma::report::FileEntry>,
+    set: kerma::ProcedureSet,
+    errors: usize,
+    history: Vec<kerma::Procedure>,
+}
+
 /// Everything after reading: room names, selection, survey, outputs, exit code.
 fn finish(
     args: &Args,
     config: &SurveyConfig,
     rooms: &kerma::RoomTable,
     remarks: &[TableRemark],
-    mut entries: Vec<kerma::report::FileEntry>,
-    mut set: kerma::ProcedureSet,
-    errors: usize,
+    read: Read,
 ) -> ExitCode {
+    let Read {
+        mut entries,
+        mut set,
+        errors,
+        history,
+    } = read;
     set.apply_room_table(rooms);
     let fates: HashMap<&str, &kerma::FileAccount> =
         set.files.iter().map(|f| (f.label.as_str(), f)).collect();
@@ -176,7 +195,7 @@ fn finish(
         .iter()
         .map(|p| kerma::report::ProcedureRow::new(p))
         .collect();
-    let survey = match survey::run(args, &kept) {
+    let survey = match survey::run(args, &kept, &history) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("kerma-report: {e}");

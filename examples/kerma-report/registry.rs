@@ -110,14 +110,41 @@ fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
 
+/// What a report reads from a registry: entries, procedures, the count of unreadable files,
+/// and the procedures of the `--window-days` before `--since` (for cumulative sums).
+type Loaded = (
+    Vec<FileEntry>,
+    kerma::ProcedureSet,
+    usize,
+    Vec<kerma::Procedure>,
+);
+
 /// The entries, procedures and count of unreadable files of the registry `db`, for the
-/// period of `--since`/`--until`.
-pub fn load(db: &str, args: &Args) -> Result<(Vec<FileEntry>, kerma::ProcedureSet, usize), String> {
+/// period of `--since`/`--until` (and `--changed-since`), with the history before it.
+pub fn load(db: &str, args: &Args) -> Result<Loaded, String> {
     let mut registry = Registry::open(db).map_err(|e| e.to_string())?;
     let since = args.since.map(|d| d.to_string());
     let until = args.until.map(|d| d.to_string());
-    let filter = ReportFilter::default().period(since.as_deref(), until.as_deref());
+    let mut filter = ReportFilter::default().period(since.as_deref(), until.as_deref());
+    if let Some(t) = &args.changed_since {
+        filter = filter.updated_since(&iso_time(t)?);
+    }
     let report = registry.report(&filter).map_err(|e| e.to_string())?;
+    // A patient's procedures of the window before the period count in the cumulative sums
+    // of the period's procedures.
+    let history = match args.since {
+        Some(s) => {
+            let first = days_before(s, args.window_days).to_string();
+            let last = days_before(s, 1).to_string();
+            let before = ReportFilter::default().period(Some(&first), Some(&last));
+            registry
+                .report(&before)
+                .map_err(|e| e.to_string())?
+                .set
+                .procedures
+        }
+        None => Vec::new(),
+    };
     let entries = registry
         .file_entries(&report.set)
         .map_err(|e| e.to_string())?;
@@ -125,5 +152,71 @@ pub fn load(db: &str, args: &Args) -> Result<(Vec<FileEntry>, kerma::ProcedureSe
         .iter()
         .filter(|e| e.outcome == FileOutcome::Error)
         .count();
-    Ok((entries, report.set, errors))
+    Ok((entries, report.set, errors, history))
+}
+
+/// `--changed-since` as the registry writes times: `YYYY-MM-DD` is midnight UTC.
+fn iso_time(t: &str) -> Result<String, String> {
+    let ok = t.len() >= 10
+        && t.as_bytes()[4] == b'-'
+        && t.as_bytes()[7] == b'-'
+        && t[..10].bytes().filter(u8::is_ascii_digit).count() == 8;
+    if !ok {
+        return Err(format!(
+            "--changed-since {t:?} is not a time YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ"
+        ));
+    }
+    Ok(if t.len() == 10 {
+        format!("{t}T00:00:00Z")
+    } else {
+        t.to_owned()
+    })
+}
+
+/// The date `days` days before `date` (both `YYYYMMDD`), by Howard Hinnant's civil
+/// calendar algorithms (days from 1970-01-01 and back).
+fn days_before(date: u32, days: u64) -> u32 {
+    let (y, m, d) = (
+        i64::from(date / 10_000),
+        i64::from(date / 100 % 100),
+        i64::from(date % 100),
+    );
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * ((m + 9) % 12) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let z = era * 146_097 + doe - days.min(1_000_000) as i64;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    u32::try_from(y * 10_000 + m * 100 + d).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{days_before, iso_time};
+
+    #[test]
+    fn dates_before() {
+        assert_eq!(days_before(20250301, 1), 20250228);
+        assert_eq!(days_before(20240301, 1), 20240229);
+        assert_eq!(days_before(20250101, 84), 20241009);
+        assert_eq!(days_before(20250615, 0), 20250615);
+        assert_eq!(days_before(20000301, 1), 20000229);
+    }
+
+    #[test]
+    fn changed_since_times() {
+        assert_eq!(
+            iso_time("2025-03-01").as_deref(),
+            Ok("2025-03-01T00:00:00Z")
+        );
+        assert!(iso_time("yesterday").is_err());
+    }
 }

@@ -113,11 +113,19 @@ pub fn config(args: &Args) -> Result<SurveyConfig, SetupError> {
     Ok(config)
 }
 
-/// Runs the survey over the kept procedures.
-pub fn run(args: &Args, procedures: &[&Procedure]) -> Result<SurveyReport, SetupError> {
+/// Runs the survey over the kept procedures; `history` (a registry's procedures before the
+/// period) counts only in per-patient cumulative sums.
+pub fn run(
+    args: &Args,
+    procedures: &[&Procedure],
+    history: &[Procedure],
+) -> Result<SurveyReport, SetupError> {
     let mut survey = Survey::new(config(args)?).map_err(|e| e.to_string())?;
     for p in procedures {
         survey.add(record(p));
+    }
+    for p in history {
+        survey.add_history(record(p));
     }
     Ok(survey.finish())
 }

@@ -139,21 +139,40 @@ pub(crate) fn rows(
     Ok(out)
 }
 
+/// What a transaction may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Access {
+    /// Holds the database's write lock (so that batches of concurrent writers follow one
+    /// another) and commits when its work returns `Ok`; on an error nothing of it remains.
+    Write,
+    /// Sees one committed state throughout, and changes nothing.
+    Read,
+}
+
 /// A database: one transaction at a time.
 pub(crate) trait Db: Send {
-    /// Runs `f` in a write transaction that holds the database's write lock (so that batches
-    /// of concurrent writers follow one another), and commits when it returns `Ok`; on an
-    /// error nothing of it remains.
-    fn write(
+    /// Runs `f` in one transaction of `access`.
+    fn transaction(
         &mut self,
+        access: Access,
         f: &mut dyn FnMut(&mut dyn Tx) -> Result<(), RegistryError>,
     ) -> Result<(), RegistryError>;
 
-    /// Runs `f` in a read-only transaction: it sees one committed state throughout.
+    /// Runs `f` in a write transaction (see [`Access::Write`]).
+    fn write(
+        &mut self,
+        f: &mut dyn FnMut(&mut dyn Tx) -> Result<(), RegistryError>,
+    ) -> Result<(), RegistryError> {
+        self.transaction(Access::Write, f)
+    }
+
+    /// Runs `f` in a read-only transaction (see [`Access::Read`]).
     fn read(
         &mut self,
         f: &mut dyn FnMut(&mut dyn Tx) -> Result<(), RegistryError>,
-    ) -> Result<(), RegistryError>;
+    ) -> Result<(), RegistryError> {
+        self.transaction(Access::Read, f)
+    }
 
     /// Where the database is, without any password.
     fn target(&self) -> &str;

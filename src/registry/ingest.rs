@@ -90,7 +90,7 @@ struct Loaded {
 
 enum Body {
     Whole(Vec<u8>),
-    Large(Result<Extraction, Error>, Vec<u8>),
+    Large(Box<Result<Extraction, Error>>, Vec<u8>),
 }
 
 fn hex(hash: blake3::Hash) -> String {
@@ -126,7 +126,7 @@ fn read_input(input: &Input, extractor: &Extractor) -> Result<Loaded, String> {
         label,
         size,
         hash: hex(hasher.finalize()),
-        body: Body::Large(result, head),
+        body: Body::Large(Box::new(result), head),
     })
 }
 
@@ -146,7 +146,7 @@ fn stored_content(bytes: Vec<u8>, result: &Result<Extraction, Error>) -> Vec<u8>
 fn extract_loaded(l: Loaded, input: &Input, extractor: &Extractor) -> Fresh {
     let (result, bytes) = match l.body {
         Body::Whole(bytes) => (extractor.extract_bytes(&bytes), bytes),
-        Body::Large(result, head) => (result, head),
+        Body::Large(result, head) => (*result, head),
     };
     let skip = input.skip(&result);
     let bytes = skip.is_none().then_some(bytes);
@@ -725,7 +725,7 @@ fn store_batch(
         }
     }
     // The new files, their links and their rows.
-    let mut next_id = rows(tx, "SELECT COALESCE(MAX(id), 0) FROM files", &[])?
+    let last_id = rows(tx, "SELECT COALESCE(MAX(id), 0) FROM files", &[])?
         .first()
         .and_then(|r| r.first())
         .and_then(Val::int)
@@ -738,10 +738,9 @@ fn store_batch(
         .zip(fresh_fates)
         .zip(fresh_links)
         .zip(fresh_rows);
-    for (((f, fate), file_links), r) in adds_iter {
+    for (n, (((f, fate), file_links), r)) in (1..).zip(adds_iter) {
         let replaces = f.replaces;
-        next_id += 1;
-        let id = next_id;
+        let id = last_id + n;
         let fate = match fate {
             Some(f) => f,
             None => fate_of_label

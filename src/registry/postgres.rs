@@ -9,7 +9,7 @@ use postgres::types::{IsNull, ToSql, Type, to_sql_checked};
 use postgres::{Client, NoTls, Statement};
 
 use super::RegistryError;
-use super::db::{Db, Dialect, Tx, Val, postgres_placeholders};
+use super::db::{Access, Db, Dialect, Tx, Val, postgres_placeholders};
 
 /// The advisory lock key that serialises kerma's write batches ("kerma" in ASCII).
 const WRITE_LOCK: i64 = 0x6b65726d61;
@@ -268,48 +268,36 @@ impl Tx for PgTx<'_, '_> {
 }
 
 impl Db for Postgres {
-    fn write(
+    fn transaction(
         &mut self,
+        access: Access,
         f: &mut dyn FnMut(&mut dyn Tx) -> Result<(), RegistryError>,
     ) -> Result<(), RegistryError> {
         let target = self.target.clone();
-        let fail = |e: postgres::Error| RegistryError::Database {
-            target: target.clone(),
-            message: message(&e),
-        };
-        let mut tx = self.client.transaction().map_err(fail)?;
-        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITE_LOCK])
-            .map_err(fail)?;
+        let mut tx = match access {
+            Access::Write => self.client.transaction(),
+            Access::Read => self
+                .client
+                .build_transaction()
+                .isolation_level(postgres::IsolationLevel::RepeatableRead)
+                .read_only(true)
+                .start(),
+        }
+        .map_err(|e| fail(&target, e))?;
+        if access == Access::Write {
+            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITE_LOCK])
+                .map_err(|e| fail(&target, e))?;
+        }
         f(&mut PgTx {
             tx: &mut tx,
             statements: &mut self.statements,
             target: &target,
         })?;
-        tx.commit().map_err(fail)
-    }
-
-    fn read(
-        &mut self,
-        f: &mut dyn FnMut(&mut dyn Tx) -> Result<(), RegistryError>,
-    ) -> Result<(), RegistryError> {
-        let target = self.target.clone();
-        let fail = |e: postgres::Error| RegistryError::Database {
-            target: target.clone(),
-            message: message(&e),
-        };
-        let mut tx = self
-            .client
-            .build_transaction()
-            .isolation_level(postgres::IsolationLevel::RepeatableRead)
-            .read_only(true)
-            .start()
-            .map_err(fail)?;
-        f(&mut PgTx {
-            tx: &mut tx,
-            statements: &mut self.statements,
-            target: &target,
-        })?;
-        tx.rollback().map_err(fail)
+        match access {
+            Access::Write => tx.commit(),
+            Access::Read => tx.rollback(),
+        }
+        .map_err(|e| fail(&target, e))
     }
 
     fn target(&self) -> &str {

@@ -31,6 +31,11 @@ pub struct ReportFilter {
     pub updated_since: Option<String>,
     /// Only these rooms (room keys); all when empty.
     pub room_keys: Vec<String>,
+    /// Only these procedures (`procedure_key`s, as [`IngestSummary::changed_procedures`]
+    /// lists them); all when empty.
+    ///
+    /// [`IngestSummary::changed_procedures`]: super::IngestSummary::changed_procedures
+    pub procedure_keys: Vec<String>,
 }
 
 impl ReportFilter {
@@ -50,6 +55,12 @@ impl ReportFilter {
     /// Only the rooms with these keys.
     pub fn rooms(mut self, keys: impl IntoIterator<Item = String>) -> ReportFilter {
         self.room_keys = keys.into_iter().collect();
+        self
+    }
+
+    /// Only the procedures with these keys.
+    pub fn procedures(mut self, keys: impl IntoIterator<Item = String>) -> ReportFilter {
+        self.procedure_keys = keys.into_iter().collect();
         self
     }
 
@@ -74,13 +85,18 @@ impl ReportFilter {
         if let Some(t) = &self.updated_since {
             add("updated_at >= #", Val::from(t.as_str()));
         }
-        let mut rooms = Vec::new();
-        for k in &self.room_keys {
-            params.push(Val::from(k.as_str()));
-            rooms.push(format!("?{}", params.len()));
-        }
-        if !rooms.is_empty() {
-            conds.push(format!("room_key IN ({})", rooms.join(", ")));
+        for (column, keys) in [
+            ("room_key", &self.room_keys),
+            ("procedure_key", &self.procedure_keys),
+        ] {
+            let mut marks = Vec::new();
+            for k in keys {
+                params.push(Val::from(k.as_str()));
+                marks.push(format!("?{}", params.len()));
+            }
+            if !marks.is_empty() {
+                conds.push(format!("{column} IN ({})", marks.join(", ")));
+            }
         }
         let clause = match conds.is_empty() {
             true => String::new(),

@@ -9,7 +9,7 @@ use rusqlite::types::{ToSqlOutput, Value, ValueRef};
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
 use super::RegistryError;
-use super::db::{Db, Dialect, Tx, Val};
+use super::db::{Access, Db, Dialect, Tx, Val};
 
 /// How long a writer waits for another's batch before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
@@ -150,34 +150,28 @@ impl Tx for SqliteTx<'_> {
 }
 
 impl Db for Sqlite {
-    fn write(
+    fn transaction(
         &mut self,
+        access: Access,
         f: &mut dyn FnMut(&mut dyn Tx) -> Result<(), RegistryError>,
     ) -> Result<(), RegistryError> {
         let target = self.target.as_str();
         let fail = |e| RegistryError::from_sqlite(target, e);
         // IMMEDIATE takes the write lock at once: two writers never both read, then both
         // try to write.
+        let behavior = match access {
+            Access::Write => TransactionBehavior::Immediate,
+            Access::Read => TransactionBehavior::Deferred,
+        };
         let tx = self
             .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .transaction_with_behavior(behavior)
             .map_err(fail)?;
         f(&mut SqliteTx { tx: &tx, target })?;
-        tx.commit().map_err(fail)
-    }
-
-    fn read(
-        &mut self,
-        f: &mut dyn FnMut(&mut dyn Tx) -> Result<(), RegistryError>,
-    ) -> Result<(), RegistryError> {
-        let target = self.target.as_str();
-        let fail = |e| RegistryError::from_sqlite(target, e);
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Deferred)
-            .map_err(fail)?;
-        f(&mut SqliteTx { tx: &tx, target })?;
-        tx.rollback().map_err(fail)
+        match access {
+            Access::Write => tx.commit().map_err(fail),
+            Access::Read => tx.rollback().map_err(fail),
+        }
     }
 
     fn target(&self) -> &str {
