@@ -463,3 +463,55 @@ fn postgres_connection_lost_mid_ingest() -> TestResult {
     assert_same(&clean.dump(), &t.dump(), "resumed");
     Ok(())
 }
+
+/// The alerts of the procedures an ingest changed, with their patients' stored history, are
+/// those of a survey of everything: for each new file, ingested one at a time.
+#[test]
+fn alerts_on_arrival_see_the_stored_history() -> TestResult {
+    use kerma::reference::{Survey, SurveyConfig, SurveyRecord};
+    let dirs = [PathBuf::from(TESTDATA)];
+    let expected = folder_set(&dirs);
+    let mut whole = Survey::new(SurveyConfig::default())?;
+    for p in &expected.procedures {
+        whole.add(SurveyRecord::from_procedure(p));
+    }
+    let whole = whole.finish();
+    assert!(
+        !whole.alerts.procedures.is_empty(),
+        "testdata raises alerts"
+    );
+    let t = Target::sqlite();
+    let mut r = Registry::open(&t.url())?;
+    let mut raised = Vec::new();
+    let mut cumulative = Vec::new();
+    for input in inputs(&dirs) {
+        let s = r.ingest(std::slice::from_ref(&input), |_| {})?;
+        let report = r.survey(&s.changed_procedures, Survey::new(SurveyConfig::default())?)?;
+        for a in report.alerts.procedures {
+            raised.push((a.patient_id, a.quantity, a.value.to_bits()));
+        }
+        for c in report.alerts.patient_cumulative {
+            if !c.levels_reached.is_empty() {
+                cumulative.push(c.patient_id);
+            }
+        }
+    }
+    // Every alert of the whole survey was raised on arrival of one of its files.
+    for a in &whole.alerts.procedures {
+        let key = (a.patient_id.clone(), a.quantity, a.value.to_bits());
+        assert!(raised.contains(&key), "{key:?} not raised on arrival");
+    }
+    for c in whole
+        .alerts
+        .patient_cumulative
+        .iter()
+        .filter(|c| !c.levels_reached.is_empty())
+    {
+        assert!(
+            cumulative.contains(&c.patient_id),
+            "cumulative alert of {} not raised",
+            c.patient_id
+        );
+    }
+    Ok(())
+}

@@ -280,6 +280,50 @@ impl Registry {
         query::report(self.db.as_mut(), &self.extractor, filter)
     }
 
+    /// Completes `survey` with the procedures that have `keys` (as an ingest's
+    /// [`IngestSummary::changed_procedures`] lists them), and their patients' other stored
+    /// procedures as history (see [`Survey::add_history`]), and runs it: the trigger-level
+    /// alerts that those procedures raise, alone or in their patients' cumulative sums over
+    /// everything stored. Procedure ids in the result are the registry's keys.
+    ///
+    /// # Errors
+    /// The database failed, or holds data that cannot be read back.
+    ///
+    /// [`Survey::add_history`]: crate::reference::Survey::add_history
+    pub fn survey(
+        &mut self,
+        keys: &[String],
+        mut survey: crate::reference::Survey,
+    ) -> Result<crate::reference::SurveyReport, RegistryError> {
+        use crate::reference::SurveyRecord;
+        if keys.is_empty() {
+            return Ok(survey.finish());
+        }
+        let by_key = |r: RegistryReport| -> Vec<crate::Procedure> {
+            let mut ps = r.set.procedures;
+            for p in &mut ps {
+                if let Some(k) = r.keys.get(&p.id) {
+                    p.id = k.clone();
+                }
+            }
+            ps
+        };
+        let now = by_key(self.report(&ReportFilter::default().procedures(keys.to_vec()))?);
+        let patients: std::collections::BTreeSet<String> =
+            now.iter().filter_map(|p| p.patient_id.clone()).collect();
+        let history = match patients.is_empty() {
+            true => Vec::new(),
+            false => by_key(self.report(&ReportFilter::default().patients(patients))?),
+        };
+        for p in &now {
+            survey.add(SurveyRecord::from_procedure(p));
+        }
+        for p in history.iter().filter(|h| !keys.contains(&h.id)) {
+            survey.add_history(SurveyRecord::from_procedure(p));
+        }
+        Ok(survey.finish())
+    }
+
     /// The JSON `files` entries of a report's files, read again from their stored bytes:
     /// what a folder scan of the same files gives, with their fates in `set`.
     ///

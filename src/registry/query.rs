@@ -36,6 +36,8 @@ pub struct ReportFilter {
     ///
     /// [`IngestSummary::changed_procedures`]: super::IngestSummary::changed_procedures
     pub procedure_keys: Vec<String>,
+    /// Only these patients (Patient IDs); all when empty.
+    pub patient_ids: Vec<String>,
 }
 
 impl ReportFilter {
@@ -55,6 +57,12 @@ impl ReportFilter {
     /// Only the rooms with these keys.
     pub fn rooms(mut self, keys: impl IntoIterator<Item = String>) -> ReportFilter {
         self.room_keys = keys.into_iter().collect();
+        self
+    }
+
+    /// Only the procedures of these patients.
+    pub fn patients(mut self, ids: impl IntoIterator<Item = String>) -> ReportFilter {
+        self.patient_ids = ids.into_iter().collect();
         self
     }
 
@@ -88,6 +96,7 @@ impl ReportFilter {
         for (column, keys) in [
             ("room_key", &self.room_keys),
             ("procedure_key", &self.procedure_keys),
+            ("patient_id", &self.patient_ids),
         ] {
             let mut marks = Vec::new();
             for k in keys {
