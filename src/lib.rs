@@ -58,6 +58,7 @@ mod rdsr;
 pub mod reference;
 pub mod report;
 mod scan;
+pub mod skin;
 mod sr;
 mod units;
 mod value;
