@@ -51,6 +51,7 @@ mod dataset;
 mod deflate;
 mod error;
 mod extract;
+mod geometry;
 mod image;
 mod input;
 mod procedure;
@@ -71,6 +72,7 @@ pub use extract::{
     Extraction, Extractor, Identity, ObjectKind, Outcome, extract_bytes, extract_object,
     extract_path, extract_reader,
 };
+pub use geometry::Geometry;
 pub use image::{FrameDose, ImageDose};
 pub use procedure::{
     Accounting, Completeness, EventCounts, Fate, FileAccount, Procedure, ProcedurePlane,
@@ -83,7 +85,7 @@ pub use rdsr::{
 };
 pub use scan::{Input, Origin, Skip, WalkError, scan, walk_inputs};
 pub use sr::Technique;
-pub use units::{AirKerma, Dap, QuantityError};
+pub use units::{AirKerma, Angle, Dap, Length, QuantityError};
 pub use value::Attr;
 pub use warning::Warning;
 

@@ -13,8 +13,9 @@ use serde::Serialize;
 use crate::codes::{self, Code, Concept};
 use crate::dataset::{Limits, Tree};
 use crate::error::ParseError;
+use crate::geometry::{self, Geometry};
 use crate::sr::{CodeCache, Content, NumReader, Technique};
-use crate::units::{self, AirKerma, Dap};
+use crate::units::{self, AirKerma, Angle, Dap, Length};
 use crate::warning::Warning;
 
 mod reference_point;
@@ -268,11 +269,11 @@ pub struct IrradiationEvent {
     pub pulse_width: Option<Technique>,
     /// Exposure (113736), µAs, as found.
     pub exposure_uas: Option<f64>,
-    /// Positioner Primary Angle (112011), degrees.
+    /// Positioner Primary Angle (112011), degrees (also [`Geometry::primary_angle`]).
     pub primary_angle_deg: Option<f64>,
-    /// Positioner Secondary Angle (112012), degrees.
+    /// Positioner Secondary Angle (112012), degrees (also [`Geometry::secondary_angle`]).
     pub secondary_angle_deg: Option<f64>,
-    /// Distance Source to Detector (113750), metres.
+    /// Distance Source to Detector (113750), metres (also [`Geometry::source_to_detector`]).
     pub source_to_detector_m: Option<f64>,
     /// Collimated Field Area (113790), m².
     pub field_area_m2: Option<f64>,
@@ -280,6 +281,10 @@ pub struct IrradiationEvent {
     pub filters: Vec<Filter>,
     /// Reference Point Definition (113780) of the event.
     pub reference_point: Option<ReferencePoint>,
+    /// Positioner, table, distances, field size and patient position (TID 10003B / 10003C);
+    /// `primary_angle_deg`, `secondary_angle_deg` and `source_to_detector_m` above are the
+    /// same values as plain numbers.
+    pub geometry: Geometry,
 }
 
 /// The dose content of one dose report (an RDSR, or a vendor summary).
@@ -490,6 +495,13 @@ impl ReportBuilder {
             warnings.push(Warning::MissingRelationshipType { count: missing_rel });
         }
         check_consistency(&mut report, warnings);
+        geometry::check_events(
+            report
+                .events
+                .iter_mut()
+                .map(|e| (&mut e.geometry, e.field_area_m2)),
+            warnings,
+        );
         // The event list grew by doubling; results may be kept by the thousand (a folder
         // run's reorder window, a caller's archive), so they hold only what they use.
         report.events.shrink_to_fit();
@@ -618,14 +630,15 @@ fn event(c: &Content<'_, '_>, r: &mut NumReader) -> IrradiationEvent {
         field_area_m2: None,
         filters: Vec::new(),
         reference_point: None,
+        geometry: Geometry::default(),
     };
     let mut modifier_sibling = false;
     for k in c.children() {
         let Some(concept) = k.concept() else { continue };
         let v = concept.value;
         if concept.scheme != b"DCM" {
-            if concept.is(codes::PATIENT_ORIENTATION_MODIFIER) {
-                modifier_sibling = true;
+            if concept.is(codes::PHILIPS_BEAM_POSITION) {
+                e.geometry.vendor_beam_position = true;
             }
             continue;
         }
@@ -649,14 +662,12 @@ fn event(c: &Content<'_, '_>, r: &mut NumReader) -> IrradiationEvent {
             b"113734" => e.tube_current = r.technique(&k, codes::TUBE_CURRENT),
             b"113793" => e.pulse_width = r.technique(&k, codes::PULSE_WIDTH),
             b"113736" => e.exposure_uas = r.technique_value(&k, codes::EXPOSURE),
-            b"112011" => e.primary_angle_deg = r.technique_value(&k, codes::PRIMARY_ANGLE),
-            b"112012" => e.secondary_angle_deg = r.technique_value(&k, codes::SECONDARY_ANGLE),
-            b"113750" => {
-                e.source_to_detector_m = r.length_m(&k, codes::DISTANCE_SOURCE_TO_DETECTOR)
-            }
             b"113790" => e.field_area_m2 = r.area_m2(&k, codes::COLLIMATED_FIELD_AREA),
             b"113780" => e.reference_point = reference_point(&k, &mut r.codes),
-            b"113744" => modifier_sibling = true,
+            b"113744" => {
+                modifier_sibling = true;
+                e.geometry.read_item(v, &k, r);
+            }
             b"113771" => {
                 let mut f = Filter {
                     filter_type: None,
@@ -682,9 +693,15 @@ fn event(c: &Content<'_, '_>, r: &mut NumReader) -> IrradiationEvent {
                 e.filters.reserve_exact(1);
                 e.filters.push(f);
             }
-            _ => {}
+            _ => {
+                e.geometry.read_item(v, &k, r);
+            }
         }
     }
+    let g = &e.geometry;
+    e.primary_angle_deg = g.primary_angle.map(Angle::as_deg);
+    e.secondary_angle_deg = g.secondary_angle.map(Angle::as_deg);
+    e.source_to_detector_m = g.source_to_detector.map(Length::as_m);
     if modifier_sibling {
         r.warnings.push(Warning::Misplaced {
             what: "Patient Orientation Modifier (113744) is a sibling of Patient Orientation, not its child",

@@ -9,7 +9,9 @@ use std::time::Duration;
 use crate::codes::{Code, Concept};
 pub(crate) use crate::dataset::CONTENT_SEQUENCE;
 use crate::dataset::{CONCEPT_CODE, CONCEPT_NAME, Item, UNITS};
-use crate::units::{AirKerma, Dap, UnitKind, UnitStatus, duration_from_secs, lookup_unit};
+use crate::units::{
+    AirKerma, Angle, Dap, Length, UnitKind, UnitStatus, duration_from_secs, lookup_unit,
+};
 use crate::value::{parse_ds, parse_ds_multi, trim_padding};
 use crate::warning::Warning;
 
@@ -253,8 +255,20 @@ impl CodeCache {
 }
 
 impl NumReader {
-    /// A single SI value of the expected kind, or `None` with a warning.
+    /// A single non-negative SI value of the expected kind, or `None` with a warning.
     fn single_si(&mut self, c: &Content<'_, '_>, concept: Concept, kind: UnitKind) -> Option<f64> {
+        self.single_value(c, concept, kind, false)
+    }
+
+    /// A single finite value of the expected kind in its canonical unit, negative only when
+    /// `signed`; otherwise `None` with a warning.
+    fn single_value(
+        &mut self,
+        c: &Content<'_, '_>,
+        concept: Concept,
+        kind: UnitKind,
+        signed: bool,
+    ) -> Option<f64> {
         match c.num() {
             Num::Empty => {
                 if matches!(kind, UnitKind::Dap | UnitKind::AirKerma | UnitKind::Time) {
@@ -279,7 +293,7 @@ impl NumReader {
                     return None;
                 }
                 let factor = self.unit_factor(unit, concept, kind)?;
-                if v.is_nan() || v.is_infinite() || v < 0.0 {
+                if v.is_nan() || v.is_infinite() || (v < 0.0 && !signed) {
                     self.warnings.push(Warning::InvalidNumber {
                         concept,
                         raw: raw.show(),
@@ -373,6 +387,24 @@ impl NumReader {
     /// A length in metres.
     pub fn length_m(&mut self, c: &Content<'_, '_>, concept: Concept) -> Option<f64> {
         self.single_si(c, concept, UnitKind::Length)
+    }
+
+    /// A distance (non-negative), converted by its unit code (`mm`, `cm`, `m`).
+    pub fn distance(&mut self, c: &Content<'_, '_>, concept: Concept) -> Option<Length> {
+        self.single_si(c, concept, UnitKind::Length)
+            .map(Length::from_m)
+    }
+
+    /// A signed position along an axis, converted by its unit code (`mm`, `cm`, `m`).
+    pub fn position(&mut self, c: &Content<'_, '_>, concept: Concept) -> Option<Length> {
+        self.single_value(c, concept, UnitKind::Length, true)
+            .map(Length::from_m)
+    }
+
+    /// A signed plane angle (unit `deg`).
+    pub fn angle(&mut self, c: &Content<'_, '_>, concept: Concept) -> Option<Angle> {
+        self.single_value(c, concept, UnitKind::Angle, true)
+            .map(Angle::from_deg)
     }
 
     /// An area in m².

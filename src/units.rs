@@ -270,6 +270,113 @@ impl fmt::Display for AirKerma {
     }
 }
 
+/// A length or a signed position along an axis, such as a table position relative to the
+/// equipment's own zero or a source distance.
+///
+/// Stored in metres. Unlike doses, lengths may be negative: Table Longitudinal, Lateral and
+/// Height Position (113751–113753, PS3.16 CID 10008) are measured from "an arbitrary reference
+/// chosen by the equipment" (PS3.16 Table D-1). The constructors take any number; values read
+/// from files are checked to be finite before they become a `Length`.
+///
+/// ```
+/// use kerma::Length;
+/// let table = Length::from_mm(-125.0);
+/// assert_eq!(table.as_cm(), -12.5);
+/// assert_eq!(Length::from_cm(76.5).as_mm(), 765.0);
+/// assert_eq!(Length::from_m(1.2).as_mm(), 1200.0);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Default)]
+pub struct Length {
+    m: f64,
+}
+
+impl Length {
+    /// Zero length.
+    pub const ZERO: Length = Length { m: 0.0 };
+
+    /// From a value in millimetres (UCUM `mm`, the unit of TID 10003C distances and positions).
+    pub fn from_mm(v: f64) -> Length {
+        Length { m: v * 1e-3 }
+    }
+    /// From a value in centimetres (UCUM `cm`).
+    pub fn from_cm(v: f64) -> Length {
+        Length { m: v * 1e-2 }
+    }
+    /// From a value in metres (UCUM `m`).
+    pub fn from_m(v: f64) -> Length {
+        Length { m: v }
+    }
+    /// The value in millimetres.
+    pub fn as_mm(self) -> f64 {
+        self.m * 1e3
+    }
+    /// The value in centimetres.
+    pub fn as_cm(self) -> f64 {
+        self.m * 1e2
+    }
+    /// The value in metres.
+    pub fn as_m(self) -> f64 {
+        self.m
+    }
+}
+
+impl fmt::Display for Length {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match f.precision() {
+            Some(p) => write!(f, "{:.*} mm", p, self.as_mm()),
+            None => write!(f, "{} mm", self.as_mm()),
+        }
+    }
+}
+
+/// A plane angle: a positioner angle (112011, 112012, 113739, 113740), a table angle
+/// (113754–113756) or a column angulation (113770).
+///
+/// Stored in degrees, the unit (UCUM `deg`) of those items and of PS3.3 C.8.7.5.1.2, with the
+/// sign the item's definition gives (PS3.16 Table D-1). The constructor takes any number; values
+/// read from files are checked to be finite first.
+///
+/// ```
+/// use kerma::Angle;
+/// let lao = Angle::from_deg(90.0);
+/// assert_eq!(lao.as_deg(), 90.0);
+/// assert!((lao.as_rad() - std::f64::consts::FRAC_PI_2).abs() < 1e-15);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Default)]
+pub struct Angle {
+    deg: f64,
+}
+
+impl Angle {
+    /// From a value in degrees (UCUM `deg`).
+    pub fn from_deg(v: f64) -> Angle {
+        Angle { deg: v }
+    }
+    /// From a value in radians (UCUM `rad`).
+    pub fn from_rad(v: f64) -> Angle {
+        Angle {
+            deg: v.to_degrees(),
+        }
+    }
+    /// The value in degrees.
+    pub fn as_deg(self) -> f64 {
+        self.deg
+    }
+    /// The value in radians.
+    pub fn as_rad(self) -> f64 {
+        self.deg.to_radians()
+    }
+}
+
+impl fmt::Display for Angle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match f.precision() {
+            Some(p) => write!(f, "{:.*}°", p, self.deg),
+            None => write!(f, "{}°", self.deg),
+        }
+    }
+}
+
 /// A unit that a DICOM content item or attribute declares, resolved to a quantity kind and
 /// an exact factor to the canonical SI unit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -287,6 +394,8 @@ pub enum UnitKind {
     Area,
     /// A count or other dimensionless number (`1`, `{pulse}`).
     Count,
+    /// Plane angle (canonical degree).
+    Angle,
 }
 
 /// How a unit code relates to UCUM and to the unit the template asks for.
@@ -346,6 +455,7 @@ pub fn lookup_unit(code: &str) -> Option<KnownUnit> {
         "mm2" => (Area, 1e-6, Ucum),
         "cm2" => (Area, 1e-4, Ucum),
         "m2" => (Area, 1.0, Ucum),
+        "deg" => (Angle, 1.0, Ucum),
         "1" | "{pulse}" | "{frames}" | "{frame}" => (Count, 1.0, Ucum),
         _ => return None,
     };

@@ -209,6 +209,33 @@ pub enum Warning {
         /// Whether the dataset is in implicit VR.
         implicit: bool,
     },
+    /// A geometry item given twice in one irradiation event: the first is kept.
+    RepeatedItem {
+        /// The item.
+        concept: Concept,
+    },
+    /// Events whose Collimated Field Height or Width (113788, 113789) is zero: not a field
+    /// size, left out (Philips Azurion writes 0 for both and for the area).
+    ZeroFieldSize {
+        /// How many events.
+        count: usize,
+    },
+    /// Events whose Collimated Field Height × Width differs from their Collimated Field Area
+    /// by more than a factor 1.5 although the standard puts both at the image receptor
+    /// (Canon Alphenix: 3.7 to 6.1 times): height and width are left out, the area is kept.
+    FieldSizeContradictsArea {
+        /// How many events.
+        count: usize,
+        /// Median of height × width ÷ area over those events.
+        median_ratio: f64,
+    },
+    /// Events with Philips' private Beam Position container (014, 99PHI-IXR-XPER), whose table
+    /// positions are not in the beam's frame (Philips Azurion; PySkinDose issue 48): kept as
+    /// written, but they cannot place the patient in the beam.
+    TablePositionNotInBeamFrame {
+        /// How many events.
+        count: usize,
+    },
 }
 
 impl fmt::Display for Warning {
@@ -371,6 +398,24 @@ impl fmt::Display for Warning {
                     "dataset in {written} VR although transfer syntax {transfer_syntax} says {named} VR: read as written"
                 )
             }
+            RepeatedItem { concept } => {
+                write!(f, "{concept}: given twice in one event; the first is kept")
+            }
+            ZeroFieldSize { count } => write!(
+                f,
+                "{count} events with a zero Collimated Field Height or Width: not a field size, left out"
+            ),
+            FieldSizeContradictsArea {
+                count,
+                median_ratio,
+            } => write!(
+                f,
+                "{count} events whose Collimated Field Height × Width is {median_ratio:.2} times (median) their Collimated Field Area: not at the same plane, height and width left out"
+            ),
+            TablePositionNotInBeamFrame { count } => write!(
+                f,
+                "{count} events with Philips' private Beam Position: table positions not in the beam's frame, kept as written"
+            ),
         }
     }
 }
