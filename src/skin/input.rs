@@ -3,7 +3,7 @@
 
 use crate::codes::Code;
 use crate::rdsr::{EventCategory, Filter, IrradiationEvent, Plane, ReferencePoint};
-use crate::units::{AirKerma, Dap};
+use crate::units::{AirKerma, Angle, Dap, Length};
 
 use super::geometry::Orientation;
 
@@ -102,11 +102,6 @@ fn thickness_mm(f: &Filter) -> f64 {
     if t.is_finite() && t > 0.0 { t } else { 0.0 }
 }
 
-/// mm or m → cm, only for finite values.
-fn cm(v: Option<f64>, per_cm: f64) -> Option<f64> {
-    v.filter(|x| x.is_finite()).map(|x| x / per_cm)
-}
-
 impl SkinEvent {
     /// The skin input of one RDSR event: dose, quality, filters, angles, distances and field
     /// area as the reader gives them.
@@ -124,6 +119,10 @@ impl SkinEvent {
             && e.event_type
                 .as_ref()
                 .is_some_and(|c| c.value() == "113613" && c.scheme() == "DCM");
+        let g = &e.geometry;
+        let deg = |a: Option<Angle>| a.map(Angle::as_deg).filter(|v| v.is_finite());
+        let len_cm = |l: Option<Length>| l.map(Length::as_cm).filter(|v| v.is_finite());
+        let pos_mm = |l: Option<Length>| l.map(Length::as_mm).filter(|v| v.is_finite());
         SkinEvent {
             uid: e.uid.clone(),
             plane: e.plane,
@@ -136,18 +135,54 @@ impl SkinEvent {
                 .filter(|k| k.is_finite() && *k > 0.0),
             copper_mm,
             aluminium_mm,
-            primary_deg: e.primary_angle_deg.filter(|a| a.is_finite()),
-            secondary_deg: e.secondary_angle_deg.filter(|a| a.is_finite()),
+            primary_deg: deg(g.primary_angle),
+            secondary_deg: deg(g.secondary_angle),
+            primary_end_deg: deg(g.primary_angle_end),
+            secondary_end_deg: deg(g.secondary_angle_end),
             rotational,
-            source_to_detector_cm: cm(e.source_to_detector_m, 0.01),
+            source_to_isocenter_cm: len_cm(g.source_to_isocenter),
+            source_to_reference_point_cm: len_cm(g.source_to_reference_point),
+            source_to_detector_cm: len_cm(g.source_to_detector),
             reference_point: e.reference_point.clone(),
+            field_width_cm: len_cm(g.field_width),
+            field_height_cm: len_cm(g.field_height),
             field_area_cm2: e
                 .field_area_m2
                 .filter(|a| a.is_finite() && *a > 0.0)
                 .map(|a| a * 1e4),
-            ..SkinEvent::default()
+            table_longitudinal_mm: pos_mm(g.table_longitudinal),
+            table_lateral_mm: pos_mm(g.table_lateral),
+            table_height_mm: pos_mm(g.table_height),
+            table_head_tilt_deg: deg(g.table_head_tilt),
+            table_horizontal_rotation_deg: deg(g.table_horizontal_rotation),
+            table_cradle_tilt_deg: deg(g.table_cradle_tilt),
+            orientation: orientation(
+                g.patient_table_relationship.as_ref(),
+                g.patient_orientation_modifier.as_ref(),
+            ),
         }
     }
+}
+
+/// Head or feet first (113745, CID 21) and supine or prone (113744, CID 20), SCT codes or
+/// the legacy SRT codes files write; `None` unless the relationship is head- or feet-first
+/// (transverse and oblique are not modelled). Supine when the modifier is absent.
+fn orientation(relationship: Option<&Code>, modifier: Option<&Code>) -> Option<Orientation> {
+    let head = [("102540008", "SCT"), ("F-10470", "SRT")];
+    let feet = [("102541007", "SCT"), ("F-10480", "SRT")];
+    let prone = [("1240000", "SCT"), ("F-10310", "SRT")];
+    let first_head = match relationship {
+        Some(c) if is_code(c, &head) => true,
+        Some(c) if is_code(c, &feet) => false,
+        _ => return None,
+    };
+    let is_prone = modifier.is_some_and(|m| is_code(m, &prone));
+    Some(match (first_head, is_prone) {
+        (true, false) => Orientation::HeadFirstSupine,
+        (false, false) => Orientation::FeetFirstSupine,
+        (true, true) => Orientation::HeadFirstProne,
+        (false, true) => Orientation::FeetFirstProne,
+    })
 }
 
 #[cfg(test)]
@@ -164,5 +199,20 @@ mod tests {
         };
         assert_eq!(thickness_mm(&f), 0.5);
         assert!(is_code(f.material.as_ref().unwrap(), &COPPER));
+    }
+
+    #[test]
+    fn orientation_codes() {
+        let ffs = Code::new("F-10480", "SRT", "feet-first");
+        let prone = Code::new("1240000", "SCT", "prone");
+        assert_eq!(
+            orientation(Some(&ffs), None),
+            Some(Orientation::FeetFirstSupine)
+        );
+        assert_eq!(
+            orientation(Some(&ffs), Some(&prone)),
+            Some(Orientation::FeetFirstProne)
+        );
+        assert_eq!(orientation(None, Some(&prone)), None);
     }
 }
