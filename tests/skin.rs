@@ -246,3 +246,30 @@ proptest! {
         }
     }
 }
+
+/// Each peak-skin-dose trigger level has a section in the skin data's SOURCES.md that writes
+/// its value, and the bundled tables load it.
+#[test]
+fn psd_trigger_levels_are_traced_to_their_sources() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/src/skin/data");
+    let sources = std::fs::read_to_string(format!("{dir}/SOURCES.md")).unwrap();
+    let mut rdr = csv::Reader::from_path(format!("{dir}/psd-trigger-levels.csv")).unwrap();
+    let mut n = 0;
+    for rec in rdr.records() {
+        let rec = rec.unwrap();
+        let (id, unit, value) = (&rec[0], &rec[5], &rec[6]);
+        let start = sources
+            .find(&format!("### {id} "))
+            .unwrap_or_else(|| panic!("{id}"));
+        let section = &sources[start..];
+        let section = &section[..section[4..].find("\n### ").map_or(section.len(), |e| e + 4)];
+        assert!(
+            section.contains(&format!("{value} {unit}")),
+            "{id}: {value} {unit}"
+        );
+        n += 1;
+        let tables = kerma::reference::ReferenceTables::bundled();
+        assert!(tables.trigger_levels().iter().any(|t| t.source_id == id));
+    }
+    assert_eq!(n, 2);
+}
