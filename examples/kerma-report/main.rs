@@ -11,6 +11,7 @@ mod labels;
 mod list;
 mod output;
 mod plots;
+mod skin;
 mod survey;
 
 use std::collections::HashMap;
@@ -85,6 +86,13 @@ fn main() -> ExitCode {
     for r in &remarks {
         eprintln!("kerma-report: warning: {r}");
     }
+    let mut skin_stage = match skin::Stage::new(&args) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("kerma-report: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let inputs = kerma::walk_inputs(&args.paths);
     let progress = progress_bar(inputs.len() as u64);
     let extractor = kerma::Extractor::new();
@@ -102,6 +110,7 @@ fn main() -> ExitCode {
             }
         }
         entries.push(entry);
+        skin_stage.collect(&input.path.display().to_string(), &result);
         grouping.add_scanned(input, result);
         if let Some(pb) = &progress {
             pb.inc(1);
@@ -124,11 +133,16 @@ fn main() -> ExitCode {
         }
     }
     let kept = survey::select(&args, &set.procedures);
+    let mut skins = skin_stage.estimate_all(&kept);
     let procedures: Vec<kerma::report::ProcedureRow> = kept
         .iter()
-        .map(|p| kerma::report::ProcedureRow::new(p))
+        .map(|p| {
+            let mut row = kerma::report::ProcedureRow::new(p);
+            row.skin = skins.remove(&p.id);
+            row
+        })
         .collect();
-    let survey = match survey::run(&args, &kept) {
+    let survey = match survey::run(&args, &kept, &procedures) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("kerma-report: {e}");

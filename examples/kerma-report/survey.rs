@@ -113,11 +113,21 @@ pub fn config(args: &Args) -> Result<SurveyConfig, SetupError> {
     Ok(config)
 }
 
-/// Runs the survey over the kept procedures.
-pub fn run(args: &Args, procedures: &[&Procedure]) -> Result<SurveyReport, SetupError> {
+/// Runs the survey over the kept procedures (`rows`: their rows, for the peak skin dose).
+pub fn run(
+    args: &Args,
+    procedures: &[&Procedure],
+    rows: &[kerma::report::ProcedureRow],
+) -> Result<SurveyReport, SetupError> {
     let mut survey = Survey::new(config(args)?).map_err(|e| e.to_string())?;
+    let skins: std::collections::HashMap<&str, &kerma::skin::SkinDose> = rows
+        .iter()
+        .filter_map(|r| Some((r.id.as_str(), r.skin.as_ref()?)))
+        .collect();
     for p in procedures {
-        survey.add(record(p));
+        let mut rec = record(p);
+        crate::skin::set_record(&mut rec, skins.get(p.id.as_str()).copied());
+        survey.add(rec);
     }
     Ok(survey.finish())
 }
