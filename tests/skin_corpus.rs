@@ -2,6 +2,7 @@
 //! kerma's PSD agrees with PySkinDose 25.1.1's (`skin/pyskindose.json`) on the files it
 //! computes, with its settings, for the plane and the cylinder.
 
+mod cli_support;
 mod common;
 
 use std::path::Path;
@@ -114,4 +115,54 @@ fn psd_agrees_with_pyskindose_on_the_files_it_computes() {
     }
     eprintln!("{}", lines.join("\n"));
     assert!(failures.is_empty(), "{failures:#?}");
+}
+
+/// kerma-report on the corpus's Siemens procedure: the JSON `skin` field, the CSV columns that
+/// show it, and the heat map in report.html.
+#[test]
+fn the_program_reports_the_siemens_procedures_skin_dose() {
+    let Some(dir) = corpus_dir() else { return };
+    let out_dir = tempfile::tempdir().unwrap();
+    let file = dir.join("pyskindose-github/S1.dcm");
+    let out = cli_support::run(&[
+        "--out",
+        out_dir.path().to_str().unwrap(),
+        "--skin-map-above-mgy",
+        "0",
+        file.to_str().unwrap(),
+    ]);
+    assert!(out.status.code().is_some_and(|c| c < 2), "{out:?}");
+    let doc: Value =
+        serde_json::from_str(&std::fs::read_to_string(out_dir.path().join("report.json")).unwrap())
+            .unwrap();
+    let skin = &doc["procedures"][0]["skin"];
+    assert_eq!(skin["method"], "map");
+    let psd = skin["psd_mgy"].as_f64().unwrap();
+    // Kerma's defaults differ from PySkinDose's example only by the phantom's size (the
+    // reference patient) and the secondary angle's sign: within 10 % of its cylinder's 12.72.
+    assert!((psd / 12.721 - 1.0).abs() < 0.1, "{psd}");
+    let (header, rows) = cli_support::read_csv(&out_dir.path().join("procedures.csv"));
+    let cell = |name: &str| rows[0][header.iter().position(|h| h == name).unwrap()].clone();
+    assert!((cell("skin_psd_mgy").parse::<f64>().unwrap() / psd - 1.0).abs() < 1e-5);
+    assert_eq!(cell("skin_method"), "map");
+    assert_eq!(
+        cell("skin_phantom_model"),
+        skin["phantom"]["model"].as_str().unwrap()
+    );
+    assert_eq!(
+        cell("skin_location_region"),
+        skin["location"]["region"].as_str().unwrap()
+    );
+    let across = skin["location"]["across_cm"].as_f64().unwrap();
+    assert!((cell("skin_location_across_cm").parse::<f64>().unwrap() - across).abs() < 1e-3);
+    let head = skin["location"]["from_head_cm"].as_f64().unwrap();
+    assert!((cell("skin_location_from_head_cm").parse::<f64>().unwrap() - head).abs() < 1e-3);
+    assert_eq!(
+        cell("skin_events_at_peak"),
+        skin["events_at_peak"].to_string()
+    );
+    let html = std::fs::read_to_string(out_dir.path().join("report.html")).unwrap();
+    assert!(
+        html.contains("id=\"skin\"") && html.contains("id=\"skin-P0001\"") && html.contains("<svg")
+    );
 }
