@@ -126,9 +126,9 @@ pub fn html_section(h: &mut String, r: &Report) {
         h,
         "<h2 id=\"skin\">Peak skin dose</h2>\n<p class=\"small\">Per procedure: a dose map on a \
          phantom from each event's K<sub>a,r</sub>, beam geometry, backscatter and table \
-         transmission (<em>map</em>), or, when the room's geometry cannot place the beam on the \
+         transmission (<code>map</code>), or, when the room's geometry cannot place the beam on the \
          patient, a conservative upper bound that puts every field on the same skin \
-         (<em>bound</em>) and the reason. Maps are drawn for procedures at or above {} Gy.</p>\n\
+         (<code>upper_bound</code>) and the reason. Maps are drawn for procedures at or above {} Gy.</p>\n\
          <table><tr><th>Procedure</th><th>PSD (Gy)</th><th>Method</th><th>Where</th>\
          <th>Area ≥ 2 Gy (cm²)</th><th>Area ≥ 5 Gy (cm²)</th><th>Bound (Gy)</th><th>Why no map</th></tr>\n",
         level / 1000.0

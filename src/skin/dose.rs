@@ -310,7 +310,7 @@ pub(crate) fn run(input: &SkinInput, settings: &Settings) -> SkinDose {
     let qualities: Vec<Quality> = input
         .events
         .iter()
-        .map(|e| Quality::new(&factors, e, calibration, settings.inherent_filtration_mm_al))
+        .map(|e| Quality::new(factors, e, calibration, settings.inherent_filtration_mm_al))
         .collect();
     let mut result = SkinDose::empty(settings);
     if used.is_empty() {

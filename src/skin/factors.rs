@@ -84,9 +84,14 @@ pub(crate) fn interpolate(xs: &[f64], ys: &[f64], x: f64) -> Option<f64> {
 }
 
 impl Factors {
-    /// The bundled tables. They are part of the crate and checked by its tests, so a row that
-    /// does not parse is left out rather than reported.
-    pub(crate) fn bundled() -> Factors {
+    /// The bundled tables, parsed on first use. They are part of the crate and checked by its
+    /// tests, so a row that does not parse is left out rather than reported.
+    pub(crate) fn bundled() -> &'static Factors {
+        static TABLES: std::sync::OnceLock<Factors> = std::sync::OnceLock::new();
+        TABLES.get_or_init(Factors::parse)
+    }
+
+    fn parse() -> Factors {
         let rows = data_lines(TABLE_2011)
             .filter_map(|l| {
                 let v = numbers(l);
