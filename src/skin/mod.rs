@@ -229,5 +229,5 @@ impl SkinDose {
 /// every event's beam on the phantom, else the conservative bound and the reason (see the
 /// module's documentation).
 pub fn estimate(input: &SkinInput, settings: &Settings) -> SkinDose {
-    dose::run(input, settings)
+    dose::run(input, settings, true)
 }
