@@ -25,10 +25,10 @@ fn settings(model: &str) -> Settings {
     .expect("bench settings")
 }
 
-/// 300 events of an embolisation-like procedure: the C-arm sweeps −60…60° LAO/RAO and
+/// `n` events of an embolisation-like procedure: the C-arm sweeps −60…60° LAO/RAO and
 /// −30…30° cranio-caudal, the table moves over 20 cm, fields of 10-25 cm, 60-100 kV,
-/// copper 0-0.9 mm, every tenth event a rotational run of 180°.
-fn procedure(n: usize) -> SkinInput {
+/// copper 0-0.9 mm, every `rotational_every`-th event a rotational run of 180° (36 beams).
+fn procedure(n: usize, rotational_every: usize) -> SkinInput {
     let mut input = SkinInput::default();
     input.manufacturer = Some("Bench".into());
     input.model = Some("B1".into());
@@ -42,7 +42,7 @@ fn procedure(n: usize) -> SkinInput {
         e.copper_mm = [0.0, 0.1, 0.3, 0.6, 0.9][i % 5];
         e.primary_deg = Some(-60.0 + 120.0 * ((i * 13) % 50) as f64 / 50.0);
         e.secondary_deg = Some(-30.0 + 60.0 * ((i * 7) % 30) as f64 / 30.0);
-        if i % 10 == 9 {
+        if i % rotational_every == rotational_every - 1 {
             e.rotational = true;
             e.primary_end_deg = e.primary_deg.map(|a| a + 180.0);
         }
@@ -76,19 +76,25 @@ fn corpus_inputs() -> Vec<SkinInput> {
 fn main() {
     let mut c = common::config(Duration::from_secs(5));
     let mut g = c.benchmark_group("skin");
-    let generated = procedure(300);
-    for model in ["cylinder", "plane"] {
+    // 3 rotational runs (a typical embolisation) and 30 (a heavy case: 1,350 beams).
+    let typical = procedure(300, 100);
+    let heavy = procedure(300, 10);
+    for (name, model, generated) in [
+        ("300_events_cylinder_1cm", "cylinder", &typical),
+        ("300_events_plane_1cm", "plane", &typical),
+        ("300_events_30_rotational_cylinder_1cm", "cylinder", &heavy),
+    ] {
         let s = settings(model);
-        let r = estimate(&generated, &s);
+        let r = estimate(generated, &s);
         assert_eq!(r.method, kerma::skin::Method::Map, "{:?}", r.reason);
         println!(
-            "{model}: PSD {:.0} mGy, bound {:.0} mGy, {} events at the peak",
+            "{name}: PSD {:.0} mGy, bound {:.0} mGy, {} events at the peak",
             r.psd_mgy.unwrap_or(0.0),
             r.upper_bound_mgy.unwrap_or(0.0),
             r.events_at_peak.unwrap_or(0)
         );
-        g.bench_function(format!("300_events_{model}_1cm"), |b| {
-            b.iter(|| black_box(estimate(black_box(&generated), &s)))
+        g.bench_function(name, |b| {
+            b.iter(|| black_box(estimate(black_box(generated), &s)))
         });
     }
     let corpus = corpus_inputs();
@@ -116,6 +122,7 @@ fn main() {
     for name in [
         "300_events_cylinder_1cm",
         "300_events_plane_1cm",
+        "300_events_30_rotational_cylinder_1cm",
         "corpus_default_settings",
     ] {
         if let Some((ns, _)) = common::estimate("skin", name) {

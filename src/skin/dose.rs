@@ -390,13 +390,22 @@ pub(crate) fn run(input: &SkinInput, settings: &Settings, cull: bool) -> SkinDos
             (0, phantom.rows.saturating_sub(1))
         };
         let mut event_max: f64 = 0.0;
-        let from = first as usize * columns;
-        let to = ((last as usize + 1) * columns).min(phantom.cells.len());
-        for k in from..to.max(from) {
-            let c = &phantom.cells[k];
-            if let Some(d) = cell_dose(shot, q, room, c.at, c.normal, check_normal) {
-                dose[k] += d;
-                event_max = event_max.max(d / shot.weight);
+        for row in first..=last.min(phantom.rows.saturating_sub(1)) {
+            // The row's box (patient frame), a margin of a cell around it.
+            let z_hi = -(row as f64) * row_cm + row_cm;
+            let z_lo = -(row as f64 + 1.0) * row_cm - row_cm;
+            let lo = Vec3::new(-size.width_cm / 2.0 - 1.0, -size.thickness_cm - 1.0, z_lo);
+            let hi = Vec3::new(size.width_cm / 2.0 + 1.0, 1.0, z_hi);
+            if cull && !shot.local.may_reach_box(lo, hi) {
+                continue;
+            }
+            let from = row as usize * columns;
+            let to = (from + columns).min(phantom.cells.len());
+            for (c, slot) in phantom.cells[from..to].iter().zip(&mut dose[from..to]) {
+                if let Some(d) = cell_dose(shot, q, room, c.at, c.normal, check_normal) {
+                    *slot += d;
+                    event_max = event_max.max(d / shot.weight);
+                }
             }
         }
         worst[shot.event] = worst[shot.event].max(event_max);

@@ -244,6 +244,32 @@ impl Beam {
         (first as u32, last as u32)
     }
 
+    /// Whether the pyramid may reach the box `lo`..`hi` (same frame): false only when every
+    /// corner of the box is outside one of its five faces (the four sides and the plane of the
+    /// focal spot), so a box that is reached is never left out.
+    pub(crate) fn may_reach_box(&self, lo: Vec3, hi: Vec3) -> bool {
+        let faces = [
+            self.across - self.axis * self.half_tan_across,
+            -self.across - self.axis * self.half_tan_across,
+            self.along - self.axis * self.half_tan_along,
+            -self.along - self.axis * self.half_tan_along,
+            -self.axis,
+        ];
+        let corners = [
+            Vec3::new(lo.x, lo.y, lo.z),
+            Vec3::new(hi.x, lo.y, lo.z),
+            Vec3::new(lo.x, hi.y, lo.z),
+            Vec3::new(hi.x, hi.y, lo.z),
+            Vec3::new(lo.x, lo.y, hi.z),
+            Vec3::new(hi.x, lo.y, hi.z),
+            Vec3::new(lo.x, hi.y, hi.z),
+            Vec3::new(hi.x, hi.y, hi.z),
+        ];
+        !faces
+            .iter()
+            .any(|f| corners.iter().all(|c| (*c - self.source).dot(*f) > 0.0))
+    }
+
     /// Whether `p` is inside the pyramid; then its distance from the source along the ray.
     #[inline]
     pub(crate) fn distance_if_inside(&self, p: Vec3) -> Option<f64> {
@@ -352,6 +378,12 @@ mod tests {
         let (first, last) = b.rows_within(Vec3::new(0.0, -10.0, -75.0), 76.0, 1.0, 150);
         assert!(first <= 55 && last >= 64, "{first}..{last}");
         assert!(last - first < 60, "{first}..{last}");
+        // The rows' boxes: the one under the isocentre is reached, one 40 cm away is not.
+        let row = |z: f64| (Vec3::new(-20.0, -20.0, z - 1.0), Vec3::new(20.0, 0.0, z));
+        let (lo, hi) = row(-60.0);
+        assert!(b.may_reach_box(lo, hi));
+        let (lo, hi) = row(-100.0);
+        assert!(!b.may_reach_box(lo, hi));
     }
 
     #[test]
