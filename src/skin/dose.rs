@@ -138,6 +138,41 @@ struct Shot {
     event: usize,
 }
 
+/// The rows (z = −(r + ½) row_cm) of one column of cells, at `dx`, `dy` from the source
+/// across, whose centres may satisfy every face (w · face ≤ 0, w from the source): each face
+/// bounds z on one side; a row of margin on each side, since each cell is checked again.
+fn rows_in_beam(
+    faces: &[Vec3; 5],
+    dx: f64,
+    dy: f64,
+    source_z: f64,
+    row_cm: f64,
+    rows: usize,
+) -> Option<(usize, usize)> {
+    let (mut lo, mut hi) = (f64::NEG_INFINITY, f64::INFINITY);
+    for f in faces {
+        // dx f.x + dy f.y + (z − source_z) f.z ≤ 0
+        let a = dx * f.x + dy * f.y - source_z * f.z;
+        if f.z > 1e-12 {
+            hi = hi.min(-a / f.z);
+        } else if f.z < -1e-12 {
+            lo = lo.max(-a / f.z);
+        } else if a > 0.0 {
+            return None;
+        }
+    }
+    if lo > hi {
+        return None;
+    }
+    // z = −(r + ½) row_cm  ⇔  r = −z / row_cm − ½: high z is a low row.
+    let first = (-hi / row_cm - 1.5).floor().max(0.0);
+    let last = (-lo / row_cm + 0.5).ceil().min(rows as f64 - 1.0);
+    if rows == 0 || last < first || first.is_nan() || last.is_nan() {
+        return None;
+    }
+    Some((first as usize, last as usize))
+}
+
 /// What stops a map, as a sentence.
 fn missing(what: &str, n: usize, total: usize) -> String {
     format!("{n} of {total} events with K_a,r have no {what}")
@@ -376,32 +411,41 @@ pub(crate) fn run(input: &SkinInput, settings: &Settings, cull: bool) -> SkinDos
     let check_normal = size.model != super::PhantomModel::Plane;
     let mut dose = vec![0.0f64; phantom.cells.len()];
     let mut worst = vec![0.0f64; input.events.len()];
-    // Cells are stored row by row from the head end: a shot visits only the rows it can reach.
-    let centre = Vec3::new(0.0, -size.thickness_cm / 2.0, -size.length_cm / 2.0);
-    let radius =
-        (size.width_cm.powi(2) + size.thickness_cm.powi(2) + size.length_cm.powi(2)).sqrt() / 2.0;
+    // Cells are stored row by row from the head end, and every row has the same columns (the
+    // same x and y): along one column the beam's faces bound z linearly, so a shot visits only
+    // the rows between those bounds, and none of a column that faces away from the source.
     let row_cm = size.length_cm / phantom.rows.max(1) as f64;
     let columns = phantom.columns as usize;
+    let rows = phantom.rows as usize;
     for shot in &shots {
         let q = &qualities[shot.event];
-        let (first, last) = if cull {
-            shot.local.rows_within(centre, radius, row_cm, phantom.rows)
-        } else {
-            (0, phantom.rows.saturating_sub(1))
-        };
+        let b = &shot.local;
+        let faces = [
+            b.across - b.axis * b.half_tan_across,
+            -b.across - b.axis * b.half_tan_across,
+            b.along - b.axis * b.half_tan_along,
+            -b.along - b.axis * b.half_tan_along,
+            -b.axis,
+        ];
         let mut event_max: f64 = 0.0;
-        for row in first..=last.min(phantom.rows.saturating_sub(1)) {
-            // The row's box (patient frame), a margin of a cell around it.
-            let z_hi = -(row as f64) * row_cm + row_cm;
-            let z_lo = -(row as f64 + 1.0) * row_cm - row_cm;
-            let lo = Vec3::new(-size.width_cm / 2.0 - 1.0, -size.thickness_cm - 1.0, z_lo);
-            let hi = Vec3::new(size.width_cm / 2.0 + 1.0, 1.0, z_hi);
-            if cull && !shot.local.may_reach_box(lo, hi) {
-                continue;
-            }
-            let from = row as usize * columns;
-            let to = (from + columns).min(phantom.cells.len());
-            for (c, slot) in phantom.cells[from..to].iter().zip(&mut dose[from..to]) {
+        for (col, top) in phantom.cells.iter().take(columns).enumerate() {
+            let (first, last) = if cull {
+                let (dx, dy) = (top.at.x - b.source.x, top.at.y - b.source.y);
+                if check_normal && dx * top.normal.x + dy * top.normal.y >= 0.0 {
+                    continue;
+                }
+                match rows_in_beam(&faces, dx, dy, b.source.z, row_cm, rows) {
+                    Some(r) => r,
+                    None => continue,
+                }
+            } else {
+                (0, rows.saturating_sub(1))
+            };
+            for row in first..=last {
+                let k = row * columns + col;
+                let (Some(c), Some(slot)) = (phantom.cells.get(k), dose.get_mut(k)) else {
+                    break;
+                };
                 if let Some(d) = cell_dose(shot, q, room, c.at, c.normal, check_normal) {
                     *slot += d;
                     event_max = event_max.max(d / shot.weight);

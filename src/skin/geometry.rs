@@ -217,59 +217,6 @@ impl Beam {
         }
     }
 
-    /// The rows of cells (each `row_cm` deep along −z from 0, patient frame) that the part of
-    /// the beam within `radius_cm` of `centre` can reach: a conservative range from the axis'
-    /// segment through that sphere widened by the beam's half-diagonal at its far end.
-    pub(crate) fn rows_within(
-        &self,
-        centre: Vec3,
-        radius_cm: f64,
-        row_cm: f64,
-        rows: u32,
-    ) -> (u32, u32) {
-        let d = (centre - self.source).norm();
-        let (near, far) = ((d - radius_cm).max(0.0), d + radius_cm);
-        let spread = far * self.half_tan_across.hypot(self.half_tan_along);
-        let (z0, z1) = (
-            (self.source + self.axis * near).z,
-            (self.source + self.axis * far).z,
-        );
-        let (lo, hi) = (z0.min(z1) - spread, z0.max(z1) + spread);
-        // Row r holds z = −(r + 0.5) row_cm.
-        let first = (-hi / row_cm - 0.5).floor().max(0.0);
-        let last = (-lo / row_cm - 0.5).ceil().min(rows as f64 - 1.0);
-        if !(first.is_finite() && last.is_finite()) || last < first {
-            return (1, 0);
-        }
-        (first as u32, last as u32)
-    }
-
-    /// Whether the pyramid may reach the box `lo`..`hi` (same frame): false only when every
-    /// corner of the box is outside one of its five faces (the four sides and the plane of the
-    /// focal spot), so a box that is reached is never left out.
-    pub(crate) fn may_reach_box(&self, lo: Vec3, hi: Vec3) -> bool {
-        let faces = [
-            self.across - self.axis * self.half_tan_across,
-            -self.across - self.axis * self.half_tan_across,
-            self.along - self.axis * self.half_tan_along,
-            -self.along - self.axis * self.half_tan_along,
-            -self.axis,
-        ];
-        let corners = [
-            Vec3::new(lo.x, lo.y, lo.z),
-            Vec3::new(hi.x, lo.y, lo.z),
-            Vec3::new(lo.x, hi.y, lo.z),
-            Vec3::new(hi.x, hi.y, lo.z),
-            Vec3::new(lo.x, lo.y, hi.z),
-            Vec3::new(hi.x, lo.y, hi.z),
-            Vec3::new(lo.x, hi.y, hi.z),
-            Vec3::new(hi.x, hi.y, hi.z),
-        ];
-        !faces
-            .iter()
-            .any(|f| corners.iter().all(|c| (*c - self.source).dot(*f) > 0.0))
-    }
-
     /// Whether `p` is inside the pyramid; then its distance from the source along the ray.
     #[inline]
     pub(crate) fn distance_if_inside(&self, p: Vec3) -> Option<f64> {
@@ -359,31 +306,6 @@ mod tests {
         );
         let f = Beam::new(90.0, 0.0, 80.0, 10.0, 10.0, 100.0, &ffs).unwrap();
         assert!((f.axis.x + 1.0).abs() < 1e-12);
-    }
-
-    #[test]
-    fn a_pa_beam_reaches_only_the_rows_under_its_field() {
-        // Patient head end 60 cm beyond the isocentre: the isocentre is 60 cm from the head.
-        let p = Placement::on_table(
-            Vec3::new(0.0, 10.0, 60.0),
-            4.0,
-            Vec3::default(),
-            Orientation::HeadFirstSupine,
-            150.0,
-            20.0,
-        );
-        let b = Beam::new(0.0, 0.0, 80.0, 10.0, 10.0, 100.0, &p)
-            .unwrap()
-            .in_patient_frame(&p);
-        let (first, last) = b.rows_within(Vec3::new(0.0, -10.0, -75.0), 76.0, 1.0, 150);
-        assert!(first <= 55 && last >= 64, "{first}..{last}");
-        assert!(last - first < 60, "{first}..{last}");
-        // The rows' boxes: the one under the isocentre is reached, one 40 cm away is not.
-        let row = |z: f64| (Vec3::new(-20.0, -20.0, z - 1.0), Vec3::new(20.0, 0.0, z));
-        let (lo, hi) = row(-60.0);
-        assert!(b.may_reach_box(lo, hi));
-        let (lo, hi) = row(-100.0);
-        assert!(!b.may_reach_box(lo, hi));
     }
 
     #[test]
