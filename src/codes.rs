@@ -96,6 +96,7 @@ concepts! {
     CT_ACCUMULATED = "113811", "DCM", "CT Accumulated Dose Data";
     CT_ACQUISITION = "113819", "DCM", "CT Acquisition";
     PATIENT_ORIENTATION = "113743", "DCM", "Patient Orientation";
+    COMMENT = "121106", "DCM", "Comment";
     PATIENT_TABLE_RELATIONSHIP = "113745", "DCM", "Patient Table Relationship";
     PRIMARY_END_ANGLE = "113739", "DCM", "Positioner Primary End Angle";
     SECONDARY_END_ANGLE = "113740", "DCM", "Positioner Secondary End Angle";
@@ -113,7 +114,8 @@ concepts! {
     DISTANCE_SOURCE_TO_TABLE_PLANE = "113792", "DCM", "Distance Source to Table Plane";
     COLLIMATED_FIELD_HEIGHT = "113788", "DCM", "Collimated Field Height";
     COLLIMATED_FIELD_WIDTH = "113789", "DCM", "Collimated Field Width";
-    PHILIPS_BEAM_POSITION = "014", "99PHI-IXR-XPER", "Beam Position (Philips private)";
+    PHILIPS_TABLE_HEIGHT = "021", "99PHI-IXR-XPER", "Table Height Position (Philips private)";
+    PHILIPS_FINAL_SOURCE_TO_DETECTOR = "018", "99PHI-IXR-XPER", "Final Distance Source to Detector (Philips private)";
     PATIENT_ORIENTATION_MODIFIER = "113744", "DCM", "Patient Orientation Modifier";
     SIEMENS_RADSUM = "C-10", "99SMS_RADSUM", "Radiation Summary Report";
     SIEMENS_EXPOSURES = "C-200", "99SMS_RADSUM", "Number of exposures";

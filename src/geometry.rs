@@ -13,7 +13,7 @@
 //!   cradle tilt: positive = the table's left side up.
 
 use crate::codes::{self, Code};
-use crate::sr::{Content, NumReader};
+use crate::sr::{CodeRef, Content, NumReader};
 use crate::units::{Angle, Length};
 use crate::warning::Warning;
 
@@ -28,12 +28,12 @@ use crate::warning::Warning;
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let bytes = include_bytes!("../testdata/rdsr_single_plane.dcm");
 /// let report = kerma::extract_bytes(bytes)?.report.ok_or("not an RDSR")?;
-/// for e in &report.events {
-///     let g = &e.geometry;
-///     if let (Some(a), Some(d)) = (g.primary_angle, g.source_to_isocenter) {
-///         println!("{:.1} at {:.0}", a, d);
-///     }
-/// }
+/// let g = &report.events[0].geometry;
+/// // 30° RAO (negative: towards the patient's right), 25° cranial, detector at 1.1 m.
+/// assert_eq!(g.primary_angle.map(|a| a.as_deg()), Some(-30.0));
+/// assert_eq!(g.secondary_angle.map(|a| a.as_deg()), Some(25.0));
+/// assert_eq!(g.source_to_detector.map(|d| d.as_mm()), Some(1100.0));
+/// assert_eq!(g.table_longitudinal, None, "not in this report");
 /// # Ok(())
 /// # }
 /// ```
@@ -77,7 +77,9 @@ pub struct Geometry {
     /// Distance Source to Table Plane (113792).
     pub source_to_table_plane: Option<Length>,
     /// Collimated Field Height (113788), projected at the detector plane. Left out (with a
-    /// warning) when zero, or when height × width contradicts Collimated Field Area.
+    /// warning) when it, the width or Collimated Field Area is zero (Philips Azurion writes a
+    /// zero area beside heights and widths of a few millimetres), or when height × width
+    /// contradicts the area.
     pub field_height: Option<Length>,
     /// Collimated Field Width (113789), projected at the detector plane; left out as the height.
     pub field_width: Option<Length>,
@@ -88,13 +90,168 @@ pub struct Geometry {
     /// Patient Orientation Modifier (113744, CID 20): supine, prone, …; read as the child of
     /// Patient Orientation or, as Canon writes it, as its sibling.
     pub patient_orientation_modifier: Option<Code>,
-    /// The event carries Philips' private Beam Position container (014, 99PHI-IXR-XPER), as
-    /// Philips Azurion writes: its table positions are not given in the beam's frame
-    /// (PySkinDose issue 48), so they cannot place the patient without that private data.
-    pub vendor_beam_position: bool,
+    /// `table_height` comes from Philips' private Table Height Position (021, 99PHI-IXR-XPER),
+    /// read (by its own unit, with a warning) because the event has no standard one: Philips
+    /// Allura Xper and Allura Clarity write the height only there.
+    pub table_height_from_vendor_item: bool,
+    /// `source_to_detector` comes from Philips' private Final Distance Source to Detector
+    /// (018, 99PHI-IXR-XPER), the distance at the end of the event, read (with a warning)
+    /// because the event has no standard one (Philips Allura Clarity).
+    pub source_to_detector_from_vendor_item: bool,
+    /// The patient's position on the table: from Patient Table Relationship and Patient
+    /// Orientation Modifier when both are coded (and the orientation is not erect), else from
+    /// the report's Siemens comment (`patient_position_from_comment`).
+    pub patient_position: Option<PatientPosition>,
+    /// `patient_position` comes from the `<PatientPosition><Position SRData="HFS "/>` element of
+    /// the XML that Siemens AXIOM-Artis / Artis zee write in the report's root Comment (121106),
+    /// as these systems code no patient position items.
+    pub patient_position_from_comment: bool,
+    /// The report comes from a system whose table positions are not in the beam's frame
+    /// (Philips Azurion: table and beam are in two unrelated coordinate systems, PySkinDose
+    /// issue 48): the positions are kept as written but cannot place the patient in the beam.
+    pub table_not_in_beam_frame: bool,
+}
+
+/// A patient position on the table: the defined terms of Patient Position (0018,5100),
+/// PS3.3 C.7.3.1.1.2 (head or feet first towards the gantry; supine, prone or lateral
+/// decubitus).
+///
+/// ```
+/// use kerma::PatientPosition;
+/// assert_eq!(PatientPosition::from_defined_term("FFS "), Some(PatientPosition::FeetFirstSupine));
+/// assert_eq!(PatientPosition::HeadFirstProne.as_str(), "HFP");
+/// assert!(PatientPosition::FeetFirstSupine.is_feet_first());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum PatientPosition {
+    /// HFS.
+    HeadFirstSupine,
+    /// HFP.
+    HeadFirstProne,
+    /// HFDR.
+    HeadFirstDecubitusRight,
+    /// HFDL.
+    HeadFirstDecubitusLeft,
+    /// FFS.
+    FeetFirstSupine,
+    /// FFP.
+    FeetFirstProne,
+    /// FFDR.
+    FeetFirstDecubitusRight,
+    /// FFDL.
+    FeetFirstDecubitusLeft,
+}
+
+impl PatientPosition {
+    const ALL: [PatientPosition; 8] = [
+        PatientPosition::HeadFirstSupine,
+        PatientPosition::HeadFirstProne,
+        PatientPosition::HeadFirstDecubitusRight,
+        PatientPosition::HeadFirstDecubitusLeft,
+        PatientPosition::FeetFirstSupine,
+        PatientPosition::FeetFirstProne,
+        PatientPosition::FeetFirstDecubitusRight,
+        PatientPosition::FeetFirstDecubitusLeft,
+    ];
+
+    /// The defined term (`HFS`, `FFP`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PatientPosition::HeadFirstSupine => "HFS",
+            PatientPosition::HeadFirstProne => "HFP",
+            PatientPosition::HeadFirstDecubitusRight => "HFDR",
+            PatientPosition::HeadFirstDecubitusLeft => "HFDL",
+            PatientPosition::FeetFirstSupine => "FFS",
+            PatientPosition::FeetFirstProne => "FFP",
+            PatientPosition::FeetFirstDecubitusRight => "FFDR",
+            PatientPosition::FeetFirstDecubitusLeft => "FFDL",
+        }
+    }
+
+    /// From a defined term, surrounding blanks ignored; `None` for any other text.
+    pub fn from_defined_term(term: &str) -> Option<PatientPosition> {
+        let term = term.trim();
+        Self::ALL.into_iter().find(|p| p.as_str() == term)
+    }
+
+    /// Whether the patient lies feet first.
+    pub fn is_feet_first(self) -> bool {
+        self.as_str().starts_with("FF")
+    }
+
+    /// From Patient Table Relationship (CID 21) and Patient Orientation Modifier (CID 20),
+    /// by code value and scheme: the SNOMED CT codes and their legacy SRT forms
+    /// (F-10470 headfirst, F-10480 feet-first; F-10340 supine, F-10310 prone, F-10317 right
+    /// and F-10319 left lateral decubitus). `None` for transverse or oblique placements and
+    /// other modifiers.
+    pub fn from_codes(table_relationship: &Code, modifier: &Code) -> Option<PatientPosition> {
+        let is = |c: &Code, pairs: &[(&str, &str)]| {
+            pairs
+                .iter()
+                .any(|(v, s)| c.value() == *v && c.scheme() == *s)
+        };
+        let head = is(
+            table_relationship,
+            &[("102540008", "SCT"), ("F-10470", "SRT")],
+        );
+        let feet = is(
+            table_relationship,
+            &[("102541007", "SCT"), ("F-10480", "SRT")],
+        );
+        let lie = if is(modifier, &[("40199007", "SCT"), ("F-10340", "SRT")]) {
+            0
+        } else if is(modifier, &[("1240000", "SCT"), ("F-10310", "SRT")]) {
+            1
+        } else if is(modifier, &[("102535000", "SCT"), ("F-10317", "SRT")]) {
+            2
+        } else if is(modifier, &[("102536004", "SCT"), ("F-10319", "SRT")]) {
+            3
+        } else {
+            return None;
+        };
+        let first = if head {
+            0
+        } else if feet {
+            4
+        } else {
+            return None;
+        };
+        Self::ALL.get(first + lie).copied()
+    }
+}
+
+/// The patient position of the XML that Siemens writes in a report's root Comment (121106):
+/// the `SRData` attribute of the `Position` element inside `PatientPosition`.
+pub(crate) fn patient_position_in_comment(text: &str) -> Option<PatientPosition> {
+    let rest = &text[text.find("<PatientPosition>")?..];
+    let rest = &rest[rest.find("<Position ")?..];
+    let rest = &rest[rest.find("SRData=\"")? + "SRData=\"".len()..];
+    PatientPosition::from_defined_term(&rest[..rest.find('"')?])
+}
+
+/// Whether a Patient Orientation (113743, CID 19) is erect (C86043 NCIt, legacy F-10440 SRT),
+/// where the table positions of Patient Position do not apply.
+fn is_erect(c: &Code) -> bool {
+    (c.value() == "C86043" && c.scheme() == "NCIt")
+        || (c.value() == "F-10440" && c.scheme() == "SRT")
 }
 
 impl Geometry {
+    /// Sets `patient_position` from the event's codes, else from the report's comment.
+    pub(crate) fn set_patient_position(&mut self, from_comment: Option<PatientPosition>) {
+        let erect = self.patient_orientation.as_ref().is_some_and(is_erect);
+        let coded = match (
+            &self.patient_table_relationship,
+            &self.patient_orientation_modifier,
+        ) {
+            (Some(t), Some(m)) if !erect => PatientPosition::from_codes(t, m),
+            _ => None,
+        };
+        self.patient_position = coded.or(from_comment);
+        self.patient_position_from_comment = coded.is_none() && from_comment.is_some();
+    }
+
     /// Reads one child of an event container if it is a geometry item of the DCM scheme
     /// (`value` is its concept's code value); returns whether it was one.
     pub(crate) fn read_item(
@@ -254,29 +411,77 @@ fn code(
 /// iris) has an area down to π/4 of height × width: 1.5 leaves room for that and for rounding.
 const FIELD_RATIO_LIMIT: f64 = 1.5;
 
+/// Philips' private items (99PHI-IXR-XPER) of an event that stand for standard ones the
+/// event lacks: Table Height Position (021) for 113753, Final Distance Source to Detector
+/// (018) for 113750.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct VendorItems<'i, 'a> {
+    table_height: Option<Content<'i, 'a>>,
+    source_to_detector: Option<Content<'i, 'a>>,
+}
+
+impl<'i, 'a> VendorItems<'i, 'a> {
+    /// Keeps `c` if its concept (of a scheme other than DCM) is one of these items.
+    pub(crate) fn note(&mut self, concept: CodeRef<'_>, c: Content<'i, 'a>) {
+        if concept.is(codes::PHILIPS_TABLE_HEIGHT) {
+            self.table_height = Some(c);
+        } else if concept.is(codes::PHILIPS_FINAL_SOURCE_TO_DETECTOR) {
+            self.source_to_detector = Some(c);
+        }
+    }
+
+    /// Reads the kept items whose standard counterpart `g` lacks, and flags them.
+    pub(crate) fn apply(self, g: &mut Geometry, r: &mut NumReader) {
+        if g.table_height.is_none()
+            && let Some(c) = self.table_height
+        {
+            g.table_height = r.position(&c, codes::PHILIPS_TABLE_HEIGHT);
+            g.table_height_from_vendor_item = g.table_height.is_some();
+        }
+        if g.source_to_detector.is_none()
+            && let Some(c) = self.source_to_detector
+        {
+            g.source_to_detector = r.distance(&c, codes::PHILIPS_FINAL_SOURCE_TO_DETECTOR);
+            g.source_to_detector_from_vendor_item = g.source_to_detector.is_some();
+        }
+    }
+}
+
 /// Checks the events' geometry once they are all read: zero field sizes, field sizes that
-/// contradict the field area (left out), Philips' private beam frame. One warning per kind
-/// for the whole report, with the number of events.
+/// contradict the field area (left out), table heights from a private item, table positions
+/// of a system whose table is not in the beam's frame (`table_not_in_beam_frame`: the
+/// report's device is a Philips Azurion). One warning per kind for the whole report, with the
+/// number of events.
 pub(crate) fn check_events<'e>(
     events: impl IntoIterator<Item = (&'e mut Geometry, Option<f64>)>,
+    table_not_in_beam_frame: bool,
     warnings: &mut Vec<Warning>,
 ) {
-    let (mut zero, mut inconsistent, mut vendor_frame) = (0usize, 0usize, 0usize);
+    let (mut zero, mut inconsistent, mut vendor_frame, mut vendor_height, mut vendor_sid) =
+        (0usize, 0usize, 0usize, 0usize, 0usize);
     let mut ratios: Vec<f64> = Vec::new();
     for (g, area_m2) in events {
-        if g.vendor_beam_position {
+        if table_not_in_beam_frame
+            && (g.table_longitudinal.is_some()
+                || g.table_lateral.is_some()
+                || g.table_height.is_some())
+        {
+            g.table_not_in_beam_frame = true;
             vendor_frame += 1;
         }
-        let (Some(h), Some(w)) = (g.field_height, g.field_width) else {
+        vendor_height += usize::from(g.table_height_from_vendor_item);
+        vendor_sid += usize::from(g.source_to_detector_from_vendor_item);
+        if g.field_height.is_none() && g.field_width.is_none() {
             continue;
-        };
-        if h.as_m() == 0.0 || w.as_m() == 0.0 {
+        }
+        let is_zero = |l: Option<Length>| l.is_some_and(|l| l.as_m() == 0.0);
+        if is_zero(g.field_height) || is_zero(g.field_width) || area_m2 == Some(0.0) {
             zero += 1;
             g.field_height = None;
             g.field_width = None;
             continue;
         }
-        let Some(area) = area_m2.filter(|a| *a > 0.0) else {
+        let (Some(h), Some(w), Some(area)) = (g.field_height, g.field_width, area_m2) else {
             continue;
         };
         let ratio = h.as_m() * w.as_m() / area;
@@ -297,6 +502,26 @@ pub(crate) fn check_events<'e>(
             count: inconsistent,
             median_ratio: median,
         });
+    }
+    for (count, concept, vendor) in [
+        (
+            vendor_height,
+            codes::TABLE_HEIGHT_POSITION,
+            codes::PHILIPS_TABLE_HEIGHT,
+        ),
+        (
+            vendor_sid,
+            codes::DISTANCE_SOURCE_TO_DETECTOR,
+            codes::PHILIPS_FINAL_SOURCE_TO_DETECTOR,
+        ),
+    ] {
+        if count > 0 {
+            warnings.push(Warning::VendorItemUsed {
+                concept,
+                vendor,
+                count,
+            });
+        }
     }
     if vendor_frame > 0 {
         warnings.push(Warning::TablePositionNotInBeamFrame {

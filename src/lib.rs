@@ -72,7 +72,7 @@ pub use extract::{
     Extraction, Extractor, Identity, ObjectKind, Outcome, extract_bytes, extract_object,
     extract_path, extract_reader,
 };
-pub use geometry::Geometry;
+pub use geometry::{Geometry, PatientPosition};
 pub use image::{FrameDose, ImageDose};
 pub use procedure::{
     Accounting, Completeness, EventCounts, Fate, FileAccount, Procedure, ProcedurePlane,

@@ -13,7 +13,7 @@ use serde::Serialize;
 use crate::codes::{self, Code, Concept};
 use crate::dataset::{Limits, Tree};
 use crate::error::ParseError;
-use crate::geometry::{self, Geometry};
+use crate::geometry::{self, Geometry, PatientPosition, VendorItems};
 use crate::sr::{CodeCache, Content, NumReader, Technique};
 use crate::units::{self, AirKerma, Angle, Dap, Length};
 use crate::warning::Warning;
@@ -225,9 +225,9 @@ pub struct Filter {
     pub filter_type: Option<Code>,
     /// X-Ray Filter Material (113757).
     pub material: Option<Code>,
-    /// Minimum thickness (113758), mm.
+    /// Minimum thickness (113758), mm, converted by its unit code (`mm`, `cm`, `m`).
     pub thickness_min_mm: Option<f64>,
-    /// Maximum thickness (113773), mm.
+    /// Maximum thickness (113773), mm, converted by its unit code.
     pub thickness_max_mm: Option<f64>,
 }
 
@@ -273,7 +273,8 @@ pub struct IrradiationEvent {
     pub primary_angle_deg: Option<f64>,
     /// Positioner Secondary Angle (112012), degrees (also [`Geometry::secondary_angle`]).
     pub secondary_angle_deg: Option<f64>,
-    /// Distance Source to Detector (113750), metres (also [`Geometry::source_to_detector`]).
+    /// Distance Source to Detector (113750), metres: [`Geometry::source_to_detector`], which
+    /// may come from a Philips private item (see its flag).
     pub source_to_detector_m: Option<f64>,
     /// Collimated Field Area (113790), m².
     pub field_area_m2: Option<f64>,
@@ -326,6 +327,8 @@ pub(crate) struct ReportBuilder {
     report: DoseReport,
     max_events: usize,
     root_study_uid: Option<String>,
+    /// The patient position of a Siemens root comment.
+    comment_position: Option<PatientPosition>,
     device_uid_text: bool,
     /// The content items' warnings, in their order, and the report's codes.
     reader: NumReader,
@@ -353,6 +356,7 @@ impl ReportBuilder {
             },
             max_events: limits.max_events,
             root_study_uid: None,
+            comment_position: None,
             device_uid_text: false,
             reader: NumReader::default(),
             error: None,
@@ -413,6 +417,14 @@ impl ReportBuilder {
             }
         } else if k.is(codes::STUDY_INSTANCE_UID) {
             self.root_study_uid = c.uid().map(str::to_owned);
+        } else if k.is(codes::COMMENT) {
+            if let Some(p) = c
+                .text()
+                .as_deref()
+                .and_then(geometry::patient_position_in_comment)
+            {
+                self.comment_position = Some(p);
+            }
         } else if k.is(codes::SOURCE_OF_DOSE_INFORMATION) {
             if let Some(code) = c.code() {
                 report
@@ -447,6 +459,7 @@ impl ReportBuilder {
         let ReportBuilder {
             mut report,
             root_study_uid,
+            comment_position,
             device_uid_text,
             reader,
             error,
@@ -495,11 +508,15 @@ impl ReportBuilder {
             warnings.push(Warning::MissingRelationshipType { count: missing_rel });
         }
         check_consistency(&mut report, warnings);
+        for e in &mut report.events {
+            e.geometry.set_patient_position(comment_position);
+        }
         geometry::check_events(
             report
                 .events
                 .iter_mut()
                 .map(|e| (&mut e.geometry, e.field_area_m2)),
+            is_azurion(&report.device),
             warnings,
         );
         // The event list grew by doubling; results may be kept by the thousand (a folder
@@ -507,6 +524,19 @@ impl ReportBuilder {
         report.events.shrink_to_fit();
         Ok(report)
     }
+}
+
+/// Whether the report's device is a Philips Azurion, whose table positions are not in the
+/// beam's frame (PySkinDose issue 48).
+fn is_azurion(d: &Device) -> bool {
+    let philips = d
+        .manufacturer
+        .as_deref()
+        .is_none_or(|m| m.to_ascii_lowercase().contains("philips"));
+    philips
+        && d.model
+            .as_deref()
+            .is_some_and(|m| m.to_ascii_lowercase().contains("azurion"))
 }
 
 fn is_uid(s: &str) -> bool {
@@ -633,13 +663,12 @@ fn event(c: &Content<'_, '_>, r: &mut NumReader) -> IrradiationEvent {
         geometry: Geometry::default(),
     };
     let mut modifier_sibling = false;
+    let mut vendor = VendorItems::default();
     for k in c.children() {
         let Some(concept) = k.concept() else { continue };
         let v = concept.value;
         if concept.scheme != b"DCM" {
-            if concept.is(codes::PHILIPS_BEAM_POSITION) {
-                e.geometry.vendor_beam_position = true;
-            }
+            vendor.note(concept, k);
             continue;
         }
         match v {
@@ -682,11 +711,13 @@ fn event(c: &Content<'_, '_>, r: &mut NumReader) -> IrradiationEvent {
                     } else if xc.is(codes::XRAY_FILTER_MATERIAL) {
                         f.material = x.code().map(|y| r.codes.get(y));
                     } else if xc.is(codes::XRAY_FILTER_THICKNESS_MIN) {
-                        f.thickness_min_mm =
-                            r.technique_value(&x, codes::XRAY_FILTER_THICKNESS_MIN);
+                        f.thickness_min_mm = r
+                            .distance(&x, codes::XRAY_FILTER_THICKNESS_MIN)
+                            .map(Length::as_mm);
                     } else if xc.is(codes::XRAY_FILTER_THICKNESS_MAX) {
-                        f.thickness_max_mm =
-                            r.technique_value(&x, codes::XRAY_FILTER_THICKNESS_MAX);
+                        f.thickness_max_mm = r
+                            .distance(&x, codes::XRAY_FILTER_THICKNESS_MAX)
+                            .map(Length::as_mm);
                     }
                 }
                 // Events hold one or two filters: room for exactly those, not for four.
@@ -698,6 +729,7 @@ fn event(c: &Content<'_, '_>, r: &mut NumReader) -> IrradiationEvent {
             }
         }
     }
+    vendor.apply(&mut e.geometry, r);
     let g = &e.geometry;
     e.primary_angle_deg = g.primary_angle.map(Angle::as_deg);
     e.secondary_angle_deg = g.secondary_angle.map(Angle::as_deg);

@@ -6,13 +6,15 @@
 
 use serde::Serialize;
 
+use crate::codes::Code;
 use crate::error::Error;
 use crate::extract::{Extraction, ObjectKind, Outcome};
+use crate::geometry::PatientPosition;
 use crate::image::ImageDose;
 use crate::procedure::{Completeness, Fate, FileAccount, Procedure};
 use crate::rdsr::{EventCategory, IrradiationEvent, PlaneDose, Provenance};
 use crate::scan::Input;
-use crate::units::{AirKerma, Dap};
+use crate::units::{AirKerma, Angle, Dap, Length};
 
 /// What became of one input file, as the JSON `files` list says it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -164,6 +166,59 @@ pub struct EventRow {
     pub tube_current_ma: Option<f64>,
     /// Number of Pulses (113768).
     pub pulses: Option<f64>,
+    /// Positioner Primary Angle (112011), degrees: +90 = patient's left (LAO).
+    pub primary_angle_deg: Option<f64>,
+    /// Positioner Secondary Angle (112012), degrees: +90 = cranial.
+    pub secondary_angle_deg: Option<f64>,
+    /// Positioner Primary End Angle (113739), degrees.
+    pub primary_angle_end_deg: Option<f64>,
+    /// Positioner Secondary End Angle (113740), degrees.
+    pub secondary_angle_end_deg: Option<f64>,
+    /// Column Angulation (113770), degrees.
+    pub column_angulation_deg: Option<f64>,
+    /// Table Longitudinal Position (113751), mm from the equipment's own zero.
+    pub table_longitudinal_mm: Option<f64>,
+    /// Table Lateral Position (113752), mm from the equipment's own zero.
+    pub table_lateral_mm: Option<f64>,
+    /// Table Height Position (113753, or Philips' private item when absent), mm from the equipment's own zero, downward positive.
+    pub table_height_mm: Option<f64>,
+    /// Table Longitudinal End Position (113759), mm.
+    pub table_longitudinal_end_mm: Option<f64>,
+    /// Table Lateral End Position (113760), mm.
+    pub table_lateral_end_mm: Option<f64>,
+    /// Table Height End Position (113761), mm.
+    pub table_height_end_mm: Option<f64>,
+    /// Table Head Tilt Angle (113754), degrees: positive = head end up.
+    pub table_head_tilt_deg: Option<f64>,
+    /// Table Horizontal Rotation Angle (113755), degrees: clockwise seen from above.
+    pub table_horizontal_rotation_deg: Option<f64>,
+    /// Table Cradle Tilt Angle (113756), degrees: positive = the table's left side up.
+    pub table_cradle_tilt_deg: Option<f64>,
+    /// Distance Source to Isocenter (113748), mm.
+    pub source_to_isocenter_mm: Option<f64>,
+    /// Distance Source to Reference Point (113737), mm.
+    pub source_to_reference_point_mm: Option<f64>,
+    /// Distance Source to Detector (113750), mm.
+    pub source_to_detector_mm: Option<f64>,
+    /// Distance Source to Table Plane (113792), mm.
+    pub source_to_table_plane_mm: Option<f64>,
+    /// Collimated Field Area (113790) at the image receptor, cm².
+    pub field_area_cm2: Option<f64>,
+    /// Collimated Field Height (113788) at the detector plane, mm (null when zero or contradicting the area).
+    pub field_height_mm: Option<f64>,
+    /// Collimated Field Width (113789) at the detector plane, mm (null as the height).
+    pub field_width_mm: Option<f64>,
+    /// Patient Table Relationship (113745): the code meaning as written (`headfirst`, …).
+    pub patient_table_relationship: Option<String>,
+    /// Patient Orientation (113743): the code meaning as written (`recumbent`, …).
+    pub patient_orientation: Option<String>,
+    /// Patient Orientation Modifier (113744): the code meaning as written (`supine`, …).
+    pub patient_orientation_modifier: Option<String>,
+    /// Reference Point Definition (113780) of the event: the code value, or the text.
+    pub reference_point: Option<String>,
+    /// Patient position (`HFS`, `FFS`, `HFP`, …): from the event's codes, else from the
+    /// report's Siemens comment.
+    pub patient_position: Option<&'static str>,
 }
 
 /// Header dose of one XA/RF image.
@@ -219,6 +274,10 @@ impl PlaneRow {
 impl EventRow {
     /// The row of one event.
     pub fn new(e: &IrradiationEvent) -> EventRow {
+        let g = &e.geometry;
+        let deg = |a: Option<Angle>| a.map(Angle::as_deg);
+        let mm = |l: Option<Length>| l.map(Length::as_mm);
+        let meaning = |c: &Option<Code>| c.as_ref().map(|c| c.meaning().to_owned());
         EventRow {
             uid: e.uid.clone(),
             category: e.category,
@@ -231,6 +290,32 @@ impl EventRow {
             kvp: e.kvp.as_ref().and_then(|t| t.value()),
             tube_current_ma: e.tube_current.as_ref().and_then(|t| t.value()),
             pulses: e.pulses,
+            primary_angle_deg: deg(g.primary_angle),
+            secondary_angle_deg: deg(g.secondary_angle),
+            primary_angle_end_deg: deg(g.primary_angle_end),
+            secondary_angle_end_deg: deg(g.secondary_angle_end),
+            column_angulation_deg: deg(g.column_angulation),
+            table_longitudinal_mm: mm(g.table_longitudinal),
+            table_lateral_mm: mm(g.table_lateral),
+            table_height_mm: mm(g.table_height),
+            table_longitudinal_end_mm: mm(g.table_longitudinal_end),
+            table_lateral_end_mm: mm(g.table_lateral_end),
+            table_height_end_mm: mm(g.table_height_end),
+            table_head_tilt_deg: deg(g.table_head_tilt),
+            table_horizontal_rotation_deg: deg(g.table_horizontal_rotation),
+            table_cradle_tilt_deg: deg(g.table_cradle_tilt),
+            source_to_isocenter_mm: mm(g.source_to_isocenter),
+            source_to_reference_point_mm: mm(g.source_to_reference_point),
+            source_to_detector_mm: mm(g.source_to_detector),
+            source_to_table_plane_mm: mm(g.source_to_table_plane),
+            field_area_cm2: e.field_area_m2.map(|a| a * 1e4 + 0.0),
+            field_height_mm: mm(g.field_height),
+            field_width_mm: mm(g.field_width),
+            patient_table_relationship: meaning(&g.patient_table_relationship),
+            patient_orientation: meaning(&g.patient_orientation),
+            patient_orientation_modifier: meaning(&g.patient_orientation_modifier),
+            reference_point: e.reference_point.as_ref().map(|r| r.label().to_owned()),
+            patient_position: g.patient_position.map(PatientPosition::as_str),
         }
     }
 }

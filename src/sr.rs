@@ -301,7 +301,15 @@ impl NumReader {
                     });
                     return None;
                 }
-                Some(v * factor)
+                // A length's factor below 1 is the reciprocal of a whole power of ten: dividing
+                // by that is correctly rounded, so 700 mm reads back as 700 mm.
+                Some(
+                    if factor < 1.0 && kind == UnitKind::Length {
+                        v / (1.0 / factor).round()
+                    } else {
+                        v * factor
+                    } + 0.0,
+                )
             }
         }
     }

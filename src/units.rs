@@ -273,13 +273,15 @@ impl fmt::Display for AirKerma {
 /// A length or a signed position along an axis, such as a table position relative to the
 /// equipment's own zero or a source distance.
 ///
-/// Stored in metres. Unlike doses, lengths may be negative: Table Longitudinal, Lateral and
+/// Stored in metres (divided from millimetres and centimetres, so that a value written in
+/// millimetres reads back unchanged). Unlike doses, lengths may be negative: Table Longitudinal, Lateral and
 /// Height Position (113751–113753, PS3.16 CID 10008) are measured from "an arbitrary reference
 /// chosen by the equipment" (PS3.16 Table D-1). The constructors take any number; values read
 /// from files are checked to be finite before they become a `Length`.
 ///
 /// ```
 /// use kerma::Length;
+/// assert_eq!(Length::from_mm(700.0).as_mm(), 700.0);
 /// let table = Length::from_mm(-125.0);
 /// assert_eq!(table.as_cm(), -12.5);
 /// assert_eq!(Length::from_cm(76.5).as_mm(), 765.0);
@@ -296,15 +298,15 @@ impl Length {
 
     /// From a value in millimetres (UCUM `mm`, the unit of TID 10003C distances and positions).
     pub fn from_mm(v: f64) -> Length {
-        Length { m: v * 1e-3 }
+        Length { m: v / 1e3 + 0.0 }
     }
     /// From a value in centimetres (UCUM `cm`).
     pub fn from_cm(v: f64) -> Length {
-        Length { m: v * 1e-2 }
+        Length { m: v / 1e2 + 0.0 }
     }
     /// From a value in metres (UCUM `m`).
     pub fn from_m(v: f64) -> Length {
-        Length { m: v }
+        Length { m: v + 0.0 }
     }
     /// The value in millimetres.
     pub fn as_mm(self) -> f64 {
@@ -350,12 +352,12 @@ pub struct Angle {
 impl Angle {
     /// From a value in degrees (UCUM `deg`).
     pub fn from_deg(v: f64) -> Angle {
-        Angle { deg: v }
+        Angle { deg: v + 0.0 }
     }
     /// From a value in radians (UCUM `rad`).
     pub fn from_rad(v: f64) -> Angle {
         Angle {
-            deg: v.to_degrees(),
+            deg: v.to_degrees() + 0.0,
         }
     }
     /// The value in degrees.
@@ -539,6 +541,29 @@ mod tests {
         );
         assert_eq!(lookup_unit("Gy").map(|u| u.status), Some(UnitStatus::Ucum));
         assert!(lookup_unit("Gy.in2").is_none());
+    }
+
+    #[test]
+    fn lengths_and_angles_convert_and_keep_their_sign() {
+        for mm in [0.0, 700.0, 785.0, -87.4, 1524.5, 1e-3, -1e6] {
+            assert_eq!(Length::from_mm(mm).as_mm(), mm, "{mm} mm");
+            assert!((Length::from_mm(mm).as_cm() - mm / 10.0).abs() <= mm.abs() * 1e-15);
+        }
+        assert_eq!(Length::from_cm(-12.5).as_mm(), -125.0);
+        assert_eq!(Length::from_m(1.2).as_cm(), 120.0);
+        assert_eq!(Length::from_mm(-0.0).as_mm().to_bits(), 0, "-0 is 0");
+        assert_eq!(format!("{:.1}", Length::from_cm(78.5)), "785.0 mm");
+        assert_eq!(Angle::from_deg(-30.0).as_deg(), -30.0);
+        assert!((Angle::from_deg(180.0).as_rad() - std::f64::consts::PI).abs() < 1e-15);
+        assert!((Angle::from_rad(-std::f64::consts::FRAC_PI_2).as_deg() + 90.0).abs() < 1e-12);
+        assert_eq!(Angle::from_deg(-0.0).as_deg().to_bits(), 0);
+        assert_eq!(format!("{:.1}", Angle::from_deg(25.0)), "25.0°");
+        let deg = lookup_unit("deg").map(|u| (u.kind, u.factor));
+        assert_eq!(deg, Some((UnitKind::Angle, 1.0)));
+        assert!(
+            lookup_unit("rad").is_none(),
+            "not a factor of ten: not in the table"
+        );
     }
 
     #[test]

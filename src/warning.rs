@@ -214,8 +214,9 @@ pub enum Warning {
         /// The item.
         concept: Concept,
     },
-    /// Events whose Collimated Field Height or Width (113788, 113789) is zero: not a field
-    /// size, left out (Philips Azurion writes 0 for both and for the area).
+    /// Events whose Collimated Field Height, Width or Area (113788, 113789, 113790) is zero:
+    /// height and width are not a field size and are left out (Philips Azurion writes a zero
+    /// area beside heights and widths of 0 to a few millimetres).
     ZeroFieldSize {
         /// How many events.
         count: usize,
@@ -229,9 +230,20 @@ pub enum Warning {
         /// Median of height × width ÷ area over those events.
         median_ratio: f64,
     },
-    /// Events with Philips' private Beam Position container (014, 99PHI-IXR-XPER), whose table
-    /// positions are not in the beam's frame (Philips Azurion; PySkinDose issue 48): kept as
-    /// written, but they cannot place the patient in the beam.
+    /// Events without a standard geometry item whose value is read from a vendor's private
+    /// item of the same meaning (Philips Allura: Table Height Position (021, 99PHI-IXR-XPER)
+    /// for 113753, Final Distance Source to Detector (018) for 113750).
+    VendorItemUsed {
+        /// The standard item the events lack.
+        concept: Concept,
+        /// The private item read instead.
+        vendor: Concept,
+        /// How many events.
+        count: usize,
+    },
+    /// Events with table positions from a system whose table is not in the beam's frame
+    /// (Philips Azurion; PySkinDose issue 48): kept as written, but they cannot place the
+    /// patient in the beam.
     TablePositionNotInBeamFrame {
         /// How many events.
         count: usize,
@@ -403,7 +415,7 @@ impl fmt::Display for Warning {
             }
             ZeroFieldSize { count } => write!(
                 f,
-                "{count} events with a zero Collimated Field Height or Width: not a field size, left out"
+                "{count} events with a zero Collimated Field Height, Width or Area: height and width are not a field size, left out"
             ),
             FieldSizeContradictsArea {
                 count,
@@ -412,9 +424,14 @@ impl fmt::Display for Warning {
                 f,
                 "{count} events whose Collimated Field Height × Width is {median_ratio:.2} times (median) their Collimated Field Area: not at the same plane, height and width left out"
             ),
+            VendorItemUsed {
+                concept,
+                vendor,
+                count,
+            } => write!(f, "{count} events without {concept}: read from {vendor}"),
             TablePositionNotInBeamFrame { count } => write!(
                 f,
-                "{count} events with Philips' private Beam Position: table positions not in the beam's frame, kept as written"
+                "{count} events with table positions from a Philips Azurion, whose table is not in the beam's frame: kept as written, not usable to place the patient"
             ),
         }
     }
