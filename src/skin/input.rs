@@ -2,6 +2,7 @@
 //! units in their names, built from the RDSR's events.
 
 use crate::codes::Code;
+use crate::geometry::PatientPosition;
 use crate::rdsr::{EventCategory, Filter, IrradiationEvent, Plane, ReferencePoint};
 use crate::units::{AirKerma, Angle, Dap, Length};
 
@@ -70,8 +71,11 @@ pub struct SkinEvent {
     pub table_horizontal_rotation_deg: Option<f64>,
     /// Table Cradle Tilt Angle (113756), degrees.
     pub table_cradle_tilt_deg: Option<f64>,
-    /// How the patient lies, from Patient Table Relationship and Orientation Modifier.
+    /// How the patient lies (the reader's patient position: the event's codes, else the
+    /// Siemens report's comment); `None` when not given or not modelled (decubitus).
     pub orientation: Option<Orientation>,
+    /// The report's table positions are not in the beam's frame (Philips Azurion): no map.
+    pub table_not_in_beam_frame: bool,
 }
 
 fn is_code(c: &Code, options: &[(&str, &str)]) -> bool {
@@ -156,33 +160,22 @@ impl SkinEvent {
             table_head_tilt_deg: deg(g.table_head_tilt),
             table_horizontal_rotation_deg: deg(g.table_horizontal_rotation),
             table_cradle_tilt_deg: deg(g.table_cradle_tilt),
-            orientation: orientation(
-                g.patient_table_relationship.as_ref(),
-                g.patient_orientation_modifier.as_ref(),
-            ),
+            orientation: orientation(g.patient_position),
+            table_not_in_beam_frame: g.table_not_in_beam_frame,
         }
     }
 }
 
-/// Head or feet first (113745, CID 21) and supine or prone (113744, CID 20), SCT codes or
-/// the legacy SRT codes files write; `None` unless the relationship is head- or feet-first
-/// (transverse and oblique are not modelled). Supine when the modifier is absent.
-fn orientation(relationship: Option<&Code>, modifier: Option<&Code>) -> Option<Orientation> {
-    let head = [("102540008", "SCT"), ("F-10470", "SRT")];
-    let feet = [("102541007", "SCT"), ("F-10480", "SRT")];
-    let prone = [("1240000", "SCT"), ("F-10310", "SRT")];
-    let first_head = match relationship {
-        Some(c) if is_code(c, &head) => true,
-        Some(c) if is_code(c, &feet) => false,
-        _ => return None,
-    };
-    let is_prone = modifier.is_some_and(|m| is_code(m, &prone));
-    Some(match (first_head, is_prone) {
-        (true, false) => Orientation::HeadFirstSupine,
-        (false, false) => Orientation::FeetFirstSupine,
-        (true, true) => Orientation::HeadFirstProne,
-        (false, true) => Orientation::FeetFirstProne,
-    })
+/// The reader's patient position as the skin estimate models it: supine or prone, head or
+/// feet first; `None` for the decubitus positions (not modelled).
+fn orientation(p: Option<PatientPosition>) -> Option<Orientation> {
+    match p? {
+        PatientPosition::HeadFirstSupine => Some(Orientation::HeadFirstSupine),
+        PatientPosition::FeetFirstSupine => Some(Orientation::FeetFirstSupine),
+        PatientPosition::HeadFirstProne => Some(Orientation::HeadFirstProne),
+        PatientPosition::FeetFirstProne => Some(Orientation::FeetFirstProne),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
@@ -202,17 +195,15 @@ mod tests {
     }
 
     #[test]
-    fn orientation_codes() {
-        let ffs = Code::new("F-10480", "SRT", "feet-first");
-        let prone = Code::new("1240000", "SCT", "prone");
+    fn positions_the_estimate_models() {
         assert_eq!(
-            orientation(Some(&ffs), None),
-            Some(Orientation::FeetFirstSupine)
-        );
-        assert_eq!(
-            orientation(Some(&ffs), Some(&prone)),
+            orientation(Some(PatientPosition::FeetFirstProne)),
             Some(Orientation::FeetFirstProne)
         );
-        assert_eq!(orientation(None, Some(&prone)), None);
+        assert_eq!(
+            orientation(Some(PatientPosition::HeadFirstDecubitusLeft)),
+            None
+        );
+        assert_eq!(orientation(None), None);
     }
 }
