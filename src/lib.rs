@@ -61,6 +61,7 @@ pub mod reference;
 pub mod registry;
 pub mod report;
 mod scan;
+pub mod skin;
 mod sr;
 mod units;
 mod value;

@@ -514,6 +514,9 @@ pub struct ProcedureRow {
     pub files: Vec<String>,
     /// Procedure-level warnings.
     pub warnings: Vec<String>,
+    /// Peak skin dose and where it is ([`crate::skin::estimate`]); `None` when the caller
+    /// computed none.
+    pub skin: Option<crate::skin::SkinDose>,
 }
 
 impl ProcedureRow {
@@ -559,6 +562,7 @@ impl ProcedureRow {
                 .fold(None, |m: Option<f64>, v| Some(m.map_or(v, |m| m.max(v)))),
             files: p.files.clone(),
             warnings: p.warnings.iter().map(ToString::to_string).collect(),
+            skin: None,
         }
     }
 }

@@ -155,6 +155,19 @@ pub struct Args {
     /// Example: --out survey/ --excel
     #[arg(long, requires = "out")]
     pub excel: bool,
+
+    /// Skin-dose settings: kerma's geometry file (rooms' table zero, signs, table
+    /// transmission, K_a,r calibration; phantom) or PySkinDose's settings JSON (its phantom
+    /// model chooses the phantom). Without it, kerma's defaults: a cylinder sized from the
+    /// patient and the room geometries kerma knows. Example: --skin-settings rooms-skin.json
+    #[arg(long, value_name = "FILE")]
+    pub skin_settings: Option<PathBuf>,
+
+    /// report.html draws the skin-dose map of each procedure whose mapped peak skin dose is
+    /// at least this many mGy (default 2000, OpenREM's default skin-dose alert level).
+    /// Example: --skin-map-above-mgy 0
+    #[arg(long, value_name = "MGY", default_value_t = 2000.0)]
+    pub skin_map_above_mgy: f64,
 }
 
 /// A date as the number YYYYMMDD, from `YYYYMMDD` or `YYYY-MM-DD`.

@@ -350,6 +350,17 @@ struct ProcedureCsv<'a> {
     max_total_vs_event_sum: Num,
     files: Text<'a>,
     warnings: Text<'a>,
+    skin_psd_mgy: Num,
+    skin_method: Option<&'static str>,
+    skin_phantom_model: Option<&'static str>,
+    skin_location_region: Text<'a>,
+    skin_location_across_cm: Num,
+    skin_location_from_head_cm: Num,
+    skin_area_above_2gy_cm2: Num,
+    skin_area_above_5gy_cm2: Num,
+    skin_events_at_peak: Option<usize>,
+    skin_upper_bound_mgy: Num,
+    skin_reason: Text<'a>,
 }
 
 impl<'a> ProcedureCsv<'a> {
@@ -357,6 +368,8 @@ impl<'a> ProcedureCsv<'a> {
         p: &'a ProcedureRow,
         t: Option<&'a kerma::reference::ProcedureTypeRow>,
     ) -> ProcedureCsv<'a> {
+        let skin = p.skin.as_ref();
+        let location = skin.and_then(|s| s.location.as_ref());
         ProcedureCsv {
             id: p.id.as_str().into(),
             patient_id: p.patient_id.as_deref().into(),
@@ -387,6 +400,17 @@ impl<'a> ProcedureCsv<'a> {
             max_total_vs_event_sum: p.max_total_vs_event_sum.into(),
             files: p.files.join(";").into(),
             warnings: warnings(&p.warnings),
+            skin_psd_mgy: skin.and_then(|s| s.psd_mgy).into(),
+            skin_method: skin.map(|s| s.method.as_str()),
+            skin_phantom_model: skin.and_then(|s| s.phantom).map(|p| p.model.as_str()),
+            skin_location_region: location.map(|l| l.region.as_str()).into(),
+            skin_location_across_cm: location.map(|l| l.across_cm).into(),
+            skin_location_from_head_cm: location.map(|l| l.from_head_cm).into(),
+            skin_area_above_2gy_cm2: skin.and_then(|s| s.area_above_2gy_cm2).into(),
+            skin_area_above_5gy_cm2: skin.and_then(|s| s.area_above_5gy_cm2).into(),
+            skin_events_at_peak: skin.and_then(|s| s.events_at_peak),
+            skin_upper_bound_mgy: skin.and_then(|s| s.upper_bound_mgy).into(),
+            skin_reason: skin.and_then(|s| s.reason.as_deref()).into(),
         }
     }
 }
@@ -581,6 +605,7 @@ struct AlertCsv<'a> {
     action: Text<'a>,
     complete: bool,
     ka_r_comparable: bool,
+    value_is_upper_bound: bool,
 }
 
 impl<'a> AlertCsv<'a> {
@@ -602,6 +627,7 @@ impl<'a> AlertCsv<'a> {
             action: a.action.as_str().into(),
             complete: a.complete,
             ka_r_comparable: a.ka_r_comparable,
+            value_is_upper_bound: a.value_is_upper_bound,
         }
     }
 }

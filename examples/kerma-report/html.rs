@@ -55,6 +55,7 @@ pub fn render(r: &Report) -> String {
     key_figures(&mut h, r);
     alerts(&mut h, r);
     procedures(&mut h, r);
+    crate::skin::html_section(&mut h, r);
     drl_table(&mut h, r);
     type_plots(&mut h, r);
     room_plots(&mut h, r);

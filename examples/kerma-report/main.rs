@@ -12,6 +12,7 @@ mod list;
 mod output;
 mod plots;
 mod registry;
+mod skin;
 mod survey;
 
 use std::collections::HashMap;
@@ -100,15 +101,22 @@ fn report(args: Args) -> ExitCode {
     for r in &remarks {
         eprintln!("kerma-report: warning: {r}");
     }
+    let mut skin_stage = match skin::Stage::new(&args) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("kerma-report: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let (entries, set, errors, history) = match &args.db {
-        Some(db) => match registry::load(db, &args) {
+        Some(db) => match registry::load(db, &args, &mut skin_stage) {
             Ok(loaded) => loaded,
             Err(e) => {
                 eprintln!("kerma-report: {e}");
                 return ExitCode::from(2);
             }
         },
-        None => match read_files(&args) {
+        None => match read_files(&args, &mut skin_stage) {
             Ok((entries, set, errors)) => (entries, set, errors, Vec::new()),
             Err(code) => return code,
         },
@@ -119,13 +127,14 @@ fn report(args: Args) -> ExitCode {
         errors,
         history,
     };
-    finish(&args, &config, &rooms, &remarks, read)
+    finish(&args, &config, &rooms, &remarks, read, &skin_stage)
 }
 
 /// Reads the files and folders of `args`: their entries, their procedures and how many could
 /// not be read; exit code 2 when there is no DICOM file.
 fn read_files(
     args: &Args,
+    skin_stage: &mut skin::Stage,
 ) -> Result<(Vec<kerma::report::FileEntry>, kerma::ProcedureSet, usize), ExitCode> {
     let inputs = kerma::walk_inputs(&args.paths);
     let progress = progress_bar(inputs.len() as u64);
@@ -144,6 +153,7 @@ fn read_files(
             }
         }
         entries.push(entry);
+        skin_stage.collect(&input.path.display().to_string(), &result);
         grouping.add_scanned(input, result);
         if let Some(pb) = &progress {
             pb.inc(1);
@@ -175,6 +185,7 @@ fn finish(
     rooms: &kerma::RoomTable,
     remarks: &[TableRemark],
     read: Read,
+    skin_stage: &skin::Stage,
 ) -> ExitCode {
     let Read {
         mut entries,
@@ -191,11 +202,16 @@ fn finish(
         }
     }
     let kept = survey::select(args, &set.procedures);
+    let mut skins = skin_stage.estimate_all(&kept);
     let procedures: Vec<kerma::report::ProcedureRow> = kept
         .iter()
-        .map(|p| kerma::report::ProcedureRow::new(p))
+        .map(|p| {
+            let mut row = kerma::report::ProcedureRow::new(p);
+            row.skin = skins.remove(&p.id);
+            row
+        })
         .collect();
-    let survey = match survey::run(args, &kept, &history) {
+    let survey = match survey::run(args, &kept, &procedures, &history) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("kerma-report: {e}");

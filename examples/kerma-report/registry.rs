@@ -121,7 +121,7 @@ type Loaded = (
 
 /// The entries, procedures and count of unreadable files of the registry `db`, for the
 /// period of `--since`/`--until` (and `--changed-since`), with the history before it.
-pub fn load(db: &str, args: &Args) -> Result<Loaded, String> {
+pub fn load(db: &str, args: &Args, skin: &mut crate::skin::Stage) -> Result<Loaded, String> {
     let mut registry = Registry::open(db).map_err(|e| e.to_string())?;
     let since = args.since.map(|d| d.to_string());
     let until = args.until.map(|d| d.to_string());
@@ -147,6 +147,14 @@ pub fn load(db: &str, args: &Args) -> Result<Loaded, String> {
     };
     let entries = registry
         .file_entries(&report.set)
+        .map_err(|e| e.to_string())?;
+    // The skin stage reads the events of the reports, as the folder mode does while scanning.
+    registry
+        .read_files(&report.set, |account, result| {
+            if let Some(result) = result {
+                skin.collect(&account.label, &result);
+            }
+        })
         .map_err(|e| e.to_string())?;
     let errors = entries
         .iter()

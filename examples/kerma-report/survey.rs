@@ -113,16 +113,24 @@ pub fn config(args: &Args) -> Result<SurveyConfig, SetupError> {
     Ok(config)
 }
 
-/// Runs the survey over the kept procedures; `history` (a registry's procedures before the
-/// period) counts only in per-patient cumulative sums.
+/// Runs the survey over the kept procedures (`rows`: their rows, for the peak skin dose);
+/// `history` (a registry's procedures before the period) counts only in per-patient
+/// cumulative sums.
 pub fn run(
     args: &Args,
     procedures: &[&Procedure],
+    rows: &[kerma::report::ProcedureRow],
     history: &[Procedure],
 ) -> Result<SurveyReport, SetupError> {
     let mut survey = Survey::new(config(args)?).map_err(|e| e.to_string())?;
+    let skins: std::collections::HashMap<&str, &kerma::skin::SkinDose> = rows
+        .iter()
+        .filter_map(|r| Some((r.id.as_str(), r.skin.as_ref()?)))
+        .collect();
     for p in procedures {
-        survey.add(record(p));
+        let mut rec = record(p);
+        crate::skin::set_record(&mut rec, skins.get(p.id.as_str()).copied());
+        survey.add(rec);
     }
     for p in history {
         survey.add_history(record(p));

@@ -51,6 +51,9 @@ pub struct AlertRow {
     /// true for a `ka_r` alert: a K_a,r at another point raises none, see
     /// [`AlertReport::notes`]).
     pub ka_r_comparable: bool,
+    /// For a `peak_skin_dose` alert: whether the value is the conservative upper bound
+    /// (every field on the same skin) rather than a dose map's maximum.
+    pub value_is_upper_bound: bool,
 }
 
 /// For one group and one trigger level: how many procedures of the DRL sample reach it.
@@ -174,6 +177,8 @@ pub(super) fn procedure_alerts<'a>(
                     action: t.action.clone(),
                     complete: r.complete,
                     ka_r_comparable: r.ka_r_comparable,
+                    value_is_upper_bound: q == DrlQuantity::PeakSkinDose
+                        && r.peak_skin_dose_is_bound,
                 });
             }
         }
@@ -224,14 +229,18 @@ pub(super) fn proportion_rows(
         .collect()
 }
 
-/// The trigger levels kerma cannot evaluate (peak skin dose), each with the reason.
-pub(super) fn not_evaluated(triggers: &[&TriggerLevel]) -> Vec<String> {
+/// The trigger levels kerma cannot evaluate, each with the reason: peak skin dose when no
+/// procedure has one (`psd_known` false: the caller ran no skin-dose estimate).
+pub(super) fn not_evaluated(triggers: &[&TriggerLevel], psd_known: bool) -> Vec<String> {
+    if psd_known {
+        return Vec::new();
+    }
     triggers
         .iter()
         .filter(|t| t.value.quantity() == DrlQuantity::PeakSkinDose)
         .map(|t| {
             format!(
-                "{} ({}, {} {}): kerma does not compute peak skin dose",
+                "{} ({}, {} {}): no procedure has a peak skin dose (kerma::skin was not run)",
                 t.source_id,
                 t.value.quantity(),
                 t.value.in_report_unit(),
@@ -448,8 +457,10 @@ mod tests {
             .collect();
         assert_eq!(all, ["T_ALL", "T_X", "T_KAR", "T_PSD"]);
         assert_eq!(
-            not_evaluated(&selected_triggers(&cfg)),
-            ["T_PSD (peak_skin_dose, 3000 mGy): kerma does not compute peak skin dose"]
+            not_evaluated(&selected_triggers(&cfg), false),
+            [
+                "T_PSD (peak_skin_dose, 3000 mGy): no procedure has a peak skin dose (kerma::skin was not run)"
+            ]
         );
         cfg.trigger_sources = Some(vec!["T_KAR".to_string(), "T_X".to_string()]);
         let some: Vec<&str> = selected_triggers(&cfg)
@@ -457,6 +468,6 @@ mod tests {
             .map(|t| t.source_id.as_str())
             .collect();
         assert_eq!(some, ["T_X", "T_KAR"]);
-        assert!(not_evaluated(&selected_triggers(&cfg)).is_empty());
+        assert!(not_evaluated(&selected_triggers(&cfg), false).is_empty());
     }
 }

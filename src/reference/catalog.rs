@@ -9,6 +9,8 @@ use super::mapping::ProcedureMapping;
 use super::tables::ReferenceTables;
 
 const BUNDLED_SOURCES: &str = include_str!("../../data/reference-levels/SOURCES.md");
+/// Sources of the skin-dose data and peak-skin-dose trigger levels.
+const SKIN_SOURCES: &str = include_str!("../skin/data/SOURCES.md");
 
 /// One procedure type known to the loaded tables or the procedure mapping: a `procedure_code`
 /// of a reference level, of a procedure-specific trigger level or of a typing rule.
@@ -124,7 +126,8 @@ impl ReferenceTables {
         out.into_values().collect()
     }
 
-    /// The citation of a bundled source (`data/reference-levels/SOURCES.md`): the first
+    /// The citation of a bundled source (`data/reference-levels/SOURCES.md`, or for the
+    /// peak-skin-dose levels `src/skin/data/SOURCES.md`): the first
     /// paragraph of its section (its **Citation.**, or what was checked when the section has
     /// no citation), on one line; `None` for an id without a section (a user table's
     /// source).
@@ -136,7 +139,7 @@ impl ReferenceTables {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn bundled_source_citation(source_id: &str) -> Option<String> {
-        citation(BUNDLED_SOURCES, source_id)
+        citation(BUNDLED_SOURCES, source_id).or_else(|| citation(SKIN_SOURCES, source_id))
     }
 }
 

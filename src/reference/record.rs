@@ -56,6 +56,12 @@ pub struct SurveyRecord {
     /// patient's flagged procedures with equal `room`, `first_event` and `dap`, the
     /// cumulative sums count only the first (by date, then id), and a note names the others.
     pub possible_copy: bool,
+    /// Peak skin dose, mGy, from the skin-dose estimate ([`crate::skin`]), when the caller
+    /// computed one.
+    pub peak_skin_dose_mgy: Option<f64>,
+    /// Whether `peak_skin_dose_mgy` is the conservative upper bound (every field on the same
+    /// skin) rather than the maximum of a dose map.
+    pub peak_skin_dose_is_bound: bool,
 }
 
 impl SurveyRecord {
@@ -96,6 +102,8 @@ impl SurveyRecord {
             ka_r_comparable: p.reference_point_standard,
             first_event: p.first_event.clone(),
             possible_copy: p.warnings.contains(&ProcedureWarning::PossibleCopy),
+            peak_skin_dose_mgy: None,
+            peak_skin_dose_is_bound: false,
         }
     }
 
@@ -109,15 +117,14 @@ impl SurveyRecord {
     }
 
     /// The record's value of `q` in the reporting unit of `q` ([`DrlQuantity::report_unit`]);
-    /// `None` when the record has none (always for peak skin dose, which kerma does not
-    /// compute).
+    /// `None` when the record has none (peak skin dose: when the caller gave none).
     pub(super) fn value(&self, q: DrlQuantity) -> Option<f64> {
         match q {
             DrlQuantity::Pka => self.dap.map(Dap::as_gy_cm2),
             DrlQuantity::KaR => self.ka_r.map(AirKerma::as_mgy),
             DrlQuantity::FluoroTime => self.fluoro_time.map(minutes),
             DrlQuantity::Images => self.acquisition_frames.map(|n| n as f64),
-            DrlQuantity::PeakSkinDose => None,
+            DrlQuantity::PeakSkinDose => self.peak_skin_dose_mgy,
         }
     }
 }

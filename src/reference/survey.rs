@@ -130,7 +130,10 @@ impl Survey {
                 cumulative_window_days: window_days,
                 cumulative_window_basis: WINDOW_BASIS,
                 ka_r_caveat: KA_R_SUM_CAVEAT,
-                not_evaluated: not_evaluated(&triggers),
+                not_evaluated: not_evaluated(
+                    &triggers,
+                    records.iter().any(|r| r.peak_skin_dose_mgy.is_some()),
+                ),
                 notes: alert_notes,
             },
             procedure_types: records

@@ -8,6 +8,8 @@ use super::quantity::{DrlQuantity, LevelValue, ValueProblem};
 
 const BUNDLED_DRL: &str = include_str!("../../data/reference-levels/drl.csv");
 const BUNDLED_TRIGGERS: &str = include_str!("../../data/reference-levels/trigger-levels.csv");
+/// Peak-skin-dose trigger levels, with their sources in `src/skin/data/SOURCES.md`.
+const BUNDLED_PSD_TRIGGERS: &str = include_str!("../skin/data/psd-trigger-levels.csv");
 
 /// The `statistic` that marks a row as a guide value (French *valeur guide diagnostique*),
 /// an optimisation target below the DRL, rather than a DRL.
@@ -159,6 +161,11 @@ impl ReferenceTables {
             .expect("bundled drl.csv is valid"); // ok: compile-time text, parsed by a unit test
         t.load_trigger_csv("bundled:trigger-levels.csv", BUNDLED_TRIGGERS.as_bytes())
             .expect("bundled trigger-levels.csv is valid"); // ok: as above
+        t.load_trigger_csv(
+            "bundled:psd-trigger-levels.csv",
+            BUNDLED_PSD_TRIGGERS.as_bytes(),
+        )
+        .expect("bundled psd-trigger-levels.csv is valid"); // ok: as above
         t
     }
 
@@ -446,6 +453,13 @@ mod tests {
             .load_trigger_csv("bundled:trigger-levels.csv", BUNDLED_TRIGGERS.as_bytes())
             .unwrap();
         assert_eq!(n, BUNDLED_TRIGGERS.lines().count() - 1);
+        let n = t
+            .load_trigger_csv(
+                "bundled:psd-trigger-levels.csv",
+                BUNDLED_PSD_TRIGGERS.as_bytes(),
+            )
+            .unwrap();
+        assert_eq!(n, BUNDLED_PSD_TRIGGERS.lines().count() - 1);
         assert_eq!(t, ReferenceTables::bundled());
     }
 

@@ -335,4 +335,17 @@ impl Registry {
     ) -> Result<Vec<crate::report::FileEntry>, RegistryError> {
         query::file_entries(self.db.as_mut(), &self.extractor, set)
     }
+
+    /// Each of a report's files read again from its stored bytes, handed to `f` with its
+    /// account (`None` for a file stored without its bytes: skipped as not DICOM).
+    ///
+    /// # Errors
+    /// The database failed, or holds bytes that cannot be unpacked.
+    pub fn read_files(
+        &mut self,
+        set: &crate::ProcedureSet,
+        mut f: impl FnMut(&crate::FileAccount, query::Reread),
+    ) -> Result<(), RegistryError> {
+        query::each_file(self.db.as_mut(), &self.extractor, set, &mut f)
+    }
 }

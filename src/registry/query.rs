@@ -284,14 +284,17 @@ pub(super) fn report(
     })
 }
 
-/// The JSON `files` entries of `set`'s files, read again from their stored bytes, with
-/// their fates.
-pub(super) fn file_entries(
+/// A file's result, read again from its stored bytes; `None` when none were stored.
+pub(super) type Reread = Option<Result<crate::Extraction, crate::Error>>;
+
+/// Each of `set`'s files read again from its stored bytes, handed to `f` with its account;
+/// `None` for a file stored without bytes (skipped).
+pub(super) fn each_file(
     db: &mut dyn Db,
     extractor: &Extractor,
     set: &ProcedureSet,
-) -> Result<Vec<FileEntry>, RegistryError> {
-    let mut out = Vec::with_capacity(set.files.len());
+    f: &mut dyn FnMut(&FileAccount, Reread),
+) -> Result<(), RegistryError> {
     db.read(&mut |tx| {
         for account in &set.files {
             let mut content = None;
@@ -307,29 +310,43 @@ pub(super) fn file_entries(
                     Ok(())
                 },
             )?;
-            let mut entry = match (&account.fate, content) {
-                (Fate::Skipped(s), _) => {
-                    let mut e = FileEntry::new(
-                        &account.label,
-                        &Err(crate::Error::Parse(crate::ParseError::NotDicom)),
-                    );
-                    e.outcome = FileOutcome::Skipped;
-                    e.error = None;
-                    e.skip_reason = Some(s.to_string());
-                    e
-                }
-                (_, Some(bytes)) => {
-                    FileEntry::new(&account.label, &extractor.extract_bytes(&bytes))
-                }
-                (_, None) => FileEntry::new(
-                    &account.label,
-                    &Err(crate::Error::Parse(crate::ParseError::NotDicom)),
-                ),
-            };
-            entry.set_fate(account);
-            out.push(entry);
+            f(
+                account,
+                content.map(|bytes| extractor.extract_bytes(&bytes)),
+            );
         }
         Ok(())
+    })
+}
+
+/// The JSON `files` entries of `set`'s files, read again from their stored bytes, with
+/// their fates.
+pub(super) fn file_entries(
+    db: &mut dyn Db,
+    extractor: &Extractor,
+    set: &ProcedureSet,
+) -> Result<Vec<FileEntry>, RegistryError> {
+    let mut out = Vec::with_capacity(set.files.len());
+    each_file(db, extractor, set, &mut |account, result| {
+        let mut entry = match (&account.fate, result) {
+            (Fate::Skipped(s), _) => {
+                let mut e = FileEntry::new(
+                    &account.label,
+                    &Err(crate::Error::Parse(crate::ParseError::NotDicom)),
+                );
+                e.outcome = FileOutcome::Skipped;
+                e.error = None;
+                e.skip_reason = Some(s.to_string());
+                e
+            }
+            (_, Some(result)) => FileEntry::new(&account.label, &result),
+            (_, None) => FileEntry::new(
+                &account.label,
+                &Err(crate::Error::Parse(crate::ParseError::NotDicom)),
+            ),
+        };
+        entry.set_fate(account);
+        out.push(entry);
     })?;
     Ok(out)
 }
