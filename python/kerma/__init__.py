@@ -30,7 +30,6 @@ from ._kerma import schemas as _schemas
 
 __all__ = [
     "Event",
-    "extract_json",
     "FileResult",
     "Image",
     "KermaError",
@@ -38,6 +37,7 @@ __all__ = [
     "Scan",
     "__version__",
     "extract",
+    "extract_json",
     "scan",
     "schemas",
 ]
@@ -230,8 +230,8 @@ def scan(
     released, so other Python threads run meanwhile. ``progress(done, total)`` is called
     about 200 times and at the end; if it raises, the scan finishes without calling it again
     and the exception is raised. The tables come through the Arrow C data interface, without
-    a copy: ``polars.from_arrow(s.procedures)`` and DuckDB (``duckdb.sql("select … from
-    s_procedures")`` on a local variable) use them directly.
+    a copy: ``polars.from_arrow(s.procedures)`` uses them directly, and so does DuckDB
+    (``procedures = s.procedures; duckdb.sql("select count(*) from procedures")``).
 
     >>> import kerma
     >>> s = kerma.scan("testdata", threads=2)
