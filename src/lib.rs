@@ -16,6 +16,7 @@
 //! 4. records → procedures, without double counting ([`Procedures`] → [`ProcedureSet`]);
 //! 5. procedures → reference levels, statistics and alerts (the [`reference`](mod@reference) module);
 //! 6. everything → flat rows for JSON and CSV (the [`report`] module).
+//! 7. rows → Arrow record batches and Parquet files (the `columnar` module, feature `parquet`).
 //!
 //! The crate root holds the entry points and the types they return; quantities are
 //! [`Dap`] and [`AirKerma`], whose units cannot be confused. What kerma tolerated in a file
@@ -46,6 +47,8 @@
 #![warn(missing_debug_implementations)]
 
 mod codes;
+#[cfg(feature = "parquet")]
+pub mod columnar;
 mod csvfile;
 mod dataset;
 mod deflate;

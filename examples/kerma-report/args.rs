@@ -10,6 +10,10 @@ pub enum Format {
     Table,
     /// One JSON document {"files", "procedures", "accounting", "drl", "alerts", ...}.
     Json,
+    /// Nothing on stdout; files.parquet, procedures.parquet, events.parquet, drl.parquet and
+    /// alerts.parquet written into the --out DIR (which it requires).
+    #[cfg(feature = "parquet")]
+    Parquet,
 }
 
 /// What one line of the table is.
@@ -38,6 +42,7 @@ Examples:
   kerma-report ingest --db kerma.db /export/2025-03
   kerma-report report --db kerma.db --since 2025-01-01 --out survey/
   kerma-report --format json /export > report.json
+  kerma-report --format parquet --out tables/ /export
   kerma-report --room SALLE1 --since 2025-01-01 --until 2025-12-31 --out survey/ /export
   kerma-report --rooms rooms.csv --out survey/ /export
   kerma-report --jurisdiction FR --drl local-drl.csv --mapping local-mapping.csv /export
