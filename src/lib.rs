@@ -53,6 +53,8 @@ mod error;
 mod extract;
 mod image;
 mod input;
+#[cfg(feature = "receiver")]
+pub mod net;
 mod procedure;
 mod rdsr;
 pub mod reference;

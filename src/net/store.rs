@@ -1,0 +1,380 @@
+//! Where received objects go: the [`ObjectStore`] trait, and the [`Spool`], a folder of
+//! durable files that stands in for a store that is down (or absent) and is drained into it
+//! when it comes back.
+
+use std::fmt;
+use std::fs::{self, File};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// One object as received: a DICOM Part 10 file (preamble, file meta group, data set) whose
+/// data set ends before Pixel Data when it had pixels (kerma reads headers only).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReceivedObject {
+    /// A label naming it, unique per object: `dicom://CALLING_AE/SOP_INSTANCE_UID`.
+    pub label: String,
+    /// The calling AE title of the association that brought it.
+    pub calling_ae: String,
+    /// Affected SOP Class UID of its C-STORE-RQ.
+    pub sop_class: String,
+    /// Affected SOP Instance UID of its C-STORE-RQ.
+    pub sop_instance: String,
+    /// Its transfer syntax (the presentation context's).
+    pub transfer_syntax: String,
+    /// Whether its SOP class is one kerma reads for dose; other objects (accepted with
+    /// `promiscuous`) are stored, not parsed as dose.
+    pub dose_class: bool,
+    /// Whether the data set was cut at Pixel Data (7FE0,0010).
+    pub cut_at_pixel_data: bool,
+    /// The Part 10 bytes.
+    pub bytes: Vec<u8>,
+}
+
+/// A trigger level reached by an arriving object, as the store found it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Alert {
+    /// One line for a log: what, whose, how much against which level.
+    pub summary: String,
+    /// The alert as a JSON document, handed to the `--on-alert` command on its stdin.
+    pub json: String,
+}
+
+/// What a store reports for a batch it made durable.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StoreOutcome {
+    /// Trigger levels the batch made a procedure or a patient's cumulative sum reach.
+    pub alerts: Vec<Alert>,
+    /// Whether the batch went to the spool rather than to the store itself.
+    pub spooled: bool,
+}
+
+/// Why a batch was not stored; nothing of it is durable.
+#[derive(Debug)]
+pub enum StoreError {
+    /// The store cannot be reached or written now (a spool may take the batch).
+    Unavailable(String),
+    /// The store refused the batch for good (a spool would not help).
+    Refused(String),
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StoreError::Unavailable(why) => write!(f, "store unavailable: {why}"),
+            StoreError::Refused(why) => write!(f, "store refused the objects: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+/// A durable store of received objects. The receiver sends a C-STORE success only once
+/// [`store_batch`](ObjectStore::store_batch) has returned `Ok` for the batch holding the
+/// object.
+///
+/// ```
+/// use kerma::net::{ObjectStore, ReceivedObject, StoreError, StoreOutcome};
+/// /// Keeps nothing: refuses every batch, so every sender is told so.
+/// struct Refuse;
+/// impl ObjectStore for Refuse {
+///     fn store_batch(&self, _: &[ReceivedObject]) -> Result<StoreOutcome, StoreError> {
+///         Err(StoreError::Refused("read-only".into()))
+///     }
+/// }
+/// assert!(Refuse.store_batch(&[]).is_err());
+/// ```
+pub trait ObjectStore: Send + Sync {
+    /// Stores every object durably, or none; returns once they are durable.
+    fn store_batch(&self, objects: &[ReceivedObject]) -> Result<StoreOutcome, StoreError>;
+}
+
+/// A folder of received objects, each a `.dcm` file written to a temporary name, flushed to
+/// disk (fsync), renamed, and the folder flushed: a file under its final name is durable and
+/// whole. Files are named `<time ns>-<sequence>.dcm`, so that reading them by name replays
+/// arrival order.
+#[derive(Debug)]
+pub struct Spool {
+    dir: PathBuf,
+    sequence: AtomicU64,
+    /// Serialises draining.
+    drain: Mutex<()>,
+}
+
+/// Extension of a whole spooled object.
+const SPOOLED: &str = "dcm";
+/// Extension of an object being written.
+const PARTIAL: &str = "part";
+
+impl Spool {
+    /// Opens (and creates) the spool folder `dir`; leftovers of an interrupted write
+    /// (`.part` files, never acknowledged) are removed.
+    pub fn open(dir: impl Into<PathBuf>) -> io::Result<Spool> {
+        let dir = dir.into();
+        fs::create_dir_all(&dir)?;
+        for entry in fs::read_dir(&dir)? {
+            let path = entry?.path();
+            if path.extension().is_some_and(|e| e == PARTIAL) {
+                fs::remove_file(&path)?;
+            }
+        }
+        Ok(Spool {
+            dir,
+            sequence: AtomicU64::new(0),
+            drain: Mutex::new(()),
+        })
+    }
+
+    /// The spool folder.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The spooled objects' files, oldest first.
+    pub fn files(&self) -> io::Result<Vec<PathBuf>> {
+        let mut files = Vec::new();
+        for entry in fs::read_dir(&self.dir)? {
+            let path = entry?.path();
+            if path.extension().is_some_and(|e| e == SPOOLED) {
+                files.push(path);
+            }
+        }
+        files.sort();
+        Ok(files)
+    }
+
+    /// Writes `objects` durably: each to a temporary file, fsync, rename; then the folder is
+    /// fsynced once for the batch.
+    pub fn write_batch(&self, objects: &[ReceivedObject]) -> io::Result<()> {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        let mut written = Vec::with_capacity(objects.len());
+        for o in objects {
+            let n = self.sequence.fetch_add(1, Ordering::Relaxed);
+            let name = format!("{now:020}-{n:08}");
+            let part = self.dir.join(format!("{name}.{PARTIAL}"));
+            let mut f = File::create(&part)?;
+            f.write_all(&spool_record(o))?;
+            f.sync_all()?;
+            written.push((part, self.dir.join(format!("{name}.{SPOOLED}"))));
+        }
+        for (part, done) in &written {
+            fs::rename(part, done)?;
+        }
+        File::open(&self.dir)?.sync_all()
+    }
+
+    /// Moves spooled objects into `store`, `batch` files at a time, oldest first; a file is
+    /// removed only after the store has made it durable. Returns how many were moved and the
+    /// alerts the store raised; stops at the first error.
+    pub fn drain_into(
+        &self,
+        store: &dyn ObjectStore,
+        batch: usize,
+    ) -> Result<(usize, Vec<Alert>), StoreError> {
+        let _one_at_a_time = self.drain.lock().unwrap_or_else(|e| e.into_inner());
+        let files = self
+            .files()
+            .map_err(|e| StoreError::Unavailable(format!("{}: {e}", self.dir.display())))?;
+        let mut moved = 0;
+        let mut alerts = Vec::new();
+        for chunk in files.chunks(batch.max(1)) {
+            let mut objects = Vec::with_capacity(chunk.len());
+            for path in chunk {
+                let bytes = fs::read(path)
+                    .map_err(|e| StoreError::Unavailable(format!("{}: {e}", path.display())))?;
+                match parse_spool_record(&bytes) {
+                    Some(o) => objects.push(o),
+                    None => {
+                        return Err(StoreError::Refused(format!(
+                            "{}: not a spooled object",
+                            path.display()
+                        )));
+                    }
+                }
+            }
+            let outcome = store.store_batch(&objects)?;
+            alerts.extend(outcome.alerts);
+            for path in chunk {
+                fs::remove_file(path)
+                    .map_err(|e| StoreError::Unavailable(format!("{}: {e}", path.display())))?;
+            }
+            moved += chunk.len();
+        }
+        Ok((moved, alerts))
+    }
+}
+
+impl ObjectStore for Spool {
+    fn store_batch(&self, objects: &[ReceivedObject]) -> Result<StoreOutcome, StoreError> {
+        self.write_batch(objects)
+            .map_err(|e| StoreError::Unavailable(format!("spool {}: {e}", self.dir.display())))?;
+        Ok(StoreOutcome {
+            alerts: Vec::new(),
+            spooled: true,
+        })
+    }
+}
+
+/// A store with a spool behind it: a batch the store cannot take now goes to the spool
+/// (and is durable there); [`catch_up`](Fallback::catch_up) moves the spool into the store.
+pub struct Fallback {
+    /// The store.
+    pub store: Box<dyn ObjectStore>,
+    /// Its spool.
+    pub spool: Spool,
+}
+
+impl fmt::Debug for Fallback {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Fallback")
+            .field("spool", &self.spool)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Fallback {
+    /// Moves what the spool holds into the store (see [`Spool::drain_into`]).
+    pub fn catch_up(&self, batch: usize) -> Result<(usize, Vec<Alert>), StoreError> {
+        self.spool.drain_into(self.store.as_ref(), batch)
+    }
+}
+
+impl ObjectStore for Fallback {
+    fn store_batch(&self, objects: &[ReceivedObject]) -> Result<StoreOutcome, StoreError> {
+        match self.store.store_batch(objects) {
+            Err(StoreError::Unavailable(_)) => self.spool.store_batch(objects),
+            other => other,
+        }
+    }
+}
+
+/// Magic of a spool file: the object's provenance, then its Part 10 bytes.
+const SPOOL_MAGIC: &[u8; 8] = b"KERMASP1";
+
+/// A spool file: magic, then the label, calling AE, SOP class, SOP instance and transfer
+/// syntax as u32-length-prefixed UTF-8, two flag bytes, then the Part 10 bytes.
+fn spool_record(o: &ReceivedObject) -> Vec<u8> {
+    let texts = [
+        &o.label,
+        &o.calling_ae,
+        &o.sop_class,
+        &o.sop_instance,
+        &o.transfer_syntax,
+    ];
+    let mut out =
+        Vec::with_capacity(16 + texts.iter().map(|t| t.len() + 4).sum::<usize>() + o.bytes.len());
+    out.extend_from_slice(SPOOL_MAGIC);
+    for t in texts {
+        out.extend_from_slice(&(t.len() as u32).to_le_bytes());
+        out.extend_from_slice(t.as_bytes());
+    }
+    out.push(u8::from(o.dose_class));
+    out.push(u8::from(o.cut_at_pixel_data));
+    out.extend_from_slice(&o.bytes);
+    out
+}
+
+fn parse_spool_record(bytes: &[u8]) -> Option<ReceivedObject> {
+    let mut rest = bytes.strip_prefix(SPOOL_MAGIC)?;
+    let mut text = || {
+        let (len, tail) = rest.split_first_chunk::<4>()?;
+        let len = u32::from_le_bytes(*len) as usize;
+        let (t, tail) = (tail.get(..len)?, tail.get(len..)?);
+        rest = tail;
+        String::from_utf8(t.to_vec()).ok()
+    };
+    let (label, calling_ae, sop_class, sop_instance, transfer_syntax) =
+        (text()?, text()?, text()?, text()?, text()?);
+    let (flags, bytes) = rest.split_first_chunk::<2>()?;
+    Some(ReceivedObject {
+        label,
+        calling_ae,
+        sop_class,
+        sop_instance,
+        transfer_syntax,
+        dose_class: flags[0] == 1,
+        cut_at_pixel_data: flags[1] == 1,
+        bytes: bytes.to_vec(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn object(n: u32) -> ReceivedObject {
+        ReceivedObject {
+            label: format!("dicom://SCU/1.2.{n}"),
+            calling_ae: "SCU".into(),
+            sop_class: "1.2.840.10008.5.1.4.1.1.88.67".into(),
+            sop_instance: format!("1.2.{n}"),
+            transfer_syntax: "1.2.840.10008.1.2.1".into(),
+            dose_class: true,
+            cut_at_pixel_data: n % 2 == 0,
+            bytes: vec![n as u8; 300 + n as usize],
+        }
+    }
+
+    #[test]
+    fn spool_record_round_trips_and_rejects_damage() {
+        let o = object(5);
+        let r = spool_record(&o);
+        assert_eq!(parse_spool_record(&r), Some(o));
+        for cut in 0..60 {
+            assert_eq!(parse_spool_record(&r[..cut]), None, "cut at {cut}");
+        }
+    }
+
+    /// Records what it is given; fails while `down` is set.
+    struct Memory {
+        down: std::sync::atomic::AtomicBool,
+        got: Mutex<Vec<ReceivedObject>>,
+    }
+
+    impl ObjectStore for Memory {
+        fn store_batch(&self, objects: &[ReceivedObject]) -> Result<StoreOutcome, StoreError> {
+            if self.down.load(Ordering::SeqCst) {
+                return Err(StoreError::Unavailable("down".into()));
+            }
+            self.got.lock().unwrap().extend_from_slice(objects);
+            Ok(StoreOutcome::default())
+        }
+    }
+
+    #[test]
+    fn fallback_spools_while_down_then_catches_up_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let fb = Fallback {
+            store: Box::new(Memory {
+                down: true.into(),
+                got: Mutex::new(vec![]),
+            }),
+            spool: Spool::open(dir.path()).unwrap(),
+        };
+        let batch: Vec<_> = (0..5).map(object).collect();
+        assert!(fb.store_batch(&batch[..3]).unwrap().spooled);
+        assert!(fb.store_batch(&batch[3..]).unwrap().spooled);
+        assert_eq!(fb.spool.files().unwrap().len(), 5);
+        // Still down: nothing moves, nothing is lost.
+        assert!(fb.catch_up(2).is_err());
+        assert_eq!(fb.spool.files().unwrap().len(), 5);
+        // A leftover partial write is not an object.
+        fs::write(dir.path().join("x.part"), b"half").unwrap();
+        let reopened = Spool::open(dir.path()).unwrap();
+        assert_eq!(reopened.files().unwrap().len(), 5);
+        assert!(!dir.path().join("x.part").exists());
+        // `store` is a Box<dyn ObjectStore>: bring it up through a fresh Memory instead.
+        let up = Memory {
+            down: false.into(),
+            got: Mutex::new(vec![]),
+        };
+        let (moved, _) = reopened.drain_into(&up, 2).unwrap();
+        assert_eq!(moved, 5);
+        assert_eq!(*up.got.lock().unwrap(), batch);
+        assert!(reopened.files().unwrap().is_empty());
+    }
+}
