@@ -9,6 +9,7 @@ mod csv_files;
 mod html;
 mod labels;
 mod list;
+mod listen;
 mod output;
 mod plots;
 mod survey;
@@ -38,6 +39,11 @@ use output::{Context, Doc, Report};
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
+    // `kerma-report listen …`: the DICOM receiver, with options of its own.
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if argv.get(1).is_some_and(|a| a == "listen") {
+        return listen::main(argv.into_iter().skip(1).collect());
+    }
     let args = Args::parse();
     // Check the option files before reading any DICOM file.
     let config = match survey::config(&args) {
