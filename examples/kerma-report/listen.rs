@@ -250,7 +250,14 @@ mod tests {
     #[test]
     fn options() {
         let a = ListenArgs::parse_from([
-            "listen", "--spool", "s", "--allow", "CT1@127.0.0.1", "--allow", "PACS", "--port",
+            "listen",
+            "--spool",
+            "s",
+            "--allow",
+            "CT1@127.0.0.1",
+            "--allow",
+            "PACS",
+            "--port",
             "4242",
         ]);
         assert_eq!(a.port, 4242);

@@ -28,6 +28,7 @@
 //! # }
 //! ```
 
+pub mod client;
 pub mod dimse;
 pub mod header;
 mod server;

@@ -144,6 +144,16 @@ impl Spool {
         Ok(files)
     }
 
+    /// Reads a spooled object back.
+    pub fn read_object(path: &Path) -> io::Result<ReceivedObject> {
+        parse_spool_record(&fs::read(path)?).ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("{}: not a spooled object", path.display()),
+            )
+        })
+    }
+
     /// Writes `objects` durably: each to a temporary file, fsync, rename; then the folder is
     /// fsynced once for the batch.
     pub fn write_batch(&self, objects: &[ReceivedObject]) -> io::Result<()> {
@@ -184,15 +194,13 @@ impl Spool {
         for chunk in files.chunks(batch.max(1)) {
             let mut objects = Vec::with_capacity(chunk.len());
             for path in chunk {
-                let bytes = fs::read(path)
-                    .map_err(|e| StoreError::Unavailable(format!("{}: {e}", path.display())))?;
-                match parse_spool_record(&bytes) {
-                    Some(o) => objects.push(o),
-                    None => {
-                        return Err(StoreError::Refused(format!(
-                            "{}: not a spooled object",
-                            path.display()
-                        )));
+                match Spool::read_object(path) {
+                    Ok(o) => objects.push(o),
+                    Err(e) if e.kind() == io::ErrorKind::InvalidData => {
+                        return Err(StoreError::Refused(e.to_string()));
+                    }
+                    Err(e) => {
+                        return Err(StoreError::Unavailable(format!("{}: {e}", path.display())));
                     }
                 }
             }
