@@ -52,8 +52,7 @@ fn by_instance(files: &[PathBuf]) -> HashMap<String, Vec<PathBuf>> {
 fn check_spool(spool: &Path, originals: &HashMap<String, Vec<PathBuf>>) -> Vec<String> {
     let spool = Spool::open(spool).unwrap();
     let mut stored = Vec::new();
-    for path in spool.files().unwrap() {
-        let o = Spool::read_object(&path).unwrap();
+    for o in spool.objects().unwrap() {
         let got = kerma::extract_bytes(&o.bytes);
         let candidates = originals
             .get(&o.sop_instance)

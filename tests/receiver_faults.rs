@@ -88,9 +88,9 @@ fn a_client_that_drops_mid_object_stores_nothing() {
         .wait_for(&["end", "calling_ae=DROPPER"], WAIT)
         .expect("the association's end is logged");
     assert!(line.contains("in the middle of a message"), "{line}");
-    assert!(spool.files().unwrap().is_empty());
+    assert!(spool.objects().unwrap().is_empty());
     still_serves(addr);
-    assert_eq!(spool.files().unwrap().len(), 1);
+    assert_eq!(spool.objects().unwrap().len(), 1);
 }
 
 #[test]
@@ -173,12 +173,12 @@ fn sop_class_not_supported_and_promiscuous() {
         let got = s.store(sc, "1.2.3.4.5.6", EXPLICIT, meta.data_set);
         if promiscuous {
             assert_eq!(got.unwrap().status, 0);
-            let o = Spool::read_object(&spool.files().unwrap()[0]).unwrap();
+            let o = spool.objects().unwrap().remove(0);
             assert!(!o.dose_class);
             assert_eq!(o.sop_class, sc);
         } else {
             assert!(got.is_err(), "context for {sc} accepted");
-            assert!(spool.files().unwrap().is_empty());
+            assert!(spool.objects().unwrap().is_empty());
         }
         // An unknown class named in the command on an accepted context: status 0122H.
         let mut s = scu(handle.local_addr(), "LIAR");
@@ -349,9 +349,9 @@ fn a_store_that_is_down_spools_then_catches_up() {
         5
     );
     assert!(flaky.stored.lock().unwrap().is_empty());
-    assert!(fallback.catch_up(2).is_err(), "still down");
+    assert!(fallback.catch_up().is_err(), "still down");
     flaky.down.store(false, Ordering::SeqCst);
-    let (moved, _) = fallback.catch_up(2).unwrap();
+    let (moved, _) = fallback.catch_up().unwrap();
     assert_eq!(moved, 5);
     let stored = flaky.stored.lock().unwrap().clone();
     let want: Vec<String> = (0..5).map(|i| format!("1.2.3.99.{i}")).collect();

@@ -90,10 +90,10 @@ pub trait ObjectStore: Send + Sync {
     fn store_batch(&self, objects: &[ReceivedObject]) -> Result<StoreOutcome, StoreError>;
 }
 
-/// A folder of received objects, each a `.dcm` file written to a temporary name, flushed to
-/// disk (fsync), renamed, and the folder flushed: a file under its final name is durable and
-/// whole. Files are named `<time ns>-<sequence>.dcm`, so that reading them by name replays
-/// arrival order.
+/// A folder of received objects. Each batch is one file, written to a temporary name,
+/// flushed to disk (fsync), renamed, and the folder flushed: two flushes per batch whatever
+/// its size, and a file under its final name is durable and whole. Files are named
+/// `<time ns>-<sequence>.batch`, so that reading them by name replays arrival order.
 #[derive(Debug)]
 pub struct Spool {
     dir: PathBuf,
@@ -102,9 +102,9 @@ pub struct Spool {
     drain: Mutex<()>,
 }
 
-/// Extension of a whole spooled object.
-const SPOOLED: &str = "dcm";
-/// Extension of an object being written.
+/// Extension of a whole spooled batch.
+const SPOOLED: &str = "batch";
+/// Extension of a batch being written.
 const PARTIAL: &str = "part";
 
 impl Spool {
@@ -131,7 +131,7 @@ impl Spool {
         &self.dir
     }
 
-    /// The spooled objects' files, oldest first.
+    /// The spooled batches' files, oldest first.
     pub fn files(&self) -> io::Result<Vec<PathBuf>> {
         let mut files = Vec::new();
         for entry in fs::read_dir(&self.dir)? {
@@ -144,73 +144,69 @@ impl Spool {
         Ok(files)
     }
 
-    /// Reads a spooled object back.
-    pub fn read_object(path: &Path) -> io::Result<ReceivedObject> {
-        parse_spool_record(&fs::read(path)?).ok_or_else(|| {
+    /// Reads a spooled batch back.
+    pub fn read_batch(path: &Path) -> io::Result<Vec<ReceivedObject>> {
+        parse_batch(&fs::read(path)?).ok_or_else(|| {
             io::Error::new(
                 io::ErrorKind::InvalidData,
-                format!("{}: not a spooled object", path.display()),
+                format!("{}: not a spooled batch", path.display()),
             )
         })
     }
 
-    /// Writes `objects` durably: each to a temporary file, fsync, rename; then the folder is
-    /// fsynced once for the batch.
+    /// Every spooled object, oldest first.
+    pub fn objects(&self) -> io::Result<Vec<ReceivedObject>> {
+        let mut all = Vec::new();
+        for f in self.files()? {
+            all.extend(Spool::read_batch(&f)?);
+        }
+        Ok(all)
+    }
+
+    /// Writes `objects` durably as one file: temporary name, fsync, rename, fsync of the
+    /// folder.
     pub fn write_batch(&self, objects: &[ReceivedObject]) -> io::Result<()> {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_nanos())
             .unwrap_or(0);
-        let mut written = Vec::with_capacity(objects.len());
-        for o in objects {
-            let n = self.sequence.fetch_add(1, Ordering::Relaxed);
-            let name = format!("{now:020}-{n:08}");
-            let part = self.dir.join(format!("{name}.{PARTIAL}"));
-            let mut f = File::create(&part)?;
-            f.write_all(&spool_record(o))?;
-            f.sync_all()?;
-            written.push((part, self.dir.join(format!("{name}.{SPOOLED}"))));
-        }
-        for (part, done) in &written {
-            fs::rename(part, done)?;
-        }
+        let n = self.sequence.fetch_add(1, Ordering::Relaxed);
+        let name = format!("{now:020}-{n:08}");
+        let part = self.dir.join(format!("{name}.{PARTIAL}"));
+        let mut f = File::create(&part)?;
+        f.write_all(&batch_record(objects))?;
+        f.sync_all()?;
+        drop(f);
+        fs::rename(&part, self.dir.join(format!("{name}.{SPOOLED}")))?;
         File::open(&self.dir)?.sync_all()
     }
 
-    /// Moves spooled objects into `store`, `batch` files at a time, oldest first; a file is
-    /// removed only after the store has made it durable. Returns how many were moved and the
-    /// alerts the store raised; stops at the first error.
-    pub fn drain_into(
-        &self,
-        store: &dyn ObjectStore,
-        batch: usize,
-    ) -> Result<(usize, Vec<Alert>), StoreError> {
+    /// Moves spooled batches into `store`, oldest first, one `store_batch` per spooled
+    /// batch; a file is removed only after the store has made its objects durable. Returns
+    /// how many objects were moved and the alerts the store raised; stops at the first
+    /// error.
+    pub fn drain_into(&self, store: &dyn ObjectStore) -> Result<(usize, Vec<Alert>), StoreError> {
         let _one_at_a_time = self.drain.lock().unwrap_or_else(|e| e.into_inner());
         let files = self
             .files()
             .map_err(|e| StoreError::Unavailable(format!("{}: {e}", self.dir.display())))?;
         let mut moved = 0;
         let mut alerts = Vec::new();
-        for chunk in files.chunks(batch.max(1)) {
-            let mut objects = Vec::with_capacity(chunk.len());
-            for path in chunk {
-                match Spool::read_object(path) {
-                    Ok(o) => objects.push(o),
-                    Err(e) if e.kind() == io::ErrorKind::InvalidData => {
-                        return Err(StoreError::Refused(e.to_string()));
-                    }
-                    Err(e) => {
-                        return Err(StoreError::Unavailable(format!("{}: {e}", path.display())));
-                    }
+        for path in files {
+            let objects = match Spool::read_batch(&path) {
+                Ok(o) => o,
+                Err(e) if e.kind() == io::ErrorKind::InvalidData => {
+                    return Err(StoreError::Refused(e.to_string()));
                 }
-            }
+                Err(e) => {
+                    return Err(StoreError::Unavailable(format!("{}: {e}", path.display())));
+                }
+            };
             let outcome = store.store_batch(&objects)?;
             alerts.extend(outcome.alerts);
-            for path in chunk {
-                fs::remove_file(path)
-                    .map_err(|e| StoreError::Unavailable(format!("{}: {e}", path.display())))?;
-            }
-            moved += chunk.len();
+            fs::remove_file(&path)
+                .map_err(|e| StoreError::Unavailable(format!("{}: {e}", path.display())))?;
+            moved += objects.len();
         }
         Ok((moved, alerts))
     }
@@ -246,8 +242,8 @@ impl fmt::Debug for Fallback {
 
 impl Fallback {
     /// Moves what the spool holds into the store (see [`Spool::drain_into`]).
-    pub fn catch_up(&self, batch: usize) -> Result<(usize, Vec<Alert>), StoreError> {
-        self.spool.drain_into(self.store.as_ref(), batch)
+    pub fn catch_up(&self) -> Result<(usize, Vec<Alert>), StoreError> {
+        self.spool.drain_into(self.store.as_ref())
     }
 }
 
@@ -260,10 +256,42 @@ impl ObjectStore for Fallback {
     }
 }
 
-/// Magic of a spool file: the object's provenance, then its Part 10 bytes.
-const SPOOL_MAGIC: &[u8; 8] = b"KERMASP1";
+/// Magic of a spool file: a count of objects, then each with its provenance and its Part 10
+/// bytes.
+const SPOOL_MAGIC: &[u8; 8] = b"KERMASP2";
 
-/// A spool file: magic, then the label, calling AE, SOP class, SOP instance and transfer
+/// A spool file: magic, u32 object count, then each object as a u64 length and its record.
+fn batch_record(objects: &[ReceivedObject]) -> Vec<u8> {
+    let records: Vec<Vec<u8>> = objects.iter().map(spool_record).collect();
+    let mut out = Vec::with_capacity(12 + records.iter().map(|r| r.len() + 8).sum::<usize>());
+    out.extend_from_slice(SPOOL_MAGIC);
+    out.extend_from_slice(&(objects.len() as u32).to_le_bytes());
+    for r in records {
+        out.extend_from_slice(&(r.len() as u64).to_le_bytes());
+        out.extend_from_slice(&r);
+    }
+    out
+}
+
+fn parse_batch(bytes: &[u8]) -> Option<Vec<ReceivedObject>> {
+    let rest = bytes.strip_prefix(SPOOL_MAGIC)?;
+    let (count, mut rest) = rest.split_first_chunk::<4>()?;
+    let count = u32::from_le_bytes(*count) as usize;
+    // Each record is at least 30 bytes: no count the file cannot hold is believed.
+    if count > rest.len() / 30 + 1 {
+        return None;
+    }
+    let mut out = Vec::with_capacity(count);
+    for _ in 0..count {
+        let (len, tail) = rest.split_first_chunk::<8>()?;
+        let len = usize::try_from(u64::from_le_bytes(*len)).ok()?;
+        out.push(parse_spool_record(tail.get(..len)?)?);
+        rest = tail.get(len..)?;
+    }
+    rest.is_empty().then_some(out)
+}
+
+/// One object of a spool file: the label, calling AE, SOP class, SOP instance and transfer
 /// syntax as u32-length-prefixed UTF-8, two flag bytes, then the Part 10 bytes.
 fn spool_record(o: &ReceivedObject) -> Vec<u8> {
     let texts = [
@@ -274,8 +302,7 @@ fn spool_record(o: &ReceivedObject) -> Vec<u8> {
         &o.transfer_syntax,
     ];
     let mut out =
-        Vec::with_capacity(16 + texts.iter().map(|t| t.len() + 4).sum::<usize>() + o.bytes.len());
-    out.extend_from_slice(SPOOL_MAGIC);
+        Vec::with_capacity(2 + texts.iter().map(|t| t.len() + 4).sum::<usize>() + o.bytes.len());
     for t in texts {
         out.extend_from_slice(&(t.len() as u32).to_le_bytes());
         out.extend_from_slice(t.as_bytes());
@@ -287,7 +314,7 @@ fn spool_record(o: &ReceivedObject) -> Vec<u8> {
 }
 
 fn parse_spool_record(bytes: &[u8]) -> Option<ReceivedObject> {
-    let mut rest = bytes.strip_prefix(SPOOL_MAGIC)?;
+    let mut rest = bytes;
     let mut text = || {
         let (len, tail) = rest.split_first_chunk::<4>()?;
         let len = u32::from_le_bytes(*len) as usize;
@@ -329,11 +356,11 @@ mod tests {
 
     #[test]
     fn spool_record_round_trips_and_rejects_damage() {
-        let o = object(5);
-        let r = spool_record(&o);
-        assert_eq!(parse_spool_record(&r), Some(o));
-        for cut in 0..60 {
-            assert_eq!(parse_spool_record(&r[..cut]), None, "cut at {cut}");
+        let batch = vec![object(5), object(6)];
+        let r = batch_record(&batch);
+        assert_eq!(parse_batch(&r), Some(batch));
+        for cut in 0..r.len() {
+            assert_eq!(parse_batch(&r[..cut]), None, "cut at {cut}");
         }
     }
 
@@ -366,21 +393,22 @@ mod tests {
         let batch: Vec<_> = (0..5).map(object).collect();
         assert!(fb.store_batch(&batch[..3]).unwrap().spooled);
         assert!(fb.store_batch(&batch[3..]).unwrap().spooled);
-        assert_eq!(fb.spool.files().unwrap().len(), 5);
+        assert_eq!(fb.spool.files().unwrap().len(), 2);
+        assert_eq!(fb.spool.objects().unwrap(), batch);
         // Still down: nothing moves, nothing is lost.
-        assert!(fb.catch_up(2).is_err());
-        assert_eq!(fb.spool.files().unwrap().len(), 5);
+        assert!(fb.catch_up().is_err());
+        assert_eq!(fb.spool.objects().unwrap(), batch);
         // A leftover partial write is not an object.
         fs::write(dir.path().join("x.part"), b"half").unwrap();
         let reopened = Spool::open(dir.path()).unwrap();
-        assert_eq!(reopened.files().unwrap().len(), 5);
+        assert_eq!(reopened.files().unwrap().len(), 2);
         assert!(!dir.path().join("x.part").exists());
         // `store` is a Box<dyn ObjectStore>: bring it up through a fresh Memory instead.
         let up = Memory {
             down: false.into(),
             got: Mutex::new(vec![]),
         };
-        let (moved, _) = reopened.drain_into(&up, 2).unwrap();
+        let (moved, _) = reopened.drain_into(&up).unwrap();
         assert_eq!(moved, 5);
         assert_eq!(*up.got.lock().unwrap(), batch);
         assert!(reopened.files().unwrap().is_empty());
