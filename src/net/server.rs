@@ -433,7 +433,7 @@ enum State {
     /// Receiving the data set of a C-STORE.
     Data {
         ctx: u8,
-        command: Command,
+        command: Box<Command>,
         sink: Sink,
         received: u64,
     },
@@ -610,7 +610,7 @@ impl Session<'_> {
                     else {
                         return Err("internal: state changed".into()); // ok: matched above
                     };
-                    self.finish_store(assoc, ctx, command, sink, received)?;
+                    self.finish_store(assoc, ctx, *command, sink, received)?;
                 }
             }
             (State::Idle, PDataValueType::Data) => {
@@ -680,7 +680,7 @@ impl Session<'_> {
                 };
                 self.state = State::Data {
                     ctx,
-                    command,
+                    command: Box::new(command),
                     sink,
                     received: 0,
                 };
@@ -693,7 +693,7 @@ impl Session<'_> {
                 };
                 self.state = State::Data {
                     ctx,
-                    command: rq,
+                    command: Box::new(rq),
                     sink: Sink::Drain {
                         status: Status::UNRECOGNIZED_OPERATION,
                         why: format!("command {field:04X}H not served"),

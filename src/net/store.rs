@@ -349,7 +349,7 @@ mod tests {
             sop_instance: format!("1.2.{n}"),
             transfer_syntax: "1.2.840.10008.1.2.1".into(),
             dose_class: true,
-            cut_at_pixel_data: n % 2 == 0,
+            cut_at_pixel_data: n.is_multiple_of(2),
             bytes: vec![n as u8; 300 + n as usize],
         }
     }
