@@ -44,7 +44,7 @@ pub struct TooLarge {
 /// is skipped, an undefined length (a sequence, or encapsulated data) opens a level that its
 /// Sequence Delimitation Item closes; items of undefined length open a level that their Item
 /// Delimitation Item closes. An undefined-length UN in an explicit data set holds implicit VR
-/// elements (PS3.5 §6.2.2); it is followed as a sequence, which is right for its items.
+/// elements (PS3.5 §6.2.2): they are read as such until its delimiter.
 #[derive(Debug)]
 pub struct HeaderCut {
     encoding: Encoding,
@@ -53,6 +53,8 @@ pub struct HeaderCut {
     /// Offset of the next element (or item) header to read.
     next: usize,
     depth: u32,
+    /// The depth from which elements are implicit VR (inside an undefined-length UN).
+    implicit_from: Option<u32>,
     pixel_data_at: Option<usize>,
 }
 
@@ -65,6 +67,7 @@ impl HeaderCut {
             buf: Vec::new(),
             next: 0,
             depth: 0,
+            implicit_from: None,
             pixel_data_at: None,
         }
     }
@@ -110,6 +113,9 @@ impl HeaderCut {
             return;
         }
         while self.pixel_data_at.is_none() {
+            if self.implicit_from.is_some_and(|d| self.depth < d) {
+                self.implicit_from = None;
+            }
             let at = self.next;
             let Some(head) = self.buf.get(at..at.saturating_add(8)) else {
                 return;
@@ -137,14 +143,17 @@ impl HeaderCut {
                 self.pixel_data_at = Some(at);
                 return;
             }
-            let (header, len) = match self.encoding {
-                Encoding::Implicit => (8, len4),
-                _ => {
+            let implicit = self.implicit_from.is_some() || self.encoding == Encoding::Implicit;
+            let mut opens_un = false;
+            let (header, len) = match implicit {
+                true => (8, len4),
+                false => {
                     let vr = [head[4], head[5]];
                     if LONG_VRS.iter().any(|v| **v == vr) {
                         let Some(l) = self.buf.get(at + 8..at + 12) else {
                             return;
                         };
+                        opens_un = vr == *b"UN";
                         (12, u32::from_le_bytes([l[0], l[1], l[2], l[3]]))
                     } else {
                         (8, u32::from(u16::from_le_bytes([head[6], head[7]])))
@@ -153,6 +162,9 @@ impl HeaderCut {
             };
             if len == u32::MAX {
                 self.depth += 1;
+                if opens_un && self.implicit_from.is_none() {
+                    self.implicit_from = Some(self.depth);
+                }
                 self.next = at + header;
             } else {
                 self.next = at + header + len as usize;
@@ -278,6 +290,26 @@ mod tests {
         assert_eq!(cut.into_bytes().len(), at);
         let mut small = HeaderCut::new(Encoding::Explicit, at - 1);
         assert_eq!(small.push(&ds), Err(TooLarge { limit: at - 1 }));
+    }
+
+    #[test]
+    fn undefined_length_un_holds_implicit_elements() {
+        // (0009,1010) UN, undefined length: an item whose implicit element has a length
+        // whose bytes would read as VR "OB" in explicit VR, then the delimiters.
+        let mut ds = vec![
+            0x09, 0, 0x10, 0x10, b'U', b'N', 0, 0, 0xFF, 0xFF, 0xFF, 0xFF,
+        ];
+        ds.extend_from_slice(&[0xFE, 0xFF, 0x00, 0xE0, 0xFF, 0xFF, 0xFF, 0xFF]);
+        ds.extend_from_slice(&[0x09, 0, 0x20, 0x10, b'O', b'B', 0, 0]);
+        ds.extend(std::iter::repeat_n(0x41, 0x424F));
+        ds.extend_from_slice(&[0xFE, 0xFF, 0x0D, 0xE0, 0, 0, 0, 0]);
+        ds.extend_from_slice(&[0xFE, 0xFF, 0xDD, 0xE0, 0, 0, 0, 0]);
+        let at = ds.len();
+        ds.extend(explicit(0x7FE0, 0x0010, b"OB", &[0; 16]));
+        let mut cut = HeaderCut::new(Encoding::Explicit, 1 << 20);
+        cut.push(&ds).unwrap();
+        assert!(cut.cut());
+        assert_eq!(cut.into_bytes().len(), at);
     }
 
     #[test]
