@@ -35,6 +35,8 @@ mod server;
 mod store;
 
 use std::net::{IpAddr, SocketAddr};
+
+use crate::codes::sop;
 use std::time::Duration;
 
 pub use dimse::Status;
@@ -52,13 +54,13 @@ pub const IMPLEMENTATION_VERSION: &str = "KERMA_0_1";
 /// XRF images (PS3.4 Annex B.5).
 pub const DOSE_SOP_CLASSES: [&str; 8] = [
     "1.2.840.10008.5.1.4.1.1.88.67",
-    "1.2.840.10008.5.1.4.1.1.88.76",
+    sop::ENHANCED_XRAY_RDSR,
     "1.2.840.10008.5.1.4.1.1.88.33",
     "1.2.840.10008.5.1.4.1.1.88.22",
-    "1.2.840.10008.5.1.4.1.1.12.1",
-    "1.2.840.10008.5.1.4.1.1.12.1.1",
-    "1.2.840.10008.5.1.4.1.1.12.2",
-    "1.2.840.10008.5.1.4.1.1.12.2.1",
+    sop::XA,
+    sop::ENHANCED_XA,
+    sop::RF,
+    sop::ENHANCED_XRF,
 ];
 
 /// Transfer syntaxes accepted (PS3.5 Annex A): implicit and explicit VR little endian,
