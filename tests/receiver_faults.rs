@@ -407,3 +407,37 @@ fn no_success_without_a_durable_write_and_header_limit() {
     assert_eq!(s.echo().unwrap(), 0);
     s.release();
 }
+
+/// Raises one alert per batch.
+struct Alerting;
+
+impl ObjectStore for Alerting {
+    fn store_batch(&self, objects: &[ReceivedObject]) -> Result<StoreOutcome, StoreError> {
+        Ok(StoreOutcome {
+            alerts: vec![kerma::net::Alert {
+                summary: format!("{} reached a trigger level", objects[0].sop_instance),
+                json: format!("{{\"sop_instance\":\"{}\"}}", objects[0].sop_instance),
+            }],
+            spooled: false,
+        })
+    }
+}
+
+#[test]
+fn alerts_of_the_store_are_logged() {
+    let (handle, events) = start(config(), Arc::new(Alerting));
+    let mut s = scu(handle.local_addr(), "ALERTS");
+    let file = rdsr();
+    let meta = Part10::split(&file).unwrap();
+    assert_eq!(
+        s.store(RDSR_CLASS, "1.2.3.77", EXPLICIT, meta.data_set)
+            .unwrap()
+            .status,
+        0
+    );
+    s.release();
+    let line = events
+        .wait_for(&["alert", "1.2.3.77 reached a trigger level"], WAIT)
+        .unwrap();
+    assert!(line.starts_with("alert "), "{line}");
+}
