@@ -148,7 +148,11 @@ impl Receiver {
                 break;
             }
             threads.retain(|t| !t.is_finished());
-            let Ok(socket) = conn else { continue };
+            let Ok(socket) = conn else {
+                // Out of file descriptors, say: do not spin while it lasts.
+                thread::sleep(Duration::from_millis(10));
+                continue;
+            };
             let Ok(peer) = socket.peer_addr() else {
                 continue;
             };
