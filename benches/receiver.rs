@@ -175,7 +175,7 @@ fn main() {
                 1 + 2 * (round % 4) as u8,
             );
             handle.stop();
-            let batches = spool.files().map(|f| f.len()).unwrap_or(0);
+            let batches = spool.batches().map(|b| b.len()).unwrap_or(0);
             report(
                 &format!("round {round}: kerma spool, {assocs} assoc ({batches} batches)"),
                 &o,

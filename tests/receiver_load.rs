@@ -74,7 +74,7 @@ fn ten_thousand_rdsrs_over_four_associations() {
     assert_eq!(objects.len(), THREADS * EACH, "nothing twice");
     assert_eq!(got, want, "nothing lost");
     // Group commit: fewer batches than objects.
-    let batches = spool.files().unwrap().len();
+    let batches = spool.batches().unwrap().len();
     assert!(batches < objects.len(), "{batches} batches");
     let ends = events
         .lines()

@@ -90,39 +90,43 @@ pub trait ObjectStore: Send + Sync {
     fn store_batch(&self, objects: &[ReceivedObject]) -> Result<StoreOutcome, StoreError>;
 }
 
-/// A folder of received objects. Each batch is one file, written to a temporary name,
-/// flushed to disk (fsync), renamed, and the folder flushed: two flushes per batch whatever
-/// its size, and a file under its final name is durable and whole. Files are named
-/// `<time ns>-<sequence>.batch`, so that reading them by name replays arrival order.
+/// A folder of received objects, as append-only journal segments. A batch is appended to
+/// the current segment as one record (magic, length, CRC-32, the objects) and flushed with
+/// one `fdatasync`: one flush per batch whatever its size. A segment is created (and the
+/// folder flushed) once per [`SEGMENT_BYTES`]. A record that fails its length or CRC check
+/// is a write that never completed (its objects were never acknowledged): reading stops
+/// there, and nothing is appended after a failed write. Segments are named
+/// `<time ns>-<sequence>.journal`, so that reading them by name replays arrival order.
 #[derive(Debug)]
 pub struct Spool {
     dir: PathBuf,
     sequence: AtomicU64,
-    /// Serialises draining.
-    drain: Mutex<()>,
+    /// The segment being appended to; also serialises draining with writing.
+    current: Mutex<Option<Segment>>,
 }
 
-/// Extension of a whole spooled batch.
-const SPOOLED: &str = "batch";
-/// Extension of a batch being written.
-const PARTIAL: &str = "part";
+#[derive(Debug)]
+struct Segment {
+    file: File,
+    len: u64,
+}
+
+/// Size after which a new segment is started (a drained segment is one store batch).
+pub const SEGMENT_BYTES: u64 = 16 << 20;
+/// Extension of a journal segment.
+const SPOOLED: &str = "journal";
+/// Magic of each record.
+const RECORD_MAGIC: &[u8; 4] = b"KJR1";
 
 impl Spool {
-    /// Opens (and creates) the spool folder `dir`; leftovers of an interrupted write
-    /// (`.part` files, never acknowledged) are removed.
+    /// Opens (and creates) the spool folder `dir`.
     pub fn open(dir: impl Into<PathBuf>) -> io::Result<Spool> {
         let dir = dir.into();
         fs::create_dir_all(&dir)?;
-        for entry in fs::read_dir(&dir)? {
-            let path = entry?.path();
-            if path.extension().is_some_and(|e| e == PARTIAL) {
-                fs::remove_file(&path)?;
-            }
-        }
         Ok(Spool {
             dir,
             sequence: AtomicU64::new(0),
-            drain: Mutex::new(()),
+            current: Mutex::new(None),
         })
     }
 
@@ -131,7 +135,7 @@ impl Spool {
         &self.dir
     }
 
-    /// The spooled batches' files, oldest first.
+    /// The journal segments, oldest first.
     pub fn files(&self) -> io::Result<Vec<PathBuf>> {
         let mut files = Vec::new();
         for entry in fs::read_dir(&self.dir)? {
@@ -144,57 +148,105 @@ impl Spool {
         Ok(files)
     }
 
-    /// Reads a spooled batch back.
-    pub fn read_batch(path: &Path) -> io::Result<Vec<ReceivedObject>> {
-        parse_batch(&fs::read(path)?).ok_or_else(|| {
-            io::Error::new(
-                io::ErrorKind::InvalidData,
-                format!("{}: not a spooled batch", path.display()),
-            )
-        })
+    /// The whole batches of a segment, in order (a torn last record is left out).
+    pub fn read_segment(path: &Path) -> io::Result<Vec<Vec<ReceivedObject>>> {
+        let bytes = fs::read(path)?;
+        let mut rest = bytes.as_slice();
+        let mut batches = Vec::new();
+        while let Some((payload, tail)) = next_record(rest) {
+            let batch = parse_batch(payload).ok_or_else(|| {
+                io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!(
+                        "{}: a record whose CRC holds is not a batch",
+                        path.display()
+                    ),
+                )
+            })?;
+            batches.push(batch);
+            rest = tail;
+        }
+        Ok(batches)
     }
 
-    /// Every spooled object, oldest first.
-    pub fn objects(&self) -> io::Result<Vec<ReceivedObject>> {
+    /// Every spooled batch, oldest first.
+    pub fn batches(&self) -> io::Result<Vec<Vec<ReceivedObject>>> {
         let mut all = Vec::new();
         for f in self.files()? {
-            all.extend(Spool::read_batch(&f)?);
+            all.extend(Spool::read_segment(&f)?);
         }
         Ok(all)
     }
 
-    /// Writes `objects` durably as one file: temporary name, fsync, rename, fsync of the
-    /// folder.
-    pub fn write_batch(&self, objects: &[ReceivedObject]) -> io::Result<()> {
+    /// Every spooled object, oldest first.
+    pub fn objects(&self) -> io::Result<Vec<ReceivedObject>> {
+        Ok(self.batches()?.into_iter().flatten().collect())
+    }
+
+    fn new_segment(&self) -> io::Result<Segment> {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_nanos())
             .unwrap_or(0);
         let n = self.sequence.fetch_add(1, Ordering::Relaxed);
-        let name = format!("{now:020}-{n:08}");
-        let part = self.dir.join(format!("{name}.{PARTIAL}"));
-        let mut f = File::create(&part)?;
-        f.write_all(&batch_record(objects))?;
-        f.sync_all()?;
-        drop(f);
-        fs::rename(&part, self.dir.join(format!("{name}.{SPOOLED}")))?;
-        File::open(&self.dir)?.sync_all()
+        let path = self.dir.join(format!("{now:020}-{n:08}.{SPOOLED}"));
+        let file = File::options().create_new(true).append(true).open(&path)?;
+        // The new name must survive a crash before any record in it counts.
+        File::open(&self.dir)?.sync_all()?;
+        Ok(Segment { file, len: 0 })
     }
 
-    /// Moves spooled batches into `store`, oldest first, one `store_batch` per spooled
-    /// batch; a file is removed only after the store has made its objects durable. Returns
+    /// Appends `objects` as one record and flushes it (`fdatasync`).
+    pub fn write_batch(&self, objects: &[ReceivedObject]) -> io::Result<()> {
+        let payload = batch_record(objects);
+        let mut crc = flate2::Crc::new();
+        crc.update(&payload);
+        let mut record = Vec::with_capacity(payload.len() + 16);
+        record.extend_from_slice(RECORD_MAGIC);
+        record.extend_from_slice(&(payload.len() as u64).to_le_bytes());
+        record.extend_from_slice(&crc.sum().to_le_bytes());
+        record.extend_from_slice(&payload);
+        drop(payload);
+        let mut current = self.current.lock().unwrap_or_else(|e| e.into_inner());
+        if current.as_ref().is_none_or(|s| s.len >= SEGMENT_BYTES) {
+            *current = Some(self.new_segment()?);
+        }
+        let Some(segment) = current.as_mut() else {
+            return Err(io::Error::other("no segment")); // ok: set just above
+        };
+        let written = segment
+            .file
+            .write_all(&record)
+            .and_then(|()| segment.file.sync_data());
+        match written {
+            Ok(()) => {
+                segment.len += record.len() as u64;
+                Ok(())
+            }
+            Err(e) => {
+                // The segment may end in a torn record now: never append after it.
+                *current = None;
+                Err(e)
+            }
+        }
+    }
+
+    /// Moves spooled objects into `store`, oldest segment first, one `store_batch` per
+    /// segment (all its objects or none); a segment is removed only after the store has made
+    /// its objects durable. Writing waits meanwhile, and starts a new segment after. Returns
     /// how many objects were moved and the alerts the store raised; stops at the first
     /// error.
     pub fn drain_into(&self, store: &dyn ObjectStore) -> Result<(usize, Vec<Alert>), StoreError> {
-        let _one_at_a_time = self.drain.lock().unwrap_or_else(|e| e.into_inner());
+        let mut current = self.current.lock().unwrap_or_else(|e| e.into_inner());
+        *current = None;
         let files = self
             .files()
             .map_err(|e| StoreError::Unavailable(format!("{}: {e}", self.dir.display())))?;
         let mut moved = 0;
         let mut alerts = Vec::new();
         for path in files {
-            let objects = match Spool::read_batch(&path) {
-                Ok(o) => o,
+            let objects: Vec<ReceivedObject> = match Spool::read_segment(&path) {
+                Ok(b) => b.into_iter().flatten().collect(),
                 Err(e) if e.kind() == io::ErrorKind::InvalidData => {
                     return Err(StoreError::Refused(e.to_string()));
                 }
@@ -202,14 +254,29 @@ impl Spool {
                     return Err(StoreError::Unavailable(format!("{}: {e}", path.display())));
                 }
             };
-            let outcome = store.store_batch(&objects)?;
-            alerts.extend(outcome.alerts);
+            if !objects.is_empty() {
+                let outcome = store.store_batch(&objects)?;
+                alerts.extend(outcome.alerts);
+            }
             fs::remove_file(&path)
                 .map_err(|e| StoreError::Unavailable(format!("{}: {e}", path.display())))?;
             moved += objects.len();
         }
         Ok((moved, alerts))
     }
+}
+
+/// The payload of the first whole record of `bytes` and what follows it; `None` at the end
+/// or at a torn or damaged record.
+fn next_record(bytes: &[u8]) -> Option<(&[u8], &[u8])> {
+    let rest = bytes.strip_prefix(RECORD_MAGIC)?;
+    let (len, rest) = rest.split_first_chunk::<8>()?;
+    let (crc, rest) = rest.split_first_chunk::<4>()?;
+    let len = usize::try_from(u64::from_le_bytes(*len)).ok()?;
+    let payload = rest.get(..len)?;
+    let mut c = flate2::Crc::new();
+    c.update(payload);
+    (c.sum() == u32::from_le_bytes(*crc)).then(|| (payload, &rest[len..]))
 }
 
 impl ObjectStore for Spool {
@@ -393,16 +460,27 @@ mod tests {
         let batch: Vec<_> = (0..5).map(object).collect();
         assert!(fb.store_batch(&batch[..3]).unwrap().spooled);
         assert!(fb.store_batch(&batch[3..]).unwrap().spooled);
-        assert_eq!(fb.spool.files().unwrap().len(), 2);
+        assert_eq!(fb.spool.files().unwrap().len(), 1);
+        assert_eq!(fb.spool.batches().unwrap().len(), 2);
         assert_eq!(fb.spool.objects().unwrap(), batch);
         // Still down: nothing moves, nothing is lost.
         assert!(fb.catch_up().is_err());
         assert_eq!(fb.spool.objects().unwrap(), batch);
-        // A leftover partial write is not an object.
-        fs::write(dir.path().join("x.part"), b"half").unwrap();
+        // A torn record at the end of the segment (a write that never completed) is not
+        // read, and what was written before it is.
+        let segment = fb.spool.files().unwrap().remove(0);
+        let whole = fs::read(&segment).unwrap();
+        let mut torn = whole.clone();
+        torn.extend_from_slice(&whole[..whole.len() / 3]);
+        fs::write(&segment, &torn).unwrap();
         let reopened = Spool::open(dir.path()).unwrap();
-        assert_eq!(reopened.files().unwrap().len(), 2);
-        assert!(!dir.path().join("x.part").exists());
+        assert_eq!(reopened.objects().unwrap(), batch);
+        let mut damaged = whole.clone();
+        let last = damaged.len() - 1;
+        damaged[last] ^= 1;
+        fs::write(&segment, &damaged).unwrap();
+        assert_eq!(reopened.objects().unwrap(), batch[..3]);
+        fs::write(&segment, &torn).unwrap();
         // `store` is a Box<dyn ObjectStore>: bring it up through a fresh Memory instead.
         let up = Memory {
             down: false.into(),
