@@ -5,17 +5,17 @@
 //! time). SIGTERM or SIGINT stops it: it stops accepting, finishes the objects in flight,
 //! and exits 0.
 
-use std::io::Write;
 use std::net::{IpAddr, SocketAddr, TcpListener};
 use std::path::PathBuf;
-use std::process::{ExitCode, Stdio};
+use std::process::ExitCode;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, mpsc};
 use std::time::Duration;
 
 use clap::Parser;
 use kerma::net::{
-    AllowedPeer, Event, ObjectStore, Observer, Receiver, ReceiverConfig, Spool, log_line,
+    AlertCommand, AllowedPeer, Event, ObjectStore, Observer, Receiver, ReceiverConfig, Spool,
+    log_line,
 };
 
 const AFTER_HELP: &str = "\
@@ -88,40 +88,16 @@ pub struct ListenArgs {
     pub on_alert: Option<String>,
 }
 
-/// Logs events with a UTC time stamp; hands alerts to the `--on-alert` runner.
+/// Logs events with a UTC time stamp; hands alerts to the `--on-alert` command.
 struct Log {
-    alerts: Option<mpsc::Sender<String>>,
+    alerts: Option<AlertCommand>,
 }
 
 impl Observer for Log {
     fn event(&self, event: &Event<'_>) {
         eprintln!("{} {}", now_utc(), log_line(event));
-        if let (Event::Alert(a), Some(tx)) = (event, &self.alerts) {
-            let _ = tx.send(a.json.clone());
-        }
-    }
-}
-
-/// Runs `command` once per alert JSON received, one at a time.
-fn alert_runner(command: String, rx: mpsc::Receiver<String>) {
-    for json in rx {
-        let child = std::process::Command::new("sh")
-            .arg("-c")
-            .arg(&command)
-            .stdin(Stdio::piped())
-            .spawn();
-        match child {
-            Ok(mut child) => {
-                if let Some(mut stdin) = child.stdin.take() {
-                    let _ = stdin.write_all(json.as_bytes());
-                }
-                match child.wait() {
-                    Ok(s) if s.success() => {}
-                    Ok(s) => eprintln!("{} on-alert command ended with {s}", now_utc()),
-                    Err(e) => eprintln!("{} on-alert command: {e}", now_utc()),
-                }
-            }
-            Err(e) => eprintln!("{} on-alert command could not start: {e}", now_utc()),
+        if let (Event::Alert(a), Some(runner)) = (event, &self.alerts) {
+            runner.send(a);
         }
     }
 }
@@ -173,11 +149,18 @@ pub fn main(argv: Vec<std::ffi::OsString>) -> ExitCode {
     config.max_pdu_length = args.max_pdu;
     config.idle_timeout = idle;
     config.request_timeout = request;
-    let alerts = args.on_alert.clone().map(|cmd| {
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || alert_runner(cmd, rx));
-        tx
-    });
+    let alerts = match &args.on_alert {
+        Some(cmd) => {
+            match AlertCommand::start(cmd, |why| eprintln!("{} on-alert: {why}", now_utc())) {
+                Ok(r) => Some(r),
+                Err(e) => {
+                    eprintln!("kerma-report listen: --on-alert: {e}");
+                    return ExitCode::from(2);
+                }
+            }
+        }
+        None => None,
+    };
     let addr = SocketAddr::new(args.bind, args.port);
     let listener = match TcpListener::bind(addr) {
         Ok(l) => l,

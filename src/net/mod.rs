@@ -28,6 +28,7 @@
 //! # }
 //! ```
 
+mod alert;
 pub mod client;
 pub mod dimse;
 pub mod header;
@@ -39,6 +40,7 @@ use std::net::{IpAddr, SocketAddr};
 use crate::codes::sop;
 use std::time::Duration;
 
+pub use alert::AlertCommand;
 pub use dimse::Status;
 pub use server::{Receiver, ReceiverHandle};
 pub use store::{Alert, Fallback, ObjectStore, ReceivedObject, Spool, StoreError, StoreOutcome};
