@@ -441,3 +441,55 @@ fn alerts_of_the_store_are_logged() {
         .unwrap();
     assert!(line.starts_with("alert "), "{line}");
 }
+
+/// Refuses any batch holding the poisoned instance; slow, so that batches gather objects
+/// from several associations.
+struct Poisoned {
+    calls: Mutex<Vec<usize>>,
+}
+
+impl ObjectStore for Poisoned {
+    fn store_batch(&self, objects: &[ReceivedObject]) -> Result<StoreOutcome, StoreError> {
+        std::thread::sleep(Duration::from_millis(30));
+        self.calls.lock().unwrap().push(objects.len());
+        if objects.iter().any(|o| o.sop_instance == "1.2.3.66.0.2") {
+            return Err(StoreError::Refused("poisoned".into()));
+        }
+        Ok(StoreOutcome::default())
+    }
+}
+
+#[test]
+fn a_refused_object_does_not_fail_its_batch_mates() {
+    let store = Arc::new(Poisoned {
+        calls: Mutex::new(Vec::new()),
+    });
+    let (handle, _events) = start(config(), store.clone());
+    let addr = handle.local_addr();
+    let senders: Vec<_> = (0..4)
+        .map(|t| {
+            std::thread::spawn(move || {
+                let file = rdsr();
+                let meta = Part10::split(&file).unwrap();
+                let mut s = scu(addr, &format!("MATE{t}"));
+                let statuses: Vec<(String, u16)> = (0..5)
+                    .map(|i| {
+                        let uid = format!("1.2.3.66.{t}.{i}");
+                        let st = s.store(RDSR_CLASS, &uid, EXPLICIT, meta.data_set).unwrap();
+                        (uid, st.status)
+                    })
+                    .collect();
+                s.release();
+                statuses
+            })
+        })
+        .collect();
+    for t in senders {
+        for (uid, status) in t.join().unwrap() {
+            let want = if uid == "1.2.3.66.0.2" { 0xA700 } else { 0 };
+            assert_eq!(status, want, "{uid}");
+        }
+    }
+    // Batches did gather several associations' objects (else this test proves nothing).
+    assert!(store.calls.lock().unwrap().iter().any(|&n| n > 1));
+}

@@ -20,7 +20,7 @@ use dicom_ul::{Pdu, ServerAssociation, ServerAssociationOptions};
 use super::dimse::{self, Command, Status};
 use super::header::{Encoding, HeaderCut, part10};
 use super::{
-    DOSE_SOP_CLASSES, Event, ObjectStore, Observer, ReceivedObject, ReceiverConfig,
+    DOSE_SOP_CLASSES, Event, ObjectStore, Observer, ReceivedObject, ReceiverConfig, StoreError,
     TRANSFER_SYNTAXES,
 };
 
@@ -213,20 +213,45 @@ fn commit_loop(
         }
         let (objects, replies): (Vec<_>, Vec<_>) =
             jobs.into_iter().map(|j| (j.object, j.reply)).unzip();
-        let result = store.store_batch(&objects);
-        drop(objects);
-        let answer = match &result {
-            Ok(outcome) => Ok(outcome.spooled),
-            Err(e) => Err(e.to_string()),
-        };
-        for r in replies {
-            let _ = r.send(answer.clone());
-        }
-        if let Ok(outcome) = &result {
-            for a in &outcome.alerts {
-                observer.event(&Event::Alert(a));
+        match store.store_batch(&objects) {
+            Ok(outcome) => answer(&replies, &Ok(outcome.spooled), &outcome.alerts, observer),
+            // One object the store refuses must not fail the others that shared its batch:
+            // each is tried alone.
+            Err(StoreError::Refused(_)) if objects.len() > 1 => {
+                for (object, reply) in objects.iter().zip(&replies) {
+                    match store.store_batch(std::slice::from_ref(object)) {
+                        Ok(o) => answer(
+                            std::slice::from_ref(reply),
+                            &Ok(o.spooled),
+                            &o.alerts,
+                            observer,
+                        ),
+                        Err(e) => answer(
+                            std::slice::from_ref(reply),
+                            &Err(e.to_string()),
+                            &[],
+                            observer,
+                        ),
+                    }
+                }
             }
+            Err(e) => answer(&replies, &Err(e.to_string()), &[], observer),
         }
+    }
+}
+
+/// Releases the waiting associations with `result`, then reports the alerts.
+fn answer(
+    replies: &[mpsc::Sender<Result<bool, String>>],
+    result: &Result<bool, String>,
+    alerts: &[super::Alert],
+    observer: &dyn Observer,
+) {
+    for r in replies {
+        let _ = r.send(result.clone());
+    }
+    for a in alerts {
+        observer.event(&Event::Alert(a));
     }
 }
 
