@@ -350,9 +350,28 @@ fn a_store_that_is_down_spools_then_catches_up() {
     );
     assert!(flaky.stored.lock().unwrap().is_empty());
     assert!(fallback.catch_up().is_err(), "still down");
+    // The catch-up thread moves the spool once the store is back.
+    let stop = Arc::new(AtomicBool::new(false));
+    let moved = Arc::new(Mutex::new(0));
+    let count = moved.clone();
+    let catch_up = fallback
+        .clone()
+        .spawn_catch_up(Duration::from_millis(50), stop.clone(), move |r| {
+            if let Ok((n, _)) = r {
+                *count.lock().unwrap() += n;
+            }
+        })
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(*moved.lock().unwrap(), 0, "moved while the store was down");
     flaky.down.store(false, Ordering::SeqCst);
-    let (moved, _) = fallback.catch_up().unwrap();
-    assert_eq!(moved, 5);
+    let t0 = std::time::Instant::now();
+    while *moved.lock().unwrap() < 5 && t0.elapsed() < WAIT {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    stop.store(true, Ordering::SeqCst);
+    catch_up.join().unwrap();
+    assert_eq!(*moved.lock().unwrap(), 5);
     let stored = flaky.stored.lock().unwrap().clone();
     let want: Vec<String> = (0..5).map(|i| format!("1.2.3.99.{i}")).collect();
     assert_eq!(stored, want, "in arrival order, each once");

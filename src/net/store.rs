@@ -6,8 +6,10 @@ use std::fmt;
 use std::fs::{self, File};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
 
 /// One object as received: a DICOM Part 10 file (preamble, file meta group, data set) whose
 /// data set ends before Pixel Data when it had pixels (kerma reads headers only).
@@ -311,6 +313,38 @@ impl Fallback {
     /// Moves what the spool holds into the store (see [`Spool::drain_into`]).
     pub fn catch_up(&self) -> Result<(usize, Vec<Alert>), StoreError> {
         self.spool.drain_into(self.store.as_ref())
+    }
+
+    /// On a thread of its own, calls [`catch_up`](Fallback::catch_up) every `every` while
+    /// the spool holds anything, until `stop` is set; `report` hears each attempt that moved
+    /// objects or failed.
+    pub fn spawn_catch_up(
+        self: Arc<Self>,
+        every: Duration,
+        stop: Arc<AtomicBool>,
+        report: impl Fn(Result<(usize, Vec<Alert>), StoreError>) + Send + 'static,
+    ) -> io::Result<JoinHandle<()>> {
+        std::thread::Builder::new()
+            .name("kerma-catch-up".into())
+            .spawn(move || {
+                let step = every.min(Duration::from_millis(100));
+                let mut waited = Duration::ZERO;
+                while !stop.load(Ordering::SeqCst) {
+                    std::thread::sleep(step);
+                    waited += step;
+                    if waited < every {
+                        continue;
+                    }
+                    waited = Duration::ZERO;
+                    if self.spool.files().is_ok_and(|f| f.is_empty()) {
+                        continue;
+                    }
+                    match self.catch_up() {
+                        Ok((0, _)) => {}
+                        other => report(other),
+                    }
+                }
+            })
     }
 }
 
