@@ -57,6 +57,8 @@ mod extract;
 mod geometry;
 mod image;
 mod input;
+#[cfg(feature = "receiver")]
+pub mod net;
 mod procedure;
 mod rdsr;
 pub mod reference;

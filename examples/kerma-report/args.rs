@@ -48,6 +48,7 @@ Examples:
   kerma-report --jurisdiction FR --drl local-drl.csv --mapping local-mapping.csv /export
   kerma-report --out survey/ --excel /export
   kerma-report --list procedure-types
+  kerma-report listen --aet KERMA --port 11112 --spool spool/   (DICOM receiver, see listen --help)
 
 Exit codes:
   0  all well: every file read, no DRL exceeded, no alert

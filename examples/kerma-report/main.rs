@@ -9,6 +9,7 @@ mod csv_files;
 mod html;
 mod labels;
 mod list;
+mod listen;
 mod output;
 #[cfg(feature = "parquet")]
 mod parquet;
@@ -45,6 +46,8 @@ fn main() -> ExitCode {
     let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
     match argv.get(1).and_then(|a| a.to_str()) {
         Some("ingest") => return registry::ingest(&argv),
+        // The DICOM receiver, with options of its own.
+        Some("listen") => return listen::main(argv.into_iter().skip(1).collect()),
         Some("report") => {
             // `report --db X [options]` is the folder mode's report, read from a registry.
             let rest = std::iter::once(argv[0].clone()).chain(argv[2..].iter().cloned());
