@@ -34,9 +34,12 @@ Exit codes: 0 stopped by SIGTERM or SIGINT; 2 a bad option or the port cannot be
 #[derive(Debug, Parser)]
 #[command(name = "kerma-report listen", version, after_help = AFTER_HELP)]
 pub struct ListenArgs {
-    /// The registry database (issue 20). Example: --db kerma.sqlite
-    #[arg(long, value_name = "PATH")]
-    pub db: Option<PathBuf>,
+    /// The registry: an SQLite file or a PostgreSQL URL (see `kerma-report ingest`); each
+    /// batch of objects is committed there before its senders hear "stored", and the
+    /// trigger levels it makes a procedure or a patient reach are alerts.
+    /// Example: --db kerma.db
+    #[arg(long, value_name = "PATH_OR_URL")]
+    pub db: Option<String>,
 
     /// Spool folder: objects are written there when the registry is down (or, without
     /// --db, always), and moved into the registry when it is back. Example: --spool spool/
@@ -105,13 +108,35 @@ impl Observer for Log {
 /// Runs `kerma-report listen` with the arguments after `listen`.
 pub fn main(argv: Vec<std::ffi::OsString>) -> ExitCode {
     let args = ListenArgs::parse_from(argv);
+    let mut fallback = None;
     let store: Arc<dyn ObjectStore> = match (&args.db, &args.spool) {
-        (Some(db), _) => {
-            eprintln!(
-                "kerma-report listen: --db {}: this build has no registry; use --spool DIR",
-                db.display()
-            );
-            return ExitCode::from(2);
+        (Some(db), spool) => {
+            let registry = match kerma::registry::Registry::open(db) {
+                Ok(r) => r,
+                Err(e) => {
+                    eprintln!("kerma-report listen: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            let survey = kerma::reference::SurveyConfig::default();
+            let store = kerma::net::RegistryStore::new(registry, survey);
+            match spool {
+                None => Arc::new(store),
+                Some(dir) => match Spool::open(dir) {
+                    Ok(spool) => {
+                        let f = Arc::new(kerma::net::Fallback {
+                            store: Box::new(store),
+                            spool,
+                        });
+                        fallback = Some(f.clone());
+                        f
+                    }
+                    Err(e) => {
+                        eprintln!("kerma-report listen: spool {}: {e}", dir.display());
+                        return ExitCode::from(2);
+                    }
+                },
+            }
         }
         (None, Some(dir)) => match Spool::open(dir) {
             Ok(s) => Arc::new(s),
@@ -173,6 +198,22 @@ pub fn main(argv: Vec<std::ffi::OsString>) -> ExitCode {
     for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
         if let Err(e) = signal_hook::flag::register(signal, stop.clone()) {
             eprintln!("kerma-report listen: signal handler: {e}");
+            return ExitCode::from(2);
+        }
+    }
+    // Objects spooled while the registry was down go into it once it is back.
+    if let Some(f) = fallback {
+        let moved = f.spawn_catch_up(Duration::from_secs(5), stop.clone(), |r| match r {
+            Ok((n, alerts)) => {
+                eprintln!("{} spool: {n} objects moved into the registry", now_utc());
+                for a in alerts {
+                    eprintln!("{} alert: {}", now_utc(), a.summary);
+                }
+            }
+            Err(e) => eprintln!("{} spool: catch-up failed: {e}", now_utc()),
+        });
+        if let Err(e) = moved {
+            eprintln!("kerma-report listen: spool catch-up thread: {e}");
             return ExitCode::from(2);
         }
     }

@@ -32,6 +32,8 @@ mod alert;
 pub mod client;
 pub mod dimse;
 pub mod header;
+#[cfg(feature = "registry")]
+mod registry_store;
 mod server;
 mod store;
 
@@ -42,6 +44,8 @@ use std::time::Duration;
 
 pub use alert::AlertCommand;
 pub use dimse::Status;
+#[cfg(feature = "registry")]
+pub use registry_store::RegistryStore;
 pub use server::{Receiver, ReceiverHandle};
 pub use store::{Alert, Fallback, ObjectStore, ReceivedObject, Spool, StoreError, StoreOutcome};
 
