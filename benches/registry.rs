@@ -101,10 +101,11 @@ fn rate(d: Duration) -> f64 {
 fn fresh_postgres(admin: &str, n: usize) -> String {
     let name = format!("kerma_bench_{}_{n}", std::process::id());
     let mut c = postgres::Client::connect(admin, postgres::NoTls).expect("connect");
-    c.batch_execute(&format!(
-        "DROP DATABASE IF EXISTS {name} WITH (FORCE); CREATE DATABASE {name}"
-    ))
-    .expect("create database");
+    // One statement each: DROP DATABASE cannot run inside a transaction block.
+    c.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .expect("drop database");
+    c.batch_execute(&format!("CREATE DATABASE {name}"))
+        .expect("create database");
     let cut = admin.rfind('/').expect("database in URL");
     format!("{}/{name}", &admin[..cut])
 }
