@@ -107,8 +107,8 @@ pub struct Geometry {
     /// as these systems code no patient position items.
     pub patient_position_from_comment: bool,
     /// The report comes from a system whose table positions are not in the beam's frame
-    /// (Philips Azurion: table and beam are in two unrelated coordinate systems, PySkinDose
-    /// issue 48): the positions are kept as written but cannot place the patient in the beam.
+    /// (Philips Azurion: table and beam are in two unrelated coordinate systems,
+    /// reported to PySkinDose as #48): the positions are kept as written but cannot place the patient in the beam.
     pub table_not_in_beam_frame: bool,
 }
 

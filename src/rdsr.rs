@@ -527,7 +527,7 @@ impl ReportBuilder {
 }
 
 /// Whether the report's device is a Philips Azurion, whose table positions are not in the
-/// beam's frame (PySkinDose issue 48).
+/// beam's frame (reported to PySkinDose as #48).
 fn is_azurion(d: &Device) -> bool {
     let philips = d
         .manufacturer

@@ -242,7 +242,7 @@ pub enum Warning {
         count: usize,
     },
     /// Events with table positions from a system whose table is not in the beam's frame
-    /// (Philips Azurion; PySkinDose issue 48): kept as written, but they cannot place the
+    /// (Philips Azurion; reported to PySkinDose as #48): kept as written, but they cannot place the
     /// patient in the beam.
     TablePositionNotInBeamFrame {
         /// How many events.

@@ -218,7 +218,7 @@ fn shots(
     let foreign = count(&|e| e.table_not_in_beam_frame);
     if foreign > 0 {
         return Err(format!(
-            "{foreign} of {total} events give table positions that are not in the beam's frame (Philips Azurion, PySkinDose issue #48): the patient cannot be placed"
+            "{foreign} of {total} events give table positions that are not in the beam's frame (Philips Azurion, reported to PySkinDose as #48): the patient cannot be placed"
         ));
     }
     let tilted = count(&|e| {

@@ -79,7 +79,7 @@ impl RoomGeometry {
     ///   PS3.3 (PySkinDose turns the beam the other way for Siemens, see
     ///   [`Settings::from_json`]).
     /// - Philips Azurion: no map. Its RDSRs give the table position in a frame unrelated to
-    ///   the beam's (PySkinDose issue #48, open).
+    ///   the beam's (reported to PySkinDose as #48, open).
     pub fn defaults() -> Vec<RoomGeometry> {
         let source = "PySkinDose normalization_settings.json (rvbCMTS/PySkinDose@aef5ac8b); table transmission: PySkinDose k_tab_val".to_owned();
         vec![
@@ -119,7 +119,7 @@ impl RoomGeometry {
                 table_transmission: 1.0,
                 ka_r_calibration: 1.0,
                 field_size: FieldSize::DapOverKerma,
-                no_map: Some("Philips Azurion reports table positions in a frame unrelated to the beam's (PySkinDose issue #48): the patient cannot be placed".into()),
+                no_map: Some("Philips Azurion reports table positions in a frame unrelated to the beam's (reported to PySkinDose as #48): the patient cannot be placed".into()),
                 source: "GEOMETRY.md §2.6".into(),
             },
         ]
