@@ -515,3 +515,39 @@ fn alerts_on_arrival_see_the_stored_history() -> TestResult {
     }
     Ok(())
 }
+
+/// The registry's report exports as Parquet as the folder mode's does: one row per
+/// procedure, file and event.
+#[test]
+fn registry_report_as_parquet() -> TestResult {
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    let t = Target::sqlite();
+    ingest(&t, &inputs(&[PathBuf::from(TESTDATA)]), 1000);
+    let out = tempfile::tempdir()?;
+    let run = Command::new(cli_support::program())
+        .args(["report", "--db", &t.url(), "--format", "parquet", "--out"])
+        .arg(out.path())
+        .output()?;
+    // Exit 2: testdata holds unreadable files, as the folder report says too.
+    assert_eq!(
+        run.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let rows = |name: &str| -> Result<i64, Box<dyn std::error::Error>> {
+        let f = std::fs::File::open(out.path().join(name))?;
+        Ok(SerializedFileReader::new(f)?
+            .metadata()
+            .file_metadata()
+            .num_rows())
+    };
+    let report = Registry::open(&t.url())?.report(&ReportFilter::default())?;
+    assert_eq!(
+        rows("procedures.parquet")? as usize,
+        report.set.procedures.len()
+    );
+    assert_eq!(rows("files.parquet")? as usize, report.set.files.len());
+    assert!(rows("events.parquet")? > 0);
+    Ok(())
+}
