@@ -119,7 +119,15 @@ fn every_table_holds_the_json_values() {
     assert_eq!(rows_of(&events), expected);
 
     let procedures = procedures_batch(&t.procedures).expect("procedures");
-    assert_eq!(rows_of(&procedures), json_of(&t.procedures));
+    // The skin estimate (a nested object with its map) is not a column.
+    let expected: Vec<Value> = json_of(&t.procedures)
+        .into_iter()
+        .map(|mut v| {
+            v.as_object_mut().expect("object").remove("skin");
+            v
+        })
+        .collect();
+    assert_eq!(rows_of(&procedures), expected);
     let drl = drl_batch(&t.survey.drl).expect("drl");
     assert_eq!(rows_of(&drl), json_of(&t.survey.drl));
     let alerts = alerts_batch(&t.survey.alerts.procedures).expect("alerts");
