@@ -97,6 +97,58 @@ class Event:
     """X-Ray Tube Current (113734), mA (mean of the non-zero values when per pulse)."""
     pulses: Optional[float]
     """Number of Pulses (113768)."""
+    primary_angle_deg: Optional[float]
+    """Positioner Primary Angle (112011), degrees."""
+    secondary_angle_deg: Optional[float]
+    """Positioner Secondary Angle (112012), degrees."""
+    primary_angle_end_deg: Optional[float]
+    """Positioner Primary End Angle (113739), degrees (rotational runs)."""
+    secondary_angle_end_deg: Optional[float]
+    """Positioner Secondary End Angle (113740), degrees."""
+    column_angulation_deg: Optional[float]
+    """Column Angulation (113770), degrees."""
+    table_longitudinal_mm: Optional[float]
+    """Table Longitudinal Position (113751), mm from the equipment's zero."""
+    table_lateral_mm: Optional[float]
+    """Table Lateral Position (113752), mm."""
+    table_height_mm: Optional[float]
+    """Table Height Position (113753), mm."""
+    table_longitudinal_end_mm: Optional[float]
+    """Table Longitudinal End Position, mm."""
+    table_lateral_end_mm: Optional[float]
+    """Table Lateral End Position, mm."""
+    table_height_end_mm: Optional[float]
+    """Table Height End Position, mm."""
+    table_head_tilt_deg: Optional[float]
+    """Table Head Tilt Angle (113754), degrees."""
+    table_horizontal_rotation_deg: Optional[float]
+    """Table Horizontal Rotation Angle (113755), degrees."""
+    table_cradle_tilt_deg: Optional[float]
+    """Table Cradle Tilt Angle (113756), degrees."""
+    source_to_isocenter_mm: Optional[float]
+    """Distance Source to Isocenter (113748), mm."""
+    source_to_reference_point_mm: Optional[float]
+    """Distance Source to Reference Point (113737), mm."""
+    source_to_detector_mm: Optional[float]
+    """Distance Source to Detector (113750), mm."""
+    source_to_table_plane_mm: Optional[float]
+    """Distance Source to Table Plane (113792), mm."""
+    field_area_cm2: Optional[float]
+    """Collimated Field Area (113790), cm²."""
+    field_height_mm: Optional[float]
+    """Collimated Field Height (113788), mm."""
+    field_width_mm: Optional[float]
+    """Collimated Field Width (113789), mm."""
+    patient_table_relationship: Optional[str]
+    """Patient Table Relationship (113745)."""
+    patient_orientation: Optional[str]
+    """Patient Orientation (113743)."""
+    patient_orientation_modifier: Optional[str]
+    """Patient Orientation Modifier (113744)."""
+    reference_point: Optional[str]
+    """Reference Point Definition (113780): the code value or the text."""
+    patient_position: Optional[str]
+    """Patient position (HFS, FFS, HFP, …, PS3.3), coded or from a vendor comment."""
 
 
 @dataclass(frozen=True)
