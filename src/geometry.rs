@@ -354,13 +354,24 @@ impl Geometry {
             }
             _ => return false,
         };
-        if slot.is_some() {
-            r.warnings.push(Warning::RepeatedItem { concept });
-        } else {
-            *slot = r.position(c, concept);
-        }
-        true
+        once(slot, r, concept, |r| r.position(c, concept))
     }
+}
+
+/// Reads an item into `slot` with `read`, unless the slot is already filled: then the item is
+/// a repeat, warned of and left out (the first one counts).
+fn once<T>(
+    slot: &mut Option<T>,
+    r: &mut NumReader,
+    concept: codes::Concept,
+    read: impl FnOnce(&mut NumReader) -> Option<T>,
+) -> bool {
+    if slot.is_some() {
+        r.warnings.push(Warning::RepeatedItem { concept });
+    } else {
+        *slot = read(r);
+    }
+    true
 }
 
 fn angle(
@@ -369,12 +380,7 @@ fn angle(
     r: &mut NumReader,
     concept: codes::Concept,
 ) -> bool {
-    if slot.is_some() {
-        r.warnings.push(Warning::RepeatedItem { concept });
-    } else {
-        *slot = r.angle(c, concept);
-    }
-    true
+    once(slot, r, concept, |r| r.angle(c, concept))
 }
 
 fn distance(
@@ -383,12 +389,7 @@ fn distance(
     r: &mut NumReader,
     concept: codes::Concept,
 ) -> bool {
-    if slot.is_some() {
-        r.warnings.push(Warning::RepeatedItem { concept });
-    } else {
-        *slot = r.distance(c, concept);
-    }
-    true
+    once(slot, r, concept, |r| r.distance(c, concept))
 }
 
 fn code(
@@ -397,12 +398,7 @@ fn code(
     r: &mut NumReader,
     concept: codes::Concept,
 ) -> bool {
-    if slot.is_some() {
-        r.warnings.push(Warning::RepeatedItem { concept });
-    } else {
-        *slot = c.code().map(|x| r.codes.get(x));
-    }
-    true
+    once(slot, r, concept, |r| c.code().map(|x| r.codes.get(x)))
 }
 
 /// Largest ratio, either way, between Collimated Field Height × Width and Collimated Field
