@@ -14,7 +14,12 @@
 //! KERMA_POSTGRES_URL=$(.ci/postgres start) cargo bench --bench registry
 //! ```
 //!
-//! Files are generated into a temporary folder (nothing committed). Each group's summary
+//! Files are generated into a temporary folder (nothing committed). To profile one part with
+//! the program instead, `KERMA_BENCH_GENERATE=DIR cargo bench --bench registry` writes the
+//! 10,000 files into DIR and stops; then e.g. `perf record kerma-report ingest --db x.db DIR`.
+//! `KERMA_BENCH_ONLY=ingest` or `=report` runs one of the two groups;
+//! `KERMA_BENCH_REPORT_DB=PATH` keeps the 100,000-procedure registry at PATH (made when
+//! absent) for the next run. Each group's summary
 //! line gives the medians of the alternated runs and their ratio.
 
 #[path = "../tests/fixtures/mod.rs"]
@@ -29,6 +34,10 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use kerma::registry::{Registry, ReportFilter};
+
+// The allocator kerma-report uses.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const FILES: usize = 10_000;
 const REPORT_PROCEDURES: usize = 100_000;
@@ -117,21 +126,13 @@ fn dir() -> &'static Path {
     DIR.get().expect("generated at start")
 }
 
-fn main() {
-    let mut c = common::config(Duration::from_secs(20));
+/// Medians of the ingest group: scan, fresh SQLite, SQLite re-ingest, PostgreSQL.
+type IngestFigures = (Duration, Duration, Duration, Option<Duration>);
+
+fn ingest_group(c: &mut criterion::Criterion, fresh_sqlite: &dyn Fn() -> String) -> IngestFigures {
     let gen_dir = tempfile::tempdir().expect("temp dir");
     let dir = DIR.get_or_init(|| gen_dir.path().join("rdsr"));
     generate(dir, FILES);
-    let work = tempfile::tempdir().expect("temp dir");
-    let counter = RefCell::new(0usize);
-    let fresh_sqlite = || {
-        let mut n = counter.borrow_mut();
-        *n += 1;
-        work.path()
-            .join(format!("kerma-{n}.db"))
-            .display()
-            .to_string()
-    };
 
     // Ingest into a fresh SQLite file, re-ingest, PostgreSQL: each alternating with the scan.
     let scans = RefCell::new(Vec::new());
@@ -175,9 +176,73 @@ fn main() {
     }
     g.finish();
 
+    let pg = pg.map(|_| median(&mut pg_ingests.borrow_mut()));
+    (
+        median(&mut scans.borrow_mut()),
+        median(&mut ingests.borrow_mut()),
+        median(&mut reingests.borrow_mut()),
+        pg,
+    )
+}
+
+fn print_ingest(figures: Option<IngestFigures>) {
+    let Some((scan_m, ing, re, pg)) = figures else {
+        return;
+    };
+    println!("\nregistry summary (medians of the alternated runs, {FILES} small RDSRs):");
+    println!("  folder scan, no database : {:>8.0} files/s", rate(scan_m));
+    println!(
+        "  SQLite ingest, fresh     : {:>8.0} files/s ({:.2}x the scan; target >= 5,000 and >= 0.3x)",
+        rate(ing),
+        scan_m.as_secs_f64() / ing.as_secs_f64()
+    );
+    println!(
+        "  SQLite re-ingest         : {:>8.0} files/s (target >= 20,000)",
+        rate(re)
+    );
+    if let Some(p) = pg {
+        println!(
+            "  PostgreSQL ingest, fresh : {:>8.0} files/s (target >= 2,000)",
+            rate(p)
+        );
+    }
+}
+
+fn main() {
+    if let Some(out) = std::env::var_os("KERMA_BENCH_GENERATE") {
+        generate(Path::new(&out), FILES);
+        println!(
+            "{FILES} small RDSRs written under {}",
+            Path::new(&out).display()
+        );
+        return;
+    }
+    let only = std::env::var("KERMA_BENCH_ONLY").unwrap_or_default();
+    let mut c = common::config(Duration::from_secs(20));
+    let work = tempfile::tempdir().expect("temp dir");
+    let counter = RefCell::new(0usize);
+    let fresh_sqlite = || {
+        let mut n = counter.borrow_mut();
+        *n += 1;
+        work.path()
+            .join(format!("kerma-{n}.db"))
+            .display()
+            .to_string()
+    };
+    let ingest_figures = match only.as_str() {
+        "report" => None,
+        _ => Some(ingest_group(&mut c, &fresh_sqlite)),
+    };
+    if only == "ingest" {
+        print_ingest(ingest_figures);
+        c.final_summary();
+        return;
+    }
+
     // A report over 100,000 stored procedures.
-    let big = fresh_sqlite();
-    {
+    let kept = std::env::var("KERMA_BENCH_REPORT_DB").ok();
+    let big = kept.clone().unwrap_or_else(&fresh_sqlite);
+    if kept.is_none() || !Path::new(&big).exists() {
         let mut r = Registry::open(&big).expect("open");
         let mut i = 0;
         while i < REPORT_PROCEDURES {
@@ -209,27 +274,7 @@ fn main() {
     });
     g.finish();
 
-    let scan_m = median(&mut scans.borrow_mut());
-    let ing = median(&mut ingests.borrow_mut());
-    let re = median(&mut reingests.borrow_mut());
-    println!("\nregistry summary (medians of the alternated runs, {FILES} small RDSRs):");
-    println!("  folder scan, no database : {:>8.0} files/s", rate(scan_m));
-    println!(
-        "  SQLite ingest, fresh     : {:>8.0} files/s ({:.2}x the scan; target >= 5,000 and >= 0.3x)",
-        rate(ing),
-        scan_m.as_secs_f64() / ing.as_secs_f64()
-    );
-    println!(
-        "  SQLite re-ingest         : {:>8.0} files/s (target >= 20,000)",
-        rate(re)
-    );
-    if pg.is_some() {
-        let p = median(&mut pg_ingests.borrow_mut());
-        println!(
-            "  PostgreSQL ingest, fresh : {:>8.0} files/s (target >= 2,000)",
-            rate(p)
-        );
-    }
+    print_ingest(ingest_figures);
     let r = median(&mut reports.borrow_mut());
     println!(
         "  report over {REPORT_PROCEDURES} procedures: {:.3} s (target < 1 s)",

@@ -10,7 +10,7 @@ use super::rows::{
     procedure_plane_rows, procedure_row, room_row, stored, unpack,
 };
 use super::schema::{EVENT_COLUMNS, FILE_COLUMNS, IMAGE_COLUMNS, PLANE_COLUMNS};
-use super::{BATCH_BYTES, IngestSummary, Progress, RegistryError, time};
+use super::{BATCH_BYTES, IngestSummary, Progress, RegistryError, par_map, time};
 use crate::error::Error;
 use crate::extract::{Extraction, Extractor, Outcome};
 use crate::procedure::{Fate, Procedures};
@@ -22,19 +22,6 @@ const WHOLE_FILE: u64 = 64 << 20;
 
 /// Rows per `IN (…)` list.
 const IN_CHUNK: usize = 500;
-
-/// `f` over `items`, on the scan's threads when there are several.
-fn par_map<T: Send, U: Send>(items: Vec<T>, f: impl Fn(T) -> U + Sync + Send) -> Vec<U> {
-    #[cfg(feature = "parallel")]
-    {
-        use rayon::prelude::*;
-        items.into_par_iter().map(f).collect()
-    }
-    #[cfg(not(feature = "parallel"))]
-    {
-        items.into_iter().map(f).collect()
-    }
-}
 
 /// One input whose content may be new.
 struct Fresh {
@@ -329,34 +316,110 @@ struct BatchDone {
 
 /// The grouping links of a file with dose: its (patient, study), its SOP Instance UID and its
 /// irradiation events. Files that share a link may end in one procedure, or change each
-/// other's fate; files that share none cannot.
-fn links(x: &Extraction) -> Vec<String> {
+/// other's fate; files that share none cannot. A dose report's own events are not stored as
+/// links: the `events` table holds their UIDs (indexed), and [`links_of`] reads them there.
+struct Links {
+    /// What `file_links` holds for the file.
+    stored: Vec<String>,
+    /// Every link, its report's events included.
+    all: Vec<String>,
+}
+
+fn links(x: &Extraction) -> Links {
     let id = &x.identity;
-    let mut v = vec![match (&id.patient_id, &id.study_instance_uid) {
+    let mut stored = vec![match (&id.patient_id, &id.study_instance_uid) {
         (_, Some(s)) => format!("study:{s}"),
         (Some(p), None) => format!("patient:{p}"),
         (None, None) => "no_patient_no_study".to_owned(),
     }];
     if let Some(s) = &id.sop_instance_uid {
-        v.push(format!("sop:{s}"));
-    }
-    if let Some(r) = &x.report {
-        v.extend(
-            r.events
-                .iter()
-                .filter_map(|e| Some(format!("event:{}", e.uid.as_ref()?))),
-        );
+        stored.push(format!("sop:{s}"));
     }
     if let Some(i) = &x.image {
-        v.extend(
+        stored.extend(
             i.irradiation_event_uids
                 .iter()
-                .map(|u| format!("event:{u}")),
+                .map(|u| format!("{EVENT}{u}")),
         );
     }
-    v.sort();
-    v.dedup();
-    v
+    stored.sort();
+    stored.dedup();
+    let mut all = stored.clone();
+    if let Some(r) = &x.report {
+        all.extend(
+            r.events
+                .iter()
+                .filter_map(|e| Some(format!("{EVENT}{}", e.uid.as_ref()?))),
+        );
+        all.sort();
+        all.dedup();
+    }
+    Links { stored, all }
+}
+
+/// The prefix of an irradiation-event link.
+const EVENT: &str = "event:";
+
+/// Files (by id) that hold one of `links`: in `file_links`, or, for an event, in `events`.
+fn files_with(
+    tx: &mut dyn Tx,
+    links: &[String],
+    out: &mut BTreeSet<i64>,
+) -> Result<(), RegistryError> {
+    let events: Vec<&str> = links.iter().filter_map(|l| l.strip_prefix(EVENT)).collect();
+    let mut add = |r: Vec<Val>| {
+        out.extend(r.first().and_then(Val::int));
+        Ok(())
+    };
+    for chunk in links.chunks(IN_CHUNK) {
+        let sql = format!(
+            "SELECT file_id FROM file_links WHERE link IN ({})",
+            placeholders(chunk.len())
+        );
+        let params: Vec<Val> = chunk.iter().map(|l| Val::from(l.as_str())).collect();
+        tx.query(&sql, &params, &mut add)?;
+    }
+    for chunk in events.chunks(IN_CHUNK) {
+        let sql = format!(
+            "SELECT file_id FROM events WHERE uid IN ({})",
+            placeholders(chunk.len())
+        );
+        let params: Vec<Val> = chunk.iter().map(|&u| Val::from(u)).collect();
+        tx.query(&sql, &params, &mut add)?;
+    }
+    Ok(())
+}
+
+/// The links of the files `ids`: those `file_links` holds, and their reports' events.
+fn links_of(
+    tx: &mut dyn Tx,
+    ids: &[i64],
+    out: &mut dyn FnMut(String),
+) -> Result<(), RegistryError> {
+    for chunk in ids.chunks(IN_CHUNK) {
+        let params: Vec<Val> = chunk.iter().map(|&i| Val::Int(i)).collect();
+        let sql = format!(
+            "SELECT link FROM file_links WHERE file_id IN ({})",
+            placeholders(chunk.len())
+        );
+        tx.query(&sql, &params, &mut |mut r| {
+            if let Some(l) = r.pop().and_then(Val::into_text) {
+                out(l);
+            }
+            Ok(())
+        })?;
+        let sql = format!(
+            "SELECT uid FROM events WHERE uid IS NOT NULL AND file_id IN ({})",
+            placeholders(chunk.len())
+        );
+        tx.query(&sql, &params, &mut |mut r| {
+            if let Some(u) = r.pop().and_then(Val::into_text) {
+                out(format!("{EVENT}{u}"));
+            }
+            Ok(())
+        })?;
+    }
+    Ok(())
 }
 
 /// Whether a result takes part in grouping.
@@ -371,11 +434,23 @@ pub(crate) fn procedure_key(patient: Option<&str>, study: Option<&str>) -> Strin
     format!("K{}", &hash.as_str()[..20])
 }
 
-fn in_list(n: usize, first: usize) -> String {
-    (first..first + n)
-        .map(|i| format!("?{i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
+/// `?1, ?2, …, ?n`: a prefix of one list made once.
+fn placeholders(n: usize) -> &'static str {
+    static LIST: std::sync::OnceLock<(String, Vec<usize>)> = std::sync::OnceLock::new();
+    let (text, ends) = LIST.get_or_init(|| {
+        let mut text = String::new();
+        let mut ends = vec![0];
+        for i in 1..=IN_CHUNK.max(64) {
+            if i > 1 {
+                text.push_str(", ");
+            }
+            text.push_str(&format!("?{i}"));
+            ends.push(text.len());
+        }
+        (text, ends)
+    });
+    debug_assert!(n < ends.len(), "IN lists are chunked");
+    &text[..ends[n.min(ends.len() - 1)]]
 }
 
 /// Current files (not in `exclude`) that share a link with `links`, and theirs, to closure.
@@ -392,30 +467,20 @@ fn component(
             .cloned()
             .collect();
         pending.clear();
-        // Files with these links, then those of them that are current: two index lookups
-        // (a join lets PostgreSQL's planner scan whole tables it has no statistics of yet).
+        // Files with these links, then those of them that are current: index lookups, not
+        // a join (which lets PostgreSQL's planner scan whole tables it has no statistics of
+        // yet).
         let mut linked = BTreeSet::new();
-        for chunk in batch.chunks(IN_CHUNK) {
-            let sql = format!(
-                "SELECT file_id FROM file_links WHERE link IN ({})",
-                in_list(chunk.len(), 1)
-            );
-            let params: Vec<Val> = chunk.iter().map(|l| Val::from(l.as_str())).collect();
-            tx.query(&sql, &params, &mut |r| {
-                linked.extend(
-                    r.first()
-                        .and_then(Val::int)
-                        .filter(|id| !files.contains(id)),
-                );
-                Ok(())
-            })?;
-        }
-        let linked: Vec<i64> = linked.into_iter().collect();
+        files_with(tx, &batch, &mut linked)?;
+        let linked: Vec<i64> = linked
+            .into_iter()
+            .filter(|id| !files.contains(id))
+            .collect();
         let mut found = Vec::new();
         for chunk in linked.chunks(IN_CHUNK) {
             let sql = format!(
                 "SELECT id FROM files WHERE is_current = 1 AND id IN ({})",
-                in_list(chunk.len(), 1)
+                placeholders(chunk.len())
             );
             let params: Vec<Val> = chunk.iter().map(|&i| Val::Int(i)).collect();
             tx.query(&sql, &params, &mut |r| {
@@ -428,21 +493,11 @@ fn component(
             })?;
         }
         seen_links.extend(batch);
-        for chunk in found.chunks(IN_CHUNK) {
-            let sql = format!(
-                "SELECT link FROM file_links WHERE file_id IN ({})",
-                in_list(chunk.len(), 1)
-            );
-            let params: Vec<Val> = chunk.iter().map(|&i| Val::Int(i)).collect();
-            tx.query(&sql, &params, &mut |mut r| {
-                if let Some(l) = r.pop().and_then(Val::into_text)
-                    && !seen_links.contains(&l)
-                {
-                    pending.insert(l);
-                }
-                Ok(())
-            })?;
-        }
+        links_of(tx, &found, &mut |l| {
+            if !seen_links.contains(&l) {
+                pending.insert(l);
+            }
+        })?;
     }
     Ok(files)
 }
@@ -504,14 +559,9 @@ fn store_batch(
             "UPDATE files SET is_current = 0, replaced_at = ?1 WHERE id = ?2",
             &[Val::from(now.as_str()), Val::Int(id)],
         )?;
-        tx.query(
-            "SELECT link FROM file_links WHERE file_id = ?1",
-            &[Val::Int(id)],
-            &mut |mut r| {
-                pending.extend(r.pop().and_then(Val::into_text));
-                Ok(())
-            },
-        )?;
+        links_of(tx, &[id], &mut |l| {
+            pending.insert(l);
+        })?;
         tx.query(
             "SELECT procedure_key, version FROM files WHERE id = ?1",
             &[Val::Int(id)],
@@ -527,11 +577,14 @@ fn store_batch(
     let fresh_links: Vec<Vec<String>> = adds
         .iter()
         .map(|(f, _)| match &f.result {
-            Ok(x) if groups(&f.result, f.skip) => links(x),
+            Ok(x) if groups(&f.result, f.skip) => {
+                let l = links(x);
+                pending.extend(l.all);
+                l.stored
+            }
             _ => Vec::new(),
         })
         .collect();
-    pending.extend(fresh_links.iter().flatten().cloned());
     let members_ids = component(tx, pending)?;
     // The stored members, read again from their bytes.
     let mut members: Vec<(Member, Result<Extraction, Error>)> = Vec::new();
@@ -540,7 +593,7 @@ fn store_batch(
     for chunk in ids.chunks(IN_CHUNK) {
         let sql = format!(
             "SELECT id, path, fate, fate_of, procedure_key, size_bytes, content FROM files WHERE id IN ({})",
-            in_list(chunk.len(), 1)
+            placeholders(chunk.len())
         );
         let params: Vec<Val> = chunk.iter().map(|&i| Val::Int(i)).collect();
         let mut raw = Vec::new();
@@ -660,7 +713,7 @@ fn store_batch(
     for chunk in keys.chunks(IN_CHUNK) {
         let sql = format!(
             "SELECT procedure_key, detail FROM procedures WHERE procedure_key IN ({})",
-            in_list(chunk.len(), 1)
+            placeholders(chunk.len())
         );
         let params: Vec<Val> = chunk.iter().map(|k| Val::from(k.as_str())).collect();
         tx.query(&sql, &params, &mut |mut r| {
@@ -711,7 +764,7 @@ fn store_batch(
         let sql = format!(
             "INSERT INTO rooms ({}) VALUES ({}) ON CONFLICT (room_key) DO UPDATE SET {}",
             ROOM_COLUMNS.join(", "),
-            in_list(ROOM_COLUMNS.len(), 1),
+            placeholders(ROOM_COLUMNS.len()),
             set_cols.join(", ")
         );
         tx.exec(&sql, &row)?;

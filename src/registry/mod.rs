@@ -43,6 +43,7 @@ mod db;
 mod ingest;
 mod postgres;
 mod query;
+mod record;
 mod rows;
 mod schema;
 mod sqlite;
@@ -168,6 +169,19 @@ pub struct Progress {
     pub done: usize,
     /// Inputs in all.
     pub total: usize,
+}
+
+/// `f` over `items`, on the scan's threads when there are several.
+fn par_map<T: Send, U: Send>(items: Vec<T>, f: impl Fn(T) -> U + Sync + Send) -> Vec<U> {
+    #[cfg(feature = "parallel")]
+    {
+        use rayon::prelude::*;
+        items.into_par_iter().map(f).collect()
+    }
+    #[cfg(not(feature = "parallel"))]
+    {
+        items.into_iter().map(f).collect()
+    }
 }
 
 /// How many files a batch holds at most by default, and how many bytes of them.

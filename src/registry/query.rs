@@ -4,9 +4,9 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::RegistryError;
 use super::db::{Db, Tx, Val};
 use super::rows::unpack;
+use super::{RegistryError, par_map};
 use crate::extract::Extractor;
 use crate::procedure::{Accounting, Fate, FileAccount, Procedure, ProcedureSet, finish_loaded};
 use crate::report::{FileEntry, FileOutcome};
@@ -210,16 +210,16 @@ pub(super) fn report(
             },
         )
     })?;
-    let mut loaded: Vec<(String, Procedure)> = Vec::with_capacity(details.len());
-    for (k, d) in details {
-        let p: Procedure =
-            serde_json::from_str(&d).map_err(|e| corrupt(&target, &format!("procedure {k}"), e))?;
-        loaded.push((k, p));
-    }
-    // Grouping's order, by (patient, study).
-    loaded.sort_by(|(_, a), (_, b)| {
-        (&a.patient_id, &a.study_instance_uid).cmp(&(&b.patient_id, &b.study_instance_uid))
-    });
+    let loaded = par_map(details, |(k, d)| {
+        match serde_json::from_str::<Procedure>(&d) {
+            Ok(p) => Ok((k, p)),
+            Err(e) => Err(corrupt(&target, &format!("procedure {k}"), e)),
+        }
+    })
+    .into_iter()
+    .collect::<Result<Vec<(String, Procedure)>, RegistryError>>()?;
+    // The order they are read in does not matter: numbering sorts them by date, patient and
+    // study, and a procedure's key is its (patient, study).
     let (keys, procedures): (Vec<String>, Vec<Procedure>) = loaded.into_iter().unzip();
     let (procedures, ids) = finish_loaded(procedures);
     let id_of_key: HashMap<&str, &str> = keys

@@ -6,31 +6,13 @@ use serde_json::Value;
 
 use super::RegistryError;
 use super::db::Val;
+use super::record::record;
 use super::schema::{EVENT_COLUMNS, FILE_COLUMNS, IMAGE_COLUMNS, PLANE_COLUMNS};
 use crate::procedure::{Procedure, ProcedureWarning};
 use crate::report::FileEntry;
 
-/// A JSON value as a column value: arrays and objects as their JSON text.
-fn val(v: Option<&Value>) -> Val {
-    match v {
-        None | Some(Value::Null) => Val::Null,
-        Some(Value::Bool(b)) => Val::from(*b),
-        Some(Value::Number(n)) => match (n.as_i64(), n.as_f64()) {
-            (Some(i), _) => Val::Int(i),
-            (None, Some(f)) => Val::Real(f),
-            (None, None) => Val::Null,
-        },
-        Some(Value::String(s)) => Val::Text(s.clone()),
-        Some(v @ (Value::Array(_) | Value::Object(_))) => Val::Text(v.to_string()),
-    }
-}
-
-fn pick(o: &Value, columns: &[&str]) -> Vec<Val> {
-    columns.iter().map(|c| val(o.get(*c))).collect()
-}
-
 /// The extracted columns of a file and the rows of its planes, events and image.
-#[derive(Debug)]
+#[derive(Debug, PartialEq)]
 pub(crate) struct FileRows {
     pub(crate) file: Vec<Val>,
     pub(crate) planes: Vec<Vec<Val>>,
@@ -40,28 +22,15 @@ pub(crate) struct FileRows {
 
 impl FileRows {
     pub(crate) fn new(entry: &FileEntry) -> FileRows {
-        // `to_value` fails only on maps whose keys are not strings; a FileEntry has no map.
-        let v = serde_json::to_value(entry).unwrap_or(Value::Null);
-        let list = |name: &str| -> Vec<&Value> {
-            v.get(name)
-                .and_then(Value::as_array)
-                .map(|a| a.iter().collect())
-                .unwrap_or_default()
-        };
         FileRows {
-            file: pick(&v, FILE_COLUMNS),
-            planes: list("planes")
-                .into_iter()
-                .map(|p| pick(p, PLANE_COLUMNS))
+            file: record(entry, FILE_COLUMNS),
+            planes: (entry.planes.iter().flatten())
+                .map(|p| record(p, PLANE_COLUMNS))
                 .collect(),
-            events: list("events")
-                .into_iter()
-                .map(|e| pick(e, EVENT_COLUMNS))
+            events: (entry.events.iter().flatten())
+                .map(|e| record(e, EVENT_COLUMNS))
                 .collect(),
-            image: v
-                .get("image")
-                .filter(|i| !i.is_null())
-                .map(|i| pick(i, IMAGE_COLUMNS)),
+            image: entry.image.as_ref().map(|i| record(i, IMAGE_COLUMNS)),
         }
     }
 }
@@ -227,4 +196,91 @@ pub(crate) fn unpack(stored: &[u8], max: u64, target: &str) -> Result<Vec<u8>, R
     let n = lz4_flex::block::decompress_into(rest, &mut out).map_err(|e| bad(e.to_string()))?;
     out.truncate(n);
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A JSON value as a column value: arrays and objects as their JSON text.
+    fn val(v: Option<&Value>) -> Val {
+        match v {
+            None | Some(Value::Null) => Val::Null,
+            Some(Value::Bool(b)) => Val::from(*b),
+            Some(Value::Number(n)) => match (n.as_i64(), n.as_f64()) {
+                (Some(i), _) => Val::Int(i),
+                (None, Some(f)) => Val::Real(f),
+                (None, None) => Val::Null,
+            },
+            Some(Value::String(s)) => Val::Text(s.clone()),
+            Some(v @ (Value::Array(_) | Value::Object(_))) => Val::Text(v.to_string()),
+        }
+    }
+
+    fn pick(o: &Value, columns: &[&str]) -> Vec<Val> {
+        columns.iter().map(|c| val(o.get(*c))).collect()
+    }
+
+    /// The rows through a JSON tree, picked by name: what [`FileRows::new`] must equal.
+    fn through_json(entry: &FileEntry) -> FileRows {
+        let v = serde_json::to_value(entry).expect("a file entry is JSON");
+        let list = |name: &str| -> Vec<Vec<Val>> {
+            let columns = match name {
+                "planes" => PLANE_COLUMNS,
+                _ => EVENT_COLUMNS,
+            };
+            (v.get(name).and_then(Value::as_array).into_iter().flatten())
+                .map(|r| pick(r, columns))
+                .collect()
+        };
+        FileRows {
+            file: pick(&v, FILE_COLUMNS),
+            planes: list("planes"),
+            events: list("events"),
+            image: (v.get("image").filter(|i| !i.is_null())).map(|i| pick(i, IMAGE_COLUMNS)),
+        }
+    }
+
+    fn normalise(r: FileRows) -> FileRows {
+        // JSON text of nested values compared as JSON, whatever the key order.
+        let norm = |v: Val| match v {
+            Val::Text(t) if t.starts_with(['[', '{']) => {
+                Val::Text(serde_json::from_str::<Value>(&t).map_or(t, |j| j.to_string()))
+            }
+            other => other,
+        };
+        let row = |r: Vec<Val>| r.into_iter().map(norm).collect::<Vec<_>>();
+        FileRows {
+            file: row(r.file),
+            planes: r.planes.into_iter().map(row).collect(),
+            events: r.events.into_iter().map(row).collect(),
+            image: r.image.map(row),
+        }
+    }
+
+    #[test]
+    fn rows_equal_the_json_rows_for_every_testdata_file() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata");
+        let inputs = crate::walk_inputs(&[dir.as_path()]);
+        let extractor = crate::Extractor::new();
+        let mut events = 0;
+        let mut images = 0;
+        for input in &inputs {
+            let result = extractor.extract_path(&input.path);
+            let entry = FileEntry::new(&input.path.display().to_string(), &result);
+            let direct = FileRows::new(&entry);
+            events += direct.events.len();
+            images += usize::from(direct.image.is_some());
+            assert_eq!(
+                normalise(direct),
+                normalise(through_json(&entry)),
+                "{}",
+                input.path.display()
+            );
+        }
+        assert!(
+            inputs.len() > 5 && events > 0 && images > 0,
+            "{events} events, {images} images"
+        );
+    }
 }

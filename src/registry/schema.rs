@@ -125,9 +125,9 @@ fn columns(list: &[&str]) -> String {
 
 /// The statements that create version 1 in `dialect`.
 fn version_1(dialect: Dialect) -> Vec<String> {
-    let (id, blob) = match dialect {
-        Dialect::Sqlite => ("INTEGER PRIMARY KEY", "BLOB"),
-        Dialect::Postgres => ("BIGINT PRIMARY KEY", "BYTEA"),
+    let (id, blob, clustered) = match dialect {
+        Dialect::Sqlite => ("INTEGER PRIMARY KEY", "BLOB", " WITHOUT ROWID"),
+        Dialect::Postgres => ("BIGINT PRIMARY KEY", "BYTEA", ""),
     };
     vec![
         format!(
@@ -175,14 +175,16 @@ fn version_1(dialect: Dialect) -> Vec<String> {
             columns(PLANE_COLUMNS)
         ),
         "CREATE INDEX planes_file ON planes (file_id)".into(),
+        // Clustered by file on SQLite (one B-tree, appended to as files arrive); the UID
+        // index links a report to the other files that hold its events.
         format!(
             "CREATE TABLE events (
     file_id BIGINT NOT NULL REFERENCES files (id),
-    event_index BIGINT NOT NULL{}
-)",
+    event_index BIGINT NOT NULL{},
+    PRIMARY KEY (file_id, event_index)
+){clustered}",
             columns(EVENT_COLUMNS)
         ),
-        "CREATE INDEX events_file ON events (file_id)".into(),
         "CREATE INDEX events_uid ON events (uid)".into(),
         format!(
             "CREATE TABLE images (
