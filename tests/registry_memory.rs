@@ -37,7 +37,9 @@ fn peak_of_ingest(n: usize) -> usize {
 
 #[test]
 fn ingest_peak_heap_is_flat_in_the_number_of_files() {
-    let small = peak_of_ingest(200);
+    // Whether the next batch is read while one is written depends on timing: the larger of
+    // two small runs is the one with both batches in memory, as the large run has.
+    let small = peak_of_ingest(200).max(peak_of_ingest(200));
     let large = peak_of_ingest(800);
     eprintln!(
         "peak heap: 200 files {:.1} MiB, 800 files {:.1} MiB",
