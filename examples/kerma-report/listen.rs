@@ -111,15 +111,15 @@ pub fn main(argv: Vec<std::ffi::OsString>) -> ExitCode {
     let mut fallback = None;
     let store: Arc<dyn ObjectStore> = match (&args.db, &args.spool) {
         (Some(db), spool) => {
-            let registry = match kerma::registry::Registry::open(db) {
-                Ok(r) => r,
+            // Two connections: one commits, the other evaluates alerts meanwhile.
+            let survey = kerma::reference::SurveyConfig::default();
+            let store = match kerma::net::RegistryStore::open(db, survey) {
+                Ok(s) => s,
                 Err(e) => {
                     eprintln!("kerma-report listen: {e}");
                     return ExitCode::from(2);
                 }
             };
-            let survey = kerma::reference::SurveyConfig::default();
-            let store = kerma::net::RegistryStore::new(registry, survey);
             match spool {
                 None => Arc::new(store),
                 Some(dir) => match Spool::open(dir) {

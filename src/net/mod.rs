@@ -30,6 +30,7 @@
 
 mod alert;
 pub mod client;
+mod commit;
 pub mod dimse;
 pub mod header;
 #[cfg(feature = "registry")]

@@ -1,5 +1,5 @@
-//! The listener, one thread per association, and the committer that batches durable writes
-//! across associations.
+//! The listener and one thread per association; each association hands its objects to the
+//! committer ([`commit`](super::commit)) and answers once they are durable.
 
 use std::io;
 use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
@@ -17,10 +17,11 @@ use dicom_ul::pdu::{
 };
 use dicom_ul::{Pdu, ServerAssociation, ServerAssociationOptions};
 
+use super::commit::{self, Job};
 use super::dimse::{self, Command, Status};
 use super::header::{Encoding, HeaderCut, part10};
 use super::{
-    DOSE_SOP_CLASSES, Event, ObjectStore, Observer, ReceivedObject, ReceiverConfig, StoreError,
+    DOSE_SOP_CLASSES, Event, ObjectStore, Observer, ReceivedObject, ReceiverConfig,
     TRANSFER_SYNTAXES,
 };
 
@@ -81,12 +82,6 @@ impl Drop for ReceiverHandle {
     }
 }
 
-/// An object for the committer, with where to send its outcome.
-struct Job {
-    object: ReceivedObject,
-    reply: mpsc::Sender<Result<bool, String>>,
-}
-
 /// What all associations share.
 struct Shared {
     config: ReceiverConfig,
@@ -128,12 +123,12 @@ impl Receiver {
 
     fn serve(self, listener: TcpListener, stop: Arc<AtomicBool>) {
         let (tx, rx) = mpsc::channel::<Job>();
-        let store = self.store.clone();
-        let observer = self.observer.clone();
-        let max_batch = self.config.max_batch.max(1);
-        let committer = thread::Builder::new()
-            .name("kerma-commit".into())
-            .spawn(move || commit_loop(rx, store.as_ref(), observer.as_ref(), max_batch));
+        let committer = commit::start(
+            rx,
+            self.store.clone(),
+            self.observer.clone(),
+            self.config.max_batch,
+        );
         let shared = Arc::new(Shared {
             config: self.config,
             observer: self.observer,
@@ -193,65 +188,6 @@ impl Receiver {
         if let Ok(c) = committer {
             let _ = c.join();
         }
-    }
-}
-
-/// Commits what every association has waiting, one batch at a time, then answers each.
-fn commit_loop(
-    rx: mpsc::Receiver<Job>,
-    store: &dyn ObjectStore,
-    observer: &dyn Observer,
-    max_batch: usize,
-) {
-    while let Ok(first) = rx.recv() {
-        let mut jobs = vec![first];
-        while jobs.len() < max_batch {
-            match rx.try_recv() {
-                Ok(j) => jobs.push(j),
-                Err(_) => break,
-            }
-        }
-        let (objects, replies): (Vec<_>, Vec<_>) =
-            jobs.into_iter().map(|j| (j.object, j.reply)).unzip();
-        match store.store_batch(&objects) {
-            Ok(outcome) => answer(&replies, &Ok(outcome.spooled), &outcome.alerts, observer),
-            // One object the store refuses must not fail the others that shared its batch:
-            // each is tried alone.
-            Err(StoreError::Refused(_)) if objects.len() > 1 => {
-                for (object, reply) in objects.iter().zip(&replies) {
-                    match store.store_batch(std::slice::from_ref(object)) {
-                        Ok(o) => answer(
-                            std::slice::from_ref(reply),
-                            &Ok(o.spooled),
-                            &o.alerts,
-                            observer,
-                        ),
-                        Err(e) => answer(
-                            std::slice::from_ref(reply),
-                            &Err(e.to_string()),
-                            &[],
-                            observer,
-                        ),
-                    }
-                }
-            }
-            Err(e) => answer(&replies, &Err(e.to_string()), &[], observer),
-        }
-    }
-}
-
-/// Releases the waiting associations with `result`, then reports the alerts.
-fn answer(
-    replies: &[mpsc::Sender<Result<bool, String>>],
-    result: &Result<bool, String>,
-    alerts: &[super::Alert],
-    observer: &dyn Observer,
-) {
-    for r in replies {
-        let _ = r.send(result.clone());
-    }
-    for a in alerts {
-        observer.event(&Event::Alert(a));
     }
 }
 
