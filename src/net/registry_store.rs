@@ -19,7 +19,8 @@ pub struct RegistryStore {
     registry: Mutex<Registry>,
     /// A second connection to the same database, for alerts; `None`: `registry`.
     reader: Option<Mutex<Registry>>,
-    survey: SurveyConfig,
+    /// An empty survey with the configuration checked once, or why it is unusable.
+    survey: Result<Survey, String>,
 }
 
 impl RegistryStore {
@@ -31,7 +32,7 @@ impl RegistryStore {
         RegistryStore {
             registry: Mutex::new(registry),
             reader: None,
-            survey,
+            survey: Survey::new(survey).map_err(|e| e.to_string()),
         }
     }
 
@@ -47,14 +48,14 @@ impl RegistryStore {
         Ok(RegistryStore {
             registry: Mutex::new(registry),
             reader: Some(Mutex::new(reader)),
-            survey,
+            survey: Survey::new(survey).map_err(|e| e.to_string()),
         })
     }
 
     /// The alerts of the procedures with `keys`, or one alert saying why they could not be
     /// evaluated (the objects are stored all the same).
     fn evaluate(&self, keys: &[String]) -> Result<Vec<Alert>, String> {
-        let survey = Survey::new(self.survey.clone()).map_err(|e| e.to_string())?;
+        let survey = self.survey.clone()?;
         let mut registry = self
             .reader
             .as_ref()
