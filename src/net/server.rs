@@ -8,8 +8,8 @@ use std::sync::{Arc, mpsc};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use dicom_ul::association::Association;
 use dicom_ul::association::server::AccessControl;
+use dicom_ul::association::{Association, CloseSocket};
 use dicom_ul::pdu::{
     AssociationRJ, AssociationRJResult, AssociationRJServiceProviderPresentationReason,
     AssociationRJServiceUserReason, AssociationRJSource, PDataValue, PDataValueType,
@@ -343,22 +343,48 @@ fn serve_association(socket: TcpStream, peer: SocketAddr, shared: &Shared) {
     for uid in TRANSFER_SYNTAXES {
         options = options.with_transfer_syntax(uid);
     }
-    let assoc = match options.establish(socket) {
-        Ok(a) => a,
-        Err(e) => {
-            let reason = match &e {
-                dicom_ul::association::Error::Rejected { association_rj, .. } => {
-                    format!("association rejected: {}", association_rj.source)
-                }
-                e => format!("association failed: {}", chain(e)),
-            };
-            shared.observer.event(&Event::Rejected {
-                peer,
-                reason: &reason,
-            });
-            return;
+    #[cfg(feature = "tls")]
+    if let Some(tls) = &config.tls {
+        // The handshake gets the request timeout; messages are then read in short waits.
+        let options = options
+            .read_timeout(config.request_timeout)
+            .tls_config(tls.server.clone());
+        match options.establish_tls(socket) {
+            Ok(mut assoc) => {
+                let _ = assoc.inner_stream().sock.set_read_timeout(Some(POLL));
+                serve_established(assoc, peer, shared, "TLS");
+            }
+            Err(e) => refused(&e, peer, shared),
         }
+        return;
+    }
+    match options.establish(socket) {
+        Ok(assoc) => serve_established(assoc, peer, shared, "TCP"),
+        Err(e) => refused(&e, peer, shared),
+    }
+}
+
+/// Logs an association that could not be established.
+fn refused(e: &dicom_ul::association::Error, peer: SocketAddr, shared: &Shared) {
+    let reason = match e {
+        dicom_ul::association::Error::Rejected { association_rj, .. } => {
+            format!("association rejected: {}", association_rj.source)
+        }
+        e => format!("association failed: {}", chain(e)),
     };
+    shared.observer.event(&Event::Rejected {
+        peer,
+        reason: &reason,
+    });
+}
+
+/// Serves an established association (over `transport`, for the log) to its end.
+fn serve_established<S: Wire>(
+    assoc: ServerAssociation<S>,
+    peer: SocketAddr,
+    shared: &Shared,
+    transport: &str,
+) {
     let id = shared.next_id.fetch_add(1, Ordering::SeqCst);
     let calling_ae = assoc.peer_ae_title().trim().to_owned();
     let contexts = assoc.presentation_contexts();
@@ -371,6 +397,7 @@ fn serve_association(socket: TcpStream, peer: SocketAddr, shared: &Shared) {
         peer,
         calling_ae: &calling_ae,
         contexts: (accepted, contexts.len()),
+        transport,
     });
     let mut session = Session {
         shared,
@@ -387,6 +414,11 @@ fn serve_association(socket: TcpStream, peer: SocketAddr, shared: &Shared) {
         stored: session.stored,
     });
 }
+
+/// A connection an association runs on: TCP, or TLS over TCP.
+trait Wire: io::Read + io::Write + CloseSocket {}
+
+impl<S: io::Read + io::Write + CloseSocket> Wire for S {}
 
 /// Where an association is in its message stream (PS3.8 Annex E: messages are not
 /// interleaved).
@@ -428,7 +460,7 @@ struct Session<'a> {
 type Ending = String;
 
 impl Session<'_> {
-    fn run(&mut self, mut assoc: ServerAssociation<TcpStream>) -> Ending {
+    fn run<S: Wire>(&mut self, mut assoc: ServerAssociation<S>) -> Ending {
         let config = &self.shared.config;
         let mut last_heard = Instant::now();
         loop {
@@ -506,9 +538,9 @@ impl Session<'_> {
     }
 
     /// Takes one presentation data value; an error aborts the association.
-    fn pdv(
+    fn pdv<S: Wire>(
         &mut self,
-        assoc: &mut ServerAssociation<TcpStream>,
+        assoc: &mut ServerAssociation<S>,
         pdv: PDataValue,
     ) -> Result<(), String> {
         let config = &self.shared.config;
@@ -592,9 +624,9 @@ impl Session<'_> {
     }
 
     /// Acts on a whole command set.
-    fn command(
+    fn command<S: Wire>(
         &mut self,
-        assoc: &mut ServerAssociation<TcpStream>,
+        assoc: &mut ServerAssociation<S>,
         ctx: u8,
         command: Command,
     ) -> Result<(), String> {
@@ -676,9 +708,9 @@ impl Session<'_> {
     }
 
     /// Stores a whole object (or not) and answers its C-STORE-RQ.
-    fn finish_store(
+    fn finish_store<S: Wire>(
         &mut self,
-        assoc: &mut ServerAssociation<TcpStream>,
+        assoc: &mut ServerAssociation<S>,
         ctx: u8,
         command: Command,
         sink: Sink,
@@ -758,8 +790,8 @@ impl Session<'_> {
 }
 
 /// Sends a command set as one PDV (command sets here are far below any maximum PDU).
-fn send_command(
-    assoc: &mut ServerAssociation<TcpStream>,
+fn send_command<S: Wire>(
+    assoc: &mut ServerAssociation<S>,
     ctx: u8,
     command: &Command,
 ) -> Result<(), String> {
