@@ -61,7 +61,7 @@ impl ReceiverHandle {
 
     /// Stops accepting, lets every association finish the object it is receiving (its
     /// response sent), aborts them at their next message boundary, and returns once all
-    /// have ended and the committer has committed the last batch.
+    /// have ended, the committer has committed the last batch and its alerts are told.
     pub fn stop(mut self) {
         self.shutdown();
     }
