@@ -20,6 +20,9 @@
 //!    a process of its own (this bench binary, run with `--xa-child`, storing into a spool);
 //!    its peak resident set (VmHWM) before and after. Target: < 64 MiB.
 //!
+//! Each run then checks that the receiver holds every file once (registry procedures, spool
+//! objects, storescp's files), outside the timing.
+//!
 //! The other files are a testdata RDSR (3 events, 17.8 kB) whose UIDs and Patient ID are
 //! rewritten for each file (same lengths): every file a procedure of its own, 2 per patient.
 //!
@@ -192,13 +195,24 @@ fn run_case(
             let o = send(handle.local_addr(), templates, n, assocs, tag, alert_every);
             // Stopping waits for the last batch's alerts.
             handle.stop();
+            // Nothing lost, nothing twice (outside the timing).
+            let mut registry =
+                kerma::registry::Registry::open(db.to_str().expect("UTF-8")).expect("registry");
+            let stored = registry
+                .report(&kerma::registry::ReportFilter::default())
+                .expect("report")
+                .set
+                .procedures
+                .len();
+            assert_eq!(stored, n, "procedures in the registry");
             Some((o, Some(clock)))
         }
         "spool" => {
             let spool = Arc::new(Spool::open(tmp.path()).expect("spool"));
-            let handle = kerma(spool, Arc::new(AlertClock::default()));
+            let handle = kerma(spool.clone(), Arc::new(AlertClock::default()));
             let o = send(handle.local_addr(), templates, n, assocs, tag, alert_every);
             handle.stop();
+            assert_eq!(spool.objects().expect("spool").len(), n, "objects spooled");
             Some((o, None))
         }
         "storescp" => {
@@ -206,6 +220,8 @@ fn run_case(
             let o = send(addr, templates, n, assocs, tag, alert_every);
             let _ = child.kill();
             let _ = child.wait();
+            let files = std::fs::read_dir(tmp.path()).map_or(0, |d| d.count());
+            assert_eq!(files, n, "files written by storescp");
             Some((o, None))
         }
         _ => None,
