@@ -26,26 +26,30 @@ fn openssl(dir: &Path, args: &[&str]) {
 /// A CA (`ca.pem`), and a certificate and key it signed for `name` (`NAME.pem`,
 /// `NAME.key`, P-256, with `san` as subjectAltName).
 fn ca_and_certificates(dir: &Path, names: &[(&str, &str)]) {
-    openssl(
-        dir,
-        &[
+    // `openssl req` making a new P-256 key (unencrypted) and a request or certificate.
+    let req = |rest: &[&str]| {
+        let mut args = vec![
             "req",
-            "-x509",
             "-newkey",
             "ec",
             "-pkeyopt",
             "ec_paramgen_curve:prime256v1",
             "-nodes",
-            "-keyout",
-            "ca.key",
-            "-out",
-            "ca.pem",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=kerma test CA",
-        ],
-    );
+        ];
+        args.extend_from_slice(rest);
+        openssl(dir, &args);
+    };
+    req(&[
+        "-x509",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=kerma test CA",
+    ]);
     for (name, san) in names {
         let (key, csr, pem, ext) = (
             format!("{name}.key"),
@@ -58,23 +62,14 @@ fn ca_and_certificates(dir: &Path, names: &[(&str, &str)]) {
             format!("subjectAltName={san}\nbasicConstraints=CA:FALSE\n"),
         )
         .expect("extension file");
-        openssl(
-            dir,
-            &[
-                "req",
-                "-newkey",
-                "ec",
-                "-pkeyopt",
-                "ec_paramgen_curve:prime256v1",
-                "-nodes",
-                "-keyout",
-                &key,
-                "-out",
-                &csr,
-                "-subj",
-                &format!("/CN={name}"),
-            ],
-        );
+        req(&[
+            "-keyout",
+            &key,
+            "-out",
+            &csr,
+            "-subj",
+            &format!("/CN={name}"),
+        ]);
         openssl(
             dir,
             &[
