@@ -437,7 +437,7 @@ impl ObjectStore for Alerting {
                 summary: format!("{} reached a trigger level", objects[0].sop_instance),
                 json: format!("{{\"sop_instance\":\"{}\"}}", objects[0].sop_instance),
             }],
-            spooled: false,
+            ..StoreOutcome::default()
         })
     }
 }

@@ -7,19 +7,17 @@ mod cli_support;
 mod receiver_support;
 
 use std::collections::HashSet;
-use std::io::{BufRead, BufReader, Read};
-use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
+use std::io::Read;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use kerma::net::Spool;
 use kerma::net::client::{Part10, Scu};
-use kerma::net::header::{Encoding, HeaderCut};
+use receiver_support::big_xa::{BigXa, XA_CLASS};
+use receiver_support::program::Program;
 use receiver_support::{config, start, testdata};
 
 const RDSR_CLASS: &str = "1.2.840.10008.5.1.4.1.1.88.67";
-const XA_CLASS: &str = "1.2.840.10008.5.1.4.1.1.12.1";
 const EXPLICIT: &str = "1.2.840.10008.1.2.1";
 
 #[test]
@@ -84,151 +82,16 @@ fn ten_thousand_rdsrs_over_four_associations() {
     assert_eq!(ends, THREADS);
 }
 
-/// The program `kerma-report listen` on 127.0.0.1 with a spool; its address from its log.
-struct Program {
-    child: Child,
-    addr: SocketAddr,
-    log: std::sync::mpsc::Receiver<String>,
-}
-
-impl Program {
-    fn start(spool: &std::path::Path) -> Program {
-        let mut child = Command::new(cli_support::program())
-            .args(["listen", "--bind", "127.0.0.1", "--port", "0", "--spool"])
-            .arg(spool)
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        let stderr = child.stderr.take().unwrap();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
-        let mut program = Program {
-            child,
-            addr: "127.0.0.1:0".parse().unwrap(),
-            log: rx,
-        };
-        let line = program
-            .wait_for("listening")
-            .expect("the program's first line");
-        let addr = line.rsplit("address=").next().unwrap();
-        program.addr = addr.trim().parse().unwrap();
-        program
-    }
-
-    /// Waits (at most 60 s) for a log line containing `part`.
-    fn wait_for(&mut self, part: &str) -> Option<String> {
-        let t0 = Instant::now();
-        while t0.elapsed() < Duration::from_secs(60) {
-            match self.log.recv_timeout(Duration::from_millis(100)) {
-                Ok(l) if l.contains(part) => return Some(l),
-                Ok(_) | Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
-                Err(_) => return None,
-            }
-        }
-        None
-    }
-
-    /// Peak resident memory (VmHWM), in KiB.
-    fn peak_rss_kib(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
-        let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
-        line.split_whitespace().nth(1).unwrap().parse().unwrap()
-    }
-
-    fn terminate(&mut self) -> std::process::ExitStatus {
-        let ok = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(ok.success());
-        let t0 = Instant::now();
-        loop {
-            if let Some(s) = self.child.try_wait().unwrap() {
-                return s;
-            }
-            assert!(
-                t0.elapsed() < Duration::from_secs(30),
-                "no exit after SIGTERM"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for Program {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// An XA image's header (from the project's testdata) followed by a Pixel Data element of
-/// `frames` 1024x1024 16-bit frames, generated as it is read.
-struct BigXa {
-    header: Vec<u8>,
-    pixel_bytes: u64,
-    pos: u64,
-}
-
-impl BigXa {
-    fn new(frames: u64) -> (BigXa, String) {
-        let file = std::fs::read(testdata("xa_event1_img1.dcm")).unwrap();
-        let meta = Part10::split(&file).unwrap();
-        assert_eq!(meta.sop_class, XA_CLASS);
-        assert_eq!(meta.transfer_syntax, EXPLICIT);
-        let mut cut = HeaderCut::new(Encoding::Explicit, 1 << 20);
-        cut.push(meta.data_set).unwrap();
-        let mut header = cut.into_bytes();
-        let pixel_bytes = frames * 1024 * 1024 * 2;
-        header.extend_from_slice(&[0xE0, 0x7F, 0x10, 0x00, b'O', b'W', 0, 0]);
-        header.extend_from_slice(&u32::try_from(pixel_bytes).unwrap().to_le_bytes());
-        (
-            BigXa {
-                header,
-                pixel_bytes,
-                pos: 0,
-            },
-            meta.sop_instance,
-        )
-    }
-
-    fn len(&self) -> u64 {
-        self.header.len() as u64 + self.pixel_bytes
-    }
-}
-
-impl Read for BigXa {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let total = self.len();
-        if self.pos >= total {
-            return Ok(0);
-        }
-        let n = (buf.len() as u64).min(total - self.pos) as usize;
-        let h = self.header.len() as u64;
-        let from_header = if self.pos < h {
-            let k = ((h - self.pos) as usize).min(n);
-            buf[..k].copy_from_slice(&self.header[self.pos as usize..self.pos as usize + k]);
-            k
-        } else {
-            0
-        };
-        // Pixels: a pattern that changes with the position.
-        buf[from_header..n].fill((self.pos / 65_536) as u8);
-        self.pos += n as u64;
-        Ok(n)
-    }
-}
-
 #[test]
 fn one_gib_multiframe_xa_with_bounded_memory() {
     let dir = tempfile::tempdir().unwrap();
-    let mut program = Program::start(dir.path());
+    let mut program = Program::start(
+        cli_support::program(),
+        &["--spool".as_ref(), dir.path().as_ref()],
+    );
     // 512 frames of 1024x1024x2 bytes = 1 GiB of pixel data.
-    let (mut xa, instance) = BigXa::new(512);
+    let xa_file = std::fs::read(testdata("xa_event1_img1.dcm")).unwrap();
+    let (mut xa, instance) = BigXa::new(&xa_file, 512);
     let total = xa.len();
     assert!(total >= 1 << 30);
     let before = program.peak_rss_kib();
@@ -279,7 +142,10 @@ impl Read for Slow<'_> {
 #[test]
 fn sigterm_finishes_the_object_in_flight() {
     let dir = tempfile::tempdir().unwrap();
-    let mut program = Program::start(dir.path());
+    let mut program = Program::start(
+        cli_support::program(),
+        &["--spool".as_ref(), dir.path().as_ref()],
+    );
     let file = std::fs::read(testdata("rdsr_canon_dgycm2_mgy.dcm")).unwrap();
     let meta = Part10::split(&file).unwrap();
     let addr = program.addr;

@@ -23,8 +23,10 @@ Examples:
   kerma-report listen --aet KERMA --port 11112 --spool /var/spool/kerma
   kerma-report listen --spool /var/spool/kerma --allow CT1@10.0.0.7 --allow PACS
   kerma-report listen --spool spool/ --on-alert 'mail -s \"kerma alert\" physicist@example.org'
+  kerma-report listen --db kerma.db --tls-cert server.pem --tls-key server.key --tls-client-ca ca.pem
 
 Test it with DCMTK: echoscu -aec KERMA HOST 11112; storescu -aec KERMA HOST 11112 FILE.dcm
+(with TLS: echoscu +tls client.key client.pem +cf ca.pem -aec KERMA HOST 11112)
 
 Exit codes: 0 stopped by SIGTERM or SIGINT; 2 a bad option or the port cannot be bound.";
 
@@ -85,6 +87,23 @@ pub struct ListenArgs {
     #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
     pub request_timeout: f64,
 
+    /// TLS on every connection (TLS 1.2 and 1.3, PS3.15 BCP 195 profiles): the server's
+    /// certificate chain, PEM (its own certificate first). Needs --tls-key.
+    /// Example: --tls-cert /etc/kerma/server.pem
+    #[arg(long, value_name = "PEM", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// The server's private key, PEM (PKCS#8, PKCS#1 or SEC1). Needs --tls-cert.
+    /// Example: --tls-key /etc/kerma/server.key
+    #[arg(long, value_name = "PEM", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+
+    /// Require a client certificate signed by one of these CA certificates (PEM); without
+    /// it, any client may connect over TLS. Needs --tls-cert.
+    /// Example: --tls-client-ca /etc/kerma/modalities-ca.pem
+    #[arg(long, value_name = "PEM", requires = "tls_cert")]
+    pub tls_client_ca: Option<PathBuf>,
+
     /// Command run for each alert, by `sh -c`, with the alert as JSON on its standard input.
     /// Example: --on-alert 'mail -s alert physicist@example.org'
     #[arg(long, value_name = "COMMAND")]
@@ -111,15 +130,15 @@ pub fn main(argv: Vec<std::ffi::OsString>) -> ExitCode {
     let mut fallback = None;
     let store: Arc<dyn ObjectStore> = match (&args.db, &args.spool) {
         (Some(db), spool) => {
-            let registry = match kerma::registry::Registry::open(db) {
-                Ok(r) => r,
+            // Two connections: one commits, the other evaluates alerts meanwhile.
+            let survey = kerma::reference::SurveyConfig::default();
+            let store = match kerma::net::RegistryStore::open(db, survey) {
+                Ok(s) => s,
                 Err(e) => {
                     eprintln!("kerma-report listen: {e}");
                     return ExitCode::from(2);
                 }
             };
-            let survey = kerma::reference::SurveyConfig::default();
-            let store = kerma::net::RegistryStore::new(registry, survey);
             match spool {
                 None => Arc::new(store),
                 Some(dir) => match Spool::open(dir) {
@@ -174,6 +193,25 @@ pub fn main(argv: Vec<std::ffi::OsString>) -> ExitCode {
     config.max_pdu_length = args.max_pdu;
     config.idle_timeout = idle;
     config.request_timeout = request;
+    if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
+        #[cfg(feature = "tls")]
+        match kerma::net::TlsConfig::from_pem_files(cert, key, args.tls_client_ca.as_deref()) {
+            Ok(tls) => config.tls = Some(tls),
+            Err(e) => {
+                eprintln!("kerma-report listen: TLS: {e}");
+                return ExitCode::from(2);
+            }
+        }
+        #[cfg(not(feature = "tls"))]
+        {
+            eprintln!(
+                "kerma-report listen: TLS: {} and {}: this build has no TLS (cargo feature tls)",
+                cert.display(),
+                key.display()
+            );
+            return ExitCode::from(2);
+        }
+    }
     let alerts = match &args.on_alert {
         Some(cmd) => {
             match AlertCommand::start(cmd, |why| eprintln!("{} on-alert: {why}", now_utc())) {

@@ -58,6 +58,8 @@ pub struct Stored {
     pub status: u16,
     /// From the last byte written to the response read.
     pub latency: Duration,
+    /// When the last byte of the request was written.
+    pub sent: Instant,
 }
 
 /// The file meta of a Part 10 file: SOP class, instance, transfer syntax, and where the
@@ -318,6 +320,7 @@ impl Scu {
                 .status
                 .ok_or_else(|| ScuError::BadResponse("no status".into()))?,
             latency,
+            sent,
         })
     }
 

@@ -11,6 +11,10 @@
 //! Instance "has been successfully stored"). A store that is down is backed by a [`Spool`]
 //! through [`Fallback`].
 //!
+//! With the cargo feature `tls` and `ReceiverConfig::tls` set (a `TlsConfig` from PEM files),
+//! every connection is TLS 1.2 or 1.3 (rustls with the *ring* provider), client certificates
+//! optionally required.
+//!
 //! What happens is told to an [`Observer`]: one [`Event`] per association, per object and
 //! per alert.
 //!
@@ -30,12 +34,15 @@
 
 mod alert;
 pub mod client;
+mod commit;
 pub mod dimse;
 pub mod header;
 #[cfg(feature = "registry")]
 mod registry_store;
 mod server;
 mod store;
+#[cfg(feature = "tls")]
+mod tls;
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -48,6 +55,8 @@ pub use dimse::Status;
 pub use registry_store::RegistryStore;
 pub use server::{Receiver, ReceiverHandle};
 pub use store::{Alert, Fallback, ObjectStore, ReceivedObject, Spool, StoreError, StoreOutcome};
+#[cfg(feature = "tls")]
+pub use tls::TlsConfig;
 
 /// Implementation Class UID written in the file meta of received objects (a UUID-derived
 /// UID, PS3.5 §B.2).
@@ -156,11 +165,14 @@ pub struct ReceiverConfig {
     pub max_header_bytes: usize,
     /// Most objects committed in one batch.
     pub max_batch: usize,
+    /// TLS on every connection (none: plain TCP).
+    #[cfg(feature = "tls")]
+    pub tls: Option<TlsConfig>,
 }
 
 impl ReceiverConfig {
     /// Defaults: 64 KiB PDUs, any calling AE, no promiscuity, 16 associations, 10 s to
-    /// associate, 60 s idle, 16 KiB command sets, 16 MiB headers, batches of 64.
+    /// associate, 60 s idle, 16 KiB command sets, 16 MiB headers, batches of 64, no TLS.
     pub fn new(ae_title: &str) -> ReceiverConfig {
         ReceiverConfig {
             ae_title: ae_title.to_owned(),
@@ -173,6 +185,8 @@ impl ReceiverConfig {
             max_command_bytes: 16 * 1024,
             max_header_bytes: 16 * 1024 * 1024,
             max_batch: 64,
+            #[cfg(feature = "tls")]
+            tls: None,
         }
     }
 }
@@ -198,6 +212,8 @@ pub enum Event<'a> {
         calling_ae: &'a str,
         /// Presentation contexts accepted / proposed.
         contexts: (usize, usize),
+        /// `TCP`, or `TLS` over TCP.
+        transport: &'a str,
     },
     /// An association ended.
     Ended {
@@ -265,8 +281,10 @@ pub fn log_line(event: &Event<'_>) -> String {
             peer,
             calling_ae,
             contexts,
+            transport,
         } => format!(
-            "association id={id} peer={peer} calling_ae={calling_ae} contexts={}/{}",
+            "association id={id} peer={peer} calling_ae={calling_ae} contexts={}/{} \
+             transport={transport}",
             contexts.0, contexts.1
         ),
         Event::Ended {

@@ -1,5 +1,5 @@
-//! The listener, one thread per association, and the committer that batches durable writes
-//! across associations.
+//! The listener and one thread per association; each association hands its objects to the
+//! committer ([`commit`](super::commit)) and answers once they are durable.
 
 use std::io;
 use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
@@ -8,8 +8,8 @@ use std::sync::{Arc, mpsc};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use dicom_ul::association::Association;
 use dicom_ul::association::server::AccessControl;
+use dicom_ul::association::{Association, CloseSocket};
 use dicom_ul::pdu::{
     AssociationRJ, AssociationRJResult, AssociationRJServiceProviderPresentationReason,
     AssociationRJServiceUserReason, AssociationRJSource, PDataValue, PDataValueType,
@@ -17,10 +17,11 @@ use dicom_ul::pdu::{
 };
 use dicom_ul::{Pdu, ServerAssociation, ServerAssociationOptions};
 
+use super::commit::{self, Job};
 use super::dimse::{self, Command, Status};
 use super::header::{Encoding, HeaderCut, part10};
 use super::{
-    DOSE_SOP_CLASSES, Event, ObjectStore, Observer, ReceivedObject, ReceiverConfig, StoreError,
+    DOSE_SOP_CLASSES, Event, ObjectStore, Observer, ReceivedObject, ReceiverConfig,
     TRANSFER_SYNTAXES,
 };
 
@@ -60,7 +61,7 @@ impl ReceiverHandle {
 
     /// Stops accepting, lets every association finish the object it is receiving (its
     /// response sent), aborts them at their next message boundary, and returns once all
-    /// have ended and the committer has committed the last batch.
+    /// have ended, the committer has committed the last batch and its alerts are told.
     pub fn stop(mut self) {
         self.shutdown();
     }
@@ -79,12 +80,6 @@ impl Drop for ReceiverHandle {
     fn drop(&mut self) {
         self.shutdown();
     }
-}
-
-/// An object for the committer, with where to send its outcome.
-struct Job {
-    object: ReceivedObject,
-    reply: mpsc::Sender<Result<bool, String>>,
 }
 
 /// What all associations share.
@@ -128,12 +123,12 @@ impl Receiver {
 
     fn serve(self, listener: TcpListener, stop: Arc<AtomicBool>) {
         let (tx, rx) = mpsc::channel::<Job>();
-        let store = self.store.clone();
-        let observer = self.observer.clone();
-        let max_batch = self.config.max_batch.max(1);
-        let committer = thread::Builder::new()
-            .name("kerma-commit".into())
-            .spawn(move || commit_loop(rx, store.as_ref(), observer.as_ref(), max_batch));
+        let committer = commit::start(
+            rx,
+            self.store.clone(),
+            self.observer.clone(),
+            self.config.max_batch,
+        );
         let shared = Arc::new(Shared {
             config: self.config,
             observer: self.observer,
@@ -193,65 +188,6 @@ impl Receiver {
         if let Ok(c) = committer {
             let _ = c.join();
         }
-    }
-}
-
-/// Commits what every association has waiting, one batch at a time, then answers each.
-fn commit_loop(
-    rx: mpsc::Receiver<Job>,
-    store: &dyn ObjectStore,
-    observer: &dyn Observer,
-    max_batch: usize,
-) {
-    while let Ok(first) = rx.recv() {
-        let mut jobs = vec![first];
-        while jobs.len() < max_batch {
-            match rx.try_recv() {
-                Ok(j) => jobs.push(j),
-                Err(_) => break,
-            }
-        }
-        let (objects, replies): (Vec<_>, Vec<_>) =
-            jobs.into_iter().map(|j| (j.object, j.reply)).unzip();
-        match store.store_batch(&objects) {
-            Ok(outcome) => answer(&replies, &Ok(outcome.spooled), &outcome.alerts, observer),
-            // One object the store refuses must not fail the others that shared its batch:
-            // each is tried alone.
-            Err(StoreError::Refused(_)) if objects.len() > 1 => {
-                for (object, reply) in objects.iter().zip(&replies) {
-                    match store.store_batch(std::slice::from_ref(object)) {
-                        Ok(o) => answer(
-                            std::slice::from_ref(reply),
-                            &Ok(o.spooled),
-                            &o.alerts,
-                            observer,
-                        ),
-                        Err(e) => answer(
-                            std::slice::from_ref(reply),
-                            &Err(e.to_string()),
-                            &[],
-                            observer,
-                        ),
-                    }
-                }
-            }
-            Err(e) => answer(&replies, &Err(e.to_string()), &[], observer),
-        }
-    }
-}
-
-/// Releases the waiting associations with `result`, then reports the alerts.
-fn answer(
-    replies: &[mpsc::Sender<Result<bool, String>>],
-    result: &Result<bool, String>,
-    alerts: &[super::Alert],
-    observer: &dyn Observer,
-) {
-    for r in replies {
-        let _ = r.send(result.clone());
-    }
-    for a in alerts {
-        observer.event(&Event::Alert(a));
     }
 }
 
@@ -407,22 +343,48 @@ fn serve_association(socket: TcpStream, peer: SocketAddr, shared: &Shared) {
     for uid in TRANSFER_SYNTAXES {
         options = options.with_transfer_syntax(uid);
     }
-    let assoc = match options.establish(socket) {
-        Ok(a) => a,
-        Err(e) => {
-            let reason = match &e {
-                dicom_ul::association::Error::Rejected { association_rj, .. } => {
-                    format!("association rejected: {}", association_rj.source)
-                }
-                e => format!("association failed: {}", chain(e)),
-            };
-            shared.observer.event(&Event::Rejected {
-                peer,
-                reason: &reason,
-            });
-            return;
+    #[cfg(feature = "tls")]
+    if let Some(tls) = &config.tls {
+        // The handshake gets the request timeout; messages are then read in short waits.
+        let options = options
+            .read_timeout(config.request_timeout)
+            .tls_config(tls.server.clone());
+        match options.establish_tls(socket) {
+            Ok(mut assoc) => {
+                let _ = assoc.inner_stream().sock.set_read_timeout(Some(POLL));
+                serve_established(assoc, peer, shared, "TLS");
+            }
+            Err(e) => refused(&e, peer, shared),
         }
+        return;
+    }
+    match options.establish(socket) {
+        Ok(assoc) => serve_established(assoc, peer, shared, "TCP"),
+        Err(e) => refused(&e, peer, shared),
+    }
+}
+
+/// Logs an association that could not be established.
+fn refused(e: &dicom_ul::association::Error, peer: SocketAddr, shared: &Shared) {
+    let reason = match e {
+        dicom_ul::association::Error::Rejected { association_rj, .. } => {
+            format!("association rejected: {}", association_rj.source)
+        }
+        e => format!("association failed: {}", chain(e)),
     };
+    shared.observer.event(&Event::Rejected {
+        peer,
+        reason: &reason,
+    });
+}
+
+/// Serves an established association (over `transport`, for the log) to its end.
+fn serve_established<S: Wire>(
+    assoc: ServerAssociation<S>,
+    peer: SocketAddr,
+    shared: &Shared,
+    transport: &str,
+) {
     let id = shared.next_id.fetch_add(1, Ordering::SeqCst);
     let calling_ae = assoc.peer_ae_title().trim().to_owned();
     let contexts = assoc.presentation_contexts();
@@ -435,6 +397,7 @@ fn serve_association(socket: TcpStream, peer: SocketAddr, shared: &Shared) {
         peer,
         calling_ae: &calling_ae,
         contexts: (accepted, contexts.len()),
+        transport,
     });
     let mut session = Session {
         shared,
@@ -451,6 +414,11 @@ fn serve_association(socket: TcpStream, peer: SocketAddr, shared: &Shared) {
         stored: session.stored,
     });
 }
+
+/// A connection an association runs on: TCP, or TLS over TCP.
+trait Wire: io::Read + io::Write + CloseSocket {}
+
+impl<S: io::Read + io::Write + CloseSocket> Wire for S {}
 
 /// Where an association is in its message stream (PS3.8 Annex E: messages are not
 /// interleaved).
@@ -492,7 +460,7 @@ struct Session<'a> {
 type Ending = String;
 
 impl Session<'_> {
-    fn run(&mut self, mut assoc: ServerAssociation<TcpStream>) -> Ending {
+    fn run<S: Wire>(&mut self, mut assoc: ServerAssociation<S>) -> Ending {
         let config = &self.shared.config;
         let mut last_heard = Instant::now();
         loop {
@@ -570,9 +538,9 @@ impl Session<'_> {
     }
 
     /// Takes one presentation data value; an error aborts the association.
-    fn pdv(
+    fn pdv<S: Wire>(
         &mut self,
-        assoc: &mut ServerAssociation<TcpStream>,
+        assoc: &mut ServerAssociation<S>,
         pdv: PDataValue,
     ) -> Result<(), String> {
         let config = &self.shared.config;
@@ -656,9 +624,9 @@ impl Session<'_> {
     }
 
     /// Acts on a whole command set.
-    fn command(
+    fn command<S: Wire>(
         &mut self,
-        assoc: &mut ServerAssociation<TcpStream>,
+        assoc: &mut ServerAssociation<S>,
         ctx: u8,
         command: Command,
     ) -> Result<(), String> {
@@ -740,9 +708,9 @@ impl Session<'_> {
     }
 
     /// Stores a whole object (or not) and answers its C-STORE-RQ.
-    fn finish_store(
+    fn finish_store<S: Wire>(
         &mut self,
-        assoc: &mut ServerAssociation<TcpStream>,
+        assoc: &mut ServerAssociation<S>,
         ctx: u8,
         command: Command,
         sink: Sink,
@@ -822,8 +790,8 @@ impl Session<'_> {
 }
 
 /// Sends a command set as one PDV (command sets here are far below any maximum PDU).
-fn send_command(
-    assoc: &mut ServerAssociation<TcpStream>,
+fn send_command<S: Wire>(
+    assoc: &mut ServerAssociation<S>,
     ctx: u8,
     command: &Command,
 ) -> Result<(), String> {

@@ -50,6 +50,10 @@ pub struct StoreOutcome {
     pub alerts: Vec<Alert>,
     /// Whether the batch went to the spool rather than to the store itself.
     pub spooled: bool,
+    /// What the batch changed, in the store's own terms (the registry: the keys of the
+    /// procedures it created or changed): handed to [`ObjectStore::alerts`] once the
+    /// batch's senders have their responses.
+    pub changed: Vec<String>,
 }
 
 /// Why a batch was not stored; nothing of it is durable.
@@ -90,6 +94,14 @@ impl std::error::Error for StoreError {}
 pub trait ObjectStore: Send + Sync {
     /// Stores every object durably, or none; returns once they are durable.
     fn store_batch(&self, objects: &[ReceivedObject]) -> Result<StoreOutcome, StoreError>;
+
+    /// The trigger levels reached through what batches changed ([`StoreOutcome::changed`]
+    /// of one or more batches, merged): called after their senders were answered, so that
+    /// evaluating alerts never delays a response. None by default.
+    fn alerts(&self, changed: &[String]) -> Vec<Alert> {
+        let _ = changed;
+        Vec::new()
+    }
 }
 
 /// A folder of received objects, as append-only journal segments. A batch is appended to
@@ -259,6 +271,9 @@ impl Spool {
             if !objects.is_empty() {
                 let outcome = store.store_batch(&objects)?;
                 alerts.extend(outcome.alerts);
+                if !outcome.changed.is_empty() {
+                    alerts.extend(store.alerts(&outcome.changed));
+                }
             }
             fs::remove_file(&path)
                 .map_err(|e| StoreError::Unavailable(format!("{}: {e}", path.display())))?;
@@ -286,8 +301,8 @@ impl ObjectStore for Spool {
         self.write_batch(objects)
             .map_err(|e| StoreError::Unavailable(format!("spool {}: {e}", self.dir.display())))?;
         Ok(StoreOutcome {
-            alerts: Vec::new(),
             spooled: true,
+            ..StoreOutcome::default()
         })
     }
 }
@@ -354,6 +369,10 @@ impl ObjectStore for Fallback {
             Err(StoreError::Unavailable(_)) => self.spool.store_batch(objects),
             other => other,
         }
+    }
+
+    fn alerts(&self, changed: &[String]) -> Vec<Alert> {
+        self.store.alerts(changed)
     }
 }
 

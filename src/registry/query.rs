@@ -192,7 +192,11 @@ pub(super) fn report(
             );
             file_rows(tx, &sql, &params, &mut files)?;
         }
-        // Unreadable files: their error is read again from their bytes.
+        // Unreadable files: their error is read again from their bytes. They belong to no
+        // procedure, so only the whole registry's report lists them.
+        if !filter.is_everything() {
+            return Ok(());
+        }
         tx.query(
             "SELECT path, size_bytes, content FROM files WHERE is_current = 1 AND fate = 'error'",
             &[],

@@ -2,6 +2,10 @@
 //! clients (DCMTK, pynetdicom) found or, under CI, required.
 #![allow(dead_code)]
 
+pub mod big_xa;
+pub mod program;
+pub mod stream;
+
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
