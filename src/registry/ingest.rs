@@ -140,17 +140,32 @@ fn extract_loaded(l: Loaded, input: &Input, extractor: &Extractor) -> Fresh {
     Fresh::new(l.label, l.size, l.hash, bytes, result, skip)
 }
 
-/// The stored version of `path`, if any: (id, content hash).
-fn current(tx: &mut dyn Tx, path: &str) -> Result<Option<(i64, String)>, RegistryError> {
-    let r = rows(
-        tx,
-        "SELECT id, content_hash FROM files WHERE path = ?1 AND is_current = 1",
-        &[Val::from(path)],
-    )?;
-    Ok(r.into_iter().next().and_then(|mut r| {
-        let hash = r.pop()?.into_text()?;
-        Some((r.first()?.int()?, hash))
-    }))
+/// The stored versions of `paths` that are current: path → (id, content hash). A few
+/// queries of many paths each, not one per path (a round trip each on PostgreSQL).
+fn current(
+    tx: &mut dyn Tx,
+    paths: &[&str],
+) -> Result<HashMap<String, (i64, String)>, RegistryError> {
+    let mut out = HashMap::new();
+    for chunk in paths.chunks(IN_CHUNK) {
+        let sql = format!(
+            "SELECT path, id, content_hash FROM files WHERE is_current = 1 AND path IN ({})",
+            placeholders(chunk.len())
+        );
+        let params: Vec<Val> = chunk.iter().map(|&p| Val::from(p)).collect();
+        tx.query(&sql, &params, &mut |r| {
+            let mut it = r.into_iter();
+            if let (Some(path), Some(id), Some(hash)) = (
+                it.next().and_then(Val::into_text),
+                it.next().and_then(|v| v.int()),
+                it.next().and_then(Val::into_text),
+            ) {
+                out.insert(path, (id, hash));
+            }
+            Ok(())
+        })?;
+    }
+    Ok(out)
 }
 
 /// One batch read and extracted, ready to be stored.
@@ -183,15 +198,13 @@ fn prepare(
         let loaded = par_map(inputs[start..end].iter().collect(), |i| {
             (i, read_input(i, extractor))
         });
-        let mut known: HashMap<String, String> = HashMap::new();
+        let mut known: HashMap<String, (i64, String)> = HashMap::new();
+        let labels: Vec<&str> = loaded
+            .iter()
+            .filter_map(|(_, l)| l.as_ref().ok().map(|l| l.label.as_str()))
+            .collect();
         let looked = reader.read(&mut |tx| {
-            for (_, l) in &loaded {
-                if let Ok(l) = l
-                    && let Some((_, hash)) = current(tx, &l.label)?
-                {
-                    known.insert(l.label.clone(), hash);
-                }
-            }
+            known = current(tx, &labels)?;
             Ok(())
         });
         if let Err(e) = looked {
@@ -202,7 +215,7 @@ fn prepare(
         for (input, l) in loaded {
             match l {
                 Err(e) => failed.push((input.path.display().to_string(), e)),
-                Ok(l) if known.get(&l.label) == Some(&l.hash) => unchanged += 1,
+                Ok(l) if known.get(&l.label).map(|(_, h)| h) == Some(&l.hash) => unchanged += 1,
                 Ok(l) => changed.push((input, l)),
             }
         }
@@ -533,12 +546,14 @@ fn store_batch(
     let mut seen: HashSet<String> = HashSet::new();
     let mut adds: Vec<(Fresh, Option<i64>)> = Vec::new();
     let mut replaced: Vec<i64> = Vec::new();
+    let labels: Vec<&str> = fresh.iter().map(|f| f.label.as_str()).collect();
+    let mut stored_now = current(tx, &labels)?;
     for f in fresh {
         if !seen.insert(f.label.clone()) {
             done.unchanged += 1;
             continue;
         }
-        match current(tx, &f.label)? {
+        match stored_now.remove(&f.label) {
             Some((_, hash)) if hash == f.hash => done.unchanged += 1,
             Some((id, _)) => {
                 replaced.push(id);

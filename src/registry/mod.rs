@@ -99,6 +99,16 @@ pub enum RegistryError {
         /// The version this kerma writes and reads.
         supported: i64,
     },
+    /// No TLS connection to the PostgreSQL server as its URL's `sslmode` asks: the server
+    /// refused TLS, its certificate did not verify against `sslrootcert`, or the TLS settings
+    /// are wrong. `target` never holds a password.
+    #[error("{target}: TLS: {message}")]
+    Tls {
+        /// The server URL without its password.
+        target: String,
+        /// What failed.
+        message: String,
+    },
     /// Stored data that kerma cannot read back (edited by hand, or damaged).
     #[error("{target}: stored {what} cannot be read: {message}")]
     Corrupt {

@@ -1,21 +1,21 @@
 //! The PostgreSQL backend (the `postgres` crate): one server for the sites of a hospital
 //! group. Batches of concurrent writers follow one another through a transaction-level
-//! advisory lock; rows are inserted many to a statement.
+//! advisory lock; rows are inserted by binary COPY.
 
 use std::collections::HashMap;
 use std::error::Error as _;
 
+use postgres::binary_copy::BinaryCopyInWriter;
 use postgres::types::{IsNull, ToSql, Type, to_sql_checked};
 use postgres::{Client, NoTls, Statement};
+
+mod tls;
 
 use super::RegistryError;
 use super::db::{Access, Db, Dialect, Tx, Val, postgres_placeholders};
 
 /// The advisory lock key that serialises kerma's write batches ("kerma" in ASCII).
 const WRITE_LOCK: i64 = 0x6b65726d61;
-
-/// The most parameters one multi-row INSERT carries (the protocol's limit is 65,535).
-const MAX_PARAMS: usize = 30_000;
 
 /// A registry in a PostgreSQL database.
 pub(crate) struct Postgres {
@@ -75,12 +75,26 @@ fn message(e: &postgres::Error) -> String {
 }
 
 impl Postgres {
-    /// Connects to `url` (`postgres://user:password@host:port/database`).
+    /// Connects to `url` (`postgres://user:password@host:port/database`, with TLS as its
+    /// `sslmode` and `sslrootcert` ask: see [`tls`]).
     pub(crate) fn connect(url: &str) -> Result<Postgres, RegistryError> {
         let target = redact(url);
-        let client = Client::connect(url, NoTls).map_err(|e| RegistryError::Database {
+        let tls_error = |message: String| RegistryError::Tls {
             target: target.clone(),
-            message: message(&e),
+            message,
+        };
+        let settings = tls::settings(url).map_err(tls_error)?;
+        let config: postgres::Config = settings.url.parse().map_err(|e| fail(&target, e))?;
+        let connected = match tls::connector(&settings).map_err(tls_error)? {
+            None => config.connect(NoTls),
+            Some(tls) => config.connect(tls),
+        };
+        let client = connected.map_err(|e| {
+            if settings.mode != tls::Mode::Plain && tls::is_tls_failure(&e) {
+                tls_error(message(&e))
+            } else {
+                fail(&target, e)
+            }
         })?;
         Ok(Postgres {
             client,
@@ -228,37 +242,35 @@ impl Tx for PgTx<'_, '_> {
         columns: &[&str],
         rows: Vec<Vec<Val>>,
     ) -> Result<(), RegistryError> {
-        let per = (MAX_PARAMS / columns.len().max(1)).max(1);
-        for chunk in rows.chunks(per) {
-            let mut sql = format!("INSERT INTO {table} ({}) VALUES ", columns.join(", "));
-            let mut n = 0;
-            for (r, _) in chunk.iter().enumerate() {
-                if r > 0 {
-                    sql.push_str(", ");
-                }
-                sql.push('(');
-                for c in 0..columns.len() {
-                    n += 1;
-                    if c > 0 {
-                        sql.push_str(", ");
-                    }
-                    sql.push_str(&format!("${n}"));
-                }
-                sql.push(')');
-            }
-            let ps: Vec<Param<'_>> = chunk.iter().flatten().map(Param).collect();
-            let refs: Vec<&(dyn ToSql + Sync)> = ps.iter().map(|p| p as _).collect();
-            // Chunks of one size share a statement; the last may differ.
-            let st = match self.statements.get(&sql) {
-                Some(s) => s.clone(),
-                None => {
-                    let st = self.tx.prepare(&sql).map_err(|e| self.fail(e))?;
-                    self.statements.insert(sql, st.clone());
-                    st
-                }
-            };
-            self.tx.execute(&st, &refs).map_err(|e| self.fail(e))?;
+        if rows.is_empty() {
+            return Ok(());
         }
+        let list = columns.join(", ");
+        // The column types as the server has them, from a statement that is prepared, never
+        // run; both statements are prepared once per connection.
+        let types: Vec<Type> = self
+            .statement(&format!("SELECT {list} FROM {table}"))?
+            .columns()
+            .iter()
+            .map(|c| c.type_().clone())
+            .collect();
+        let copy = self.statement(&format!("COPY {table} ({list}) FROM STDIN BINARY"))?;
+        if let Some(bad) = rows.iter().find(|r| r.len() != types.len()) {
+            return Err(RegistryError::Corrupt {
+                target: self.target.to_owned(),
+                what: format!("a row for {table}"),
+                message: format!("{} values for {} columns", bad.len(), types.len()),
+            });
+        }
+        let target = self.target;
+        let sink = self.tx.copy_in(&copy).map_err(|e| fail(target, e))?;
+        let mut writer = BinaryCopyInWriter::new(sink, &types);
+        for row in &rows {
+            writer
+                .write_raw(row.iter().map(Param))
+                .map_err(|e| fail(target, e))?;
+        }
+        writer.finish().map_err(|e| fail(target, e))?;
         Ok(())
     }
 
