@@ -89,13 +89,19 @@ impl Postgres {
             None => config.connect(NoTls),
             Some(tls) => config.connect(tls),
         };
-        let client = connected.map_err(|e| {
+        let mut client = connected.map_err(|e| {
             if settings.mode != tls::Mode::Plain && tls::is_tls_failure(&e) {
                 tls_error(message(&e))
             } else {
                 fail(&target, e)
             }
         })?;
+        // Each run of a cached statement is planned for the tables as they are then: a plan
+        // made generic while a new registry's tables were empty (a sequential scan) stays
+        // the plan after they hold millions of rows, until autovacuum analyses them.
+        client
+            .batch_execute("SET plan_cache_mode = force_custom_plan")
+            .map_err(|e| fail(&target, e))?;
         Ok(Postgres {
             client,
             statements: HashMap::new(),
