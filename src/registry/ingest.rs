@@ -35,6 +35,8 @@ struct Fresh {
     skip: Option<Skip>,
     /// Its rows, made where it was extracted.
     rows: FileRows,
+    /// Its grouping links (none for a file that does not take part in grouping).
+    links: Links,
 }
 
 impl Fresh {
@@ -52,6 +54,10 @@ impl Fresh {
             entry.skip_reason = Some(s.to_string());
         }
         let rows = FileRows::new(&entry);
+        let links = match &result {
+            Ok(x) if groups(&result, skip) => links(x),
+            _ => Links::default(),
+        };
         let content = bytes.map(|b| pack(&stored_content(b, &result)));
         Fresh {
             label,
@@ -61,6 +67,7 @@ impl Fresh {
             result,
             skip,
             rows,
+            links,
         }
     }
 }
@@ -331,6 +338,7 @@ struct BatchDone {
 /// irradiation events. Files that share a link may end in one procedure, or change each
 /// other's fate; files that share none cannot. A dose report's own events are not stored as
 /// links: the `events` table holds their UIDs (indexed), and [`links_of`] reads them there.
+#[derive(Default)]
 struct Links {
     /// What `file_links` holds for the file.
     stored: Vec<String>,
@@ -590,14 +598,11 @@ fn store_batch(
         )?;
     }
     let fresh_links: Vec<Vec<String>> = adds
-        .iter()
-        .map(|(f, _)| match &f.result {
-            Ok(x) if groups(&f.result, f.skip) => {
-                let l = links(x);
-                pending.extend(l.all);
-                l.stored
-            }
-            _ => Vec::new(),
+        .iter_mut()
+        .map(|(f, _)| {
+            let l = std::mem::take(&mut f.links);
+            pending.extend(l.all);
+            l.stored
         })
         .collect();
     let members_ids = component(tx, pending)?;

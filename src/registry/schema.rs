@@ -154,8 +154,6 @@ fn version_1(dialect: Dialect) -> Vec<String> {
             columns(FILE_COLUMNS)
         ),
         "CREATE INDEX files_path ON files (path, is_current)".into(),
-        "CREATE INDEX files_sop ON files (sop_instance_uid)".into(),
-        "CREATE INDEX files_study ON files (study_instance_uid)".into(),
         "CREATE INDEX files_procedure ON files (procedure_key)".into(),
         "CREATE TABLE file_links (
     file_id BIGINT NOT NULL,
