@@ -98,6 +98,14 @@ fn network_ingest_equals_folder_ingest_and_alerts_on_arrival() {
     folder.ingest(&inputs, |_| {}).expect("folder ingest");
     let mut net = Registry::open(net_db.to_str().expect("path")).expect("open");
     assert_eq!(figures(&mut net), figures(&mut folder));
+    // The alerts told on arrival are kept in the registry.
+    let stored = net.alerts_since(None).expect("alerts");
+    assert!(
+        stored
+            .iter()
+            .any(|a| a.kind == "patient_cumulative" && a.patient_id.as_deref() == Some("PAT-CUMUL")),
+        "{stored:?}"
+    );
 }
 
 /// Counts the batches and objects handed to the registry.

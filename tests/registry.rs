@@ -480,38 +480,81 @@ fn alerts_on_arrival_see_the_stored_history() -> TestResult {
         !whole.alerts.procedures.is_empty(),
         "testdata raises alerts"
     );
-    let t = Target::sqlite();
-    let mut r = Registry::open(&t.url())?;
-    let mut raised = Vec::new();
-    let mut cumulative = Vec::new();
-    for input in inputs(&dirs) {
-        let s = r.ingest(std::slice::from_ref(&input), |_| {})?;
-        let report = r.survey(&s.changed_procedures, Survey::new(SurveyConfig::default())?)?;
-        for a in report.alerts.procedures {
-            raised.push((a.patient_id, a.quantity, a.value.to_bits()));
-        }
-        for c in report.alerts.patient_cumulative {
-            if !c.levels_reached.is_empty() {
-                cumulative.push(c.patient_id);
+    for t in Target::all("alerts") {
+        let mut r = Registry::open(&t.url())?;
+        let mut raised = Vec::new();
+        let mut cumulative = Vec::new();
+        let mut recorded = 0;
+        for input in inputs(&dirs) {
+            let s = r.ingest(std::slice::from_ref(&input), |_| {})?;
+            let report = r.survey(&s.changed_procedures, Survey::new(SurveyConfig::default())?)?;
+            recorded += r.record_alerts(&report)?;
+            for a in report.alerts.procedures {
+                raised.push((a.patient_id, a.quantity, a.value.to_bits()));
+            }
+            for c in report.alerts.patient_cumulative {
+                if !c.levels_reached.is_empty() {
+                    cumulative.push(c.patient_id);
+                }
             }
         }
-    }
-    // Every alert of the whole survey was raised on arrival of one of its files.
-    for a in &whole.alerts.procedures {
-        let key = (a.patient_id.clone(), a.quantity, a.value.to_bits());
-        assert!(raised.contains(&key), "{key:?} not raised on arrival");
-    }
-    for c in whole
-        .alerts
-        .patient_cumulative
-        .iter()
-        .filter(|c| !c.levels_reached.is_empty())
-    {
-        assert!(
-            cumulative.contains(&c.patient_id),
-            "cumulative alert of {} not raised",
-            c.patient_id
+        // Every alert of the whole survey was raised on arrival of one of its files.
+        for a in &whole.alerts.procedures {
+            let key = (a.patient_id.clone(), a.quantity, a.value.to_bits());
+            assert!(
+                raised.contains(&key),
+                "{}: {key:?} not raised on arrival",
+                t.name()
+            );
+        }
+        for c in whole
+            .alerts
+            .patient_cumulative
+            .iter()
+            .filter(|c| !c.levels_reached.is_empty())
+        {
+            assert!(
+                cumulative.contains(&c.patient_id),
+                "{}: cumulative alert of {} not raised",
+                t.name(),
+                c.patient_id
+            );
+        }
+        // Each raised alert is kept in the registry, with its time and values.
+        let stored = r.alerts_since(None)?;
+        assert_eq!(stored.len(), recorded, "{}", t.name());
+        assert_eq!(recorded, raised.len() + cumulative.len(), "{}", t.name());
+        for a in stored.iter().filter(|a| a.kind == "procedure") {
+            let key = (a.patient_id.clone(), a.quantity.clone(), a.value.to_bits());
+            let name = |q: &kerma::reference::DrlQuantity| {
+                serde_json::to_value(q).map(|v| v.as_str().unwrap_or_default().to_owned())
+            };
+            assert!(
+                raised
+                    .iter()
+                    .any(|(p, q, v)| name(q).is_ok_and(|q| (p.clone(), q, *v) == key)),
+                "{}: stored {key:?} was not raised",
+                t.name()
+            );
+            assert!(a.level.is_some_and(|l| a.value >= l), "{}: {a:?}", t.name());
+            assert!(a.procedure_key.is_some() && a.detail.starts_with('{'));
+        }
+        let cumulative_stored: Vec<_> = (stored.iter())
+            .filter(|a| a.kind == "patient_cumulative")
+            .filter_map(|a| a.patient_id.clone())
+            .collect();
+        assert_eq!(cumulative_stored.len(), cumulative.len(), "{}", t.name());
+        let first = stored
+            .first()
+            .map(|a| a.raised_at.clone())
+            .unwrap_or_default();
+        assert_eq!(
+            r.alerts_since(Some(&first))?.len(),
+            recorded,
+            "{}",
+            t.name()
         );
+        assert!(r.alerts_since(Some("9999-01-01T00:00:00Z"))?.is_empty());
     }
     Ok(())
 }

@@ -63,6 +63,8 @@ impl RegistryStore {
             .lock()
             .map_err(|_| "the registry's lock is poisoned".to_owned())?;
         let report = registry.survey(keys, survey).map_err(|e| e.to_string())?;
+        // Kept in the registry (`alerts`) before they are told.
+        registry.record_alerts(&report).map_err(|e| e.to_string())?;
         drop(registry);
         let mut alerts = Vec::new();
         for a in &report.alerts.procedures {

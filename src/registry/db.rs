@@ -22,6 +22,14 @@ impl Val {
         }
     }
 
+    pub(crate) fn real(&self) -> Option<f64> {
+        match self {
+            Val::Real(r) => Some(*r),
+            Val::Int(i) => Some(*i as f64),
+            _ => None,
+        }
+    }
+
     pub(crate) fn text(&self) -> Option<&str> {
         match self {
             Val::Text(s) => Some(s),

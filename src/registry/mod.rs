@@ -39,6 +39,7 @@
 //! [`Procedures::finish`]: crate::Procedures::finish
 //! [`ProcedureSet`]: crate::ProcedureSet
 
+mod alerts;
 mod db;
 mod ingest;
 mod postgres;
@@ -56,6 +57,7 @@ use std::path::Path;
 use crate::extract::Extractor;
 use crate::scan::Input;
 
+pub use alerts::StoredAlert;
 pub use query::{RegistryReport, ReportFilter};
 
 /// Why the registry could not do what was asked. Nothing of a failed batch remains.
@@ -346,6 +348,28 @@ impl Registry {
             survey.add_history(SurveyRecord::from_procedure(p));
         }
         Ok(survey.finish())
+    }
+
+    /// Records the alerts of `report` (a [`survey`](Registry::survey)'s result: its
+    /// procedures' trigger-level alerts and the patients' cumulative sums that reach a level)
+    /// with the time, in one transaction; returns how many.
+    ///
+    /// # Errors
+    /// The database failed; then none is recorded.
+    pub fn record_alerts(
+        &mut self,
+        report: &crate::reference::SurveyReport,
+    ) -> Result<usize, RegistryError> {
+        alerts::record_alerts(self.db.as_mut(), report)
+    }
+
+    /// The alerts recorded at or after `since` (ISO 8601 UTC, as
+    /// `2025-03-01T00:00:00Z`; all when `None`), oldest first.
+    ///
+    /// # Errors
+    /// The database failed, or holds an alert without its value.
+    pub fn alerts_since(&mut self, since: Option<&str>) -> Result<Vec<StoredAlert>, RegistryError> {
+        alerts::alerts_since(self.db.as_mut(), since)
     }
 
     /// The JSON `files` entries of a report's files, read again from their stored bytes:

@@ -234,6 +234,19 @@ fn version_1(dialect: Dialect) -> Vec<String> {
 )"
         .into(),
         "CREATE INDEX procedure_planes_key ON procedure_planes (procedure_key)".into(),
+        "CREATE TABLE alerts (
+    raised_at TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    procedure_key TEXT,
+    patient_id TEXT,
+    quantity TEXT NOT NULL,
+    unit TEXT NOT NULL,
+    value DOUBLE PRECISION NOT NULL,
+    level DOUBLE PRECISION,
+    detail TEXT NOT NULL
+)"
+        .into(),
+        "CREATE INDEX alerts_raised ON alerts (raised_at)".into(),
         "CREATE TABLE rooms (
     room_key TEXT PRIMARY KEY,
     weak BIGINT NOT NULL,
