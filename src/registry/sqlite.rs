@@ -11,8 +11,21 @@ use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use super::RegistryError;
 use super::db::{Access, Db, Dialect, Tx, Val};
 
-/// How long a writer waits for another's batch before giving up.
+/// How long a writer waits for another's batch before giving up, and how often it looks.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
+const BUSY_POLL: Duration = Duration::from_millis(1);
+
+/// SQLite's busy handler: waits [`BUSY_POLL`] and tries again, for [`BUSY_TIMEOUT`] in all.
+/// (`busy_timeout`'s own handler backs off to 100 ms sleeps, so a small write queued behind
+/// a batch, such as a receiver's alert, could wait 100 ms after the lock was free.)
+fn busy(attempts: i32) -> bool {
+    let waited = BUSY_POLL * u32::try_from(attempts).unwrap_or(u32::MAX);
+    if waited >= BUSY_TIMEOUT {
+        return false;
+    }
+    std::thread::sleep(BUSY_POLL);
+    true
+}
 
 /// A registry in one SQLite file.
 pub(crate) struct Sqlite {
@@ -41,7 +54,7 @@ impl Sqlite {
                 | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
         .map_err(fail)?;
-        conn.busy_timeout(BUSY_TIMEOUT).map_err(fail)?;
+        conn.busy_handler(Some(busy)).map_err(fail)?;
         // A file that is not a database fails here, on its first read.
         conn.pragma_update(None, "journal_mode", "WAL")
             .map_err(fail)?;
