@@ -5,6 +5,7 @@
 //! Exit codes: 0 all well, 1 a DRL exceeded or an alert, 2 an error (see `--help`).
 
 mod args;
+mod calendar;
 mod csv_files;
 mod html;
 mod labels;

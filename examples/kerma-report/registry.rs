@@ -181,28 +181,12 @@ fn iso_time(t: &str) -> Result<String, String> {
     })
 }
 
-/// The date `days` days before `date` (both `YYYYMMDD`), by Howard Hinnant's civil
-/// calendar algorithms (days from 1970-01-01 and back).
+/// The date `days` days before `date` (both `YYYYMMDD`).
 fn days_before(date: u32, days: u64) -> u32 {
-    let (y, m, d) = (
-        i64::from(date / 10_000),
-        i64::from(date / 100 % 100),
-        i64::from(date % 100),
-    );
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * ((m + 9) % 12) + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let z = era * 146_097 + doe - days.min(1_000_000) as i64;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
+    use crate::calendar::{civil_from_days, days_from_civil};
+    let (y, m, d) = (date / 10_000, date / 100 % 100, date % 100);
+    let z = days_from_civil(y.into(), m.into(), d.into()) - days.min(1_000_000) as i64;
+    let (y, m, d) = civil_from_days(z);
     u32::try_from(y * 10_000 + m * 100 + d).unwrap_or(0)
 }
 
