@@ -248,7 +248,38 @@ fn procedure_fields() -> Vec<Field> {
         float("max_total_vs_event_sum"),
         texts("files"),
         texts("warnings"),
+        Field::new("skin", DataType::Struct(skin_fields()), true),
     ]
+}
+
+/// The procedure's `skin` object ([`crate::skin::SkinDose`] without its map).
+fn skin_fields() -> Fields {
+    let phantom = Fields::from(vec![
+        text_required("model"),
+        float_required("length_cm"),
+        float_required("width_cm"),
+        float_required("thickness_cm"),
+        float_required("cell_cm"),
+    ]);
+    let location = Fields::from(vec![
+        text_required("region"),
+        float_required("across_cm"),
+        float_required("from_head_cm"),
+    ]);
+    Fields::from(vec![
+        float("psd_mgy"),
+        text_required("method"),
+        Field::new("phantom", DataType::Struct(phantom), true),
+        Field::new("location", DataType::Struct(location), true),
+        float("area_above_2gy_cm2"),
+        float("area_above_5gy_cm2"),
+        Field::new("events_at_peak", DataType::UInt64, true),
+        text("reason"),
+        float("upper_bound_mgy"),
+        count("events_used"),
+        text("room_geometry"),
+        text_required("settings"),
+    ])
 }
 
 fn event_fields() -> Vec<Field> {

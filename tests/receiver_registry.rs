@@ -1,9 +1,11 @@
 //! The receiver storing into the registry: with DCMTK's storescu as the sender, what arrives
 //! over the network makes the procedures that a folder ingest of the same files makes, and
 //! the trigger levels reached on arrival are logged as alerts; concurrent associations share
-//! commits; alerts are evaluated after the responses; `kerma-report listen --db --on-alert`.
+//! commits; alerts are evaluated after the responses; peak skin doses are estimated, stored
+//! and compared with their trigger levels on arrival; `kerma-report listen --db --on-alert`.
 
 mod cli_support;
+mod common;
 mod receiver_support;
 
 use std::collections::BTreeSet;
@@ -282,4 +284,69 @@ fn listen_with_db_runs_on_alert_for_each_alert() {
     let mut registry = Registry::open(db.to_str().expect("path")).expect("open");
     let report = registry.report(&ReportFilter::default()).expect("report");
     assert_eq!(report.set.procedures.len(), 20);
+}
+
+#[test]
+fn a_peak_skin_dose_is_stored_and_alerted_on_arrival() {
+    let Some(storescu) = tool("storescu") else {
+        return;
+    };
+    let Some(corpus) = common::corpus_dir() else {
+        return;
+    };
+    // A fluoroscopy RDSR whose conservative PSD bound is above 3 Gy, and a Siemens one that
+    // gets a map far below any level.
+    let high = corpus.join("openrem-0.10.0-pypi/RF-Pat-Orientation-Modifier-Missing.dcm");
+    let mapped = corpus.join("pyskindose-25.1.1-pypi/siemens_axiom_example_procedure.dcm");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("net.db");
+    let registry = Registry::open(db.to_str().expect("path")).expect("open");
+    let store = RegistryStore::new(registry, SurveyConfig::default());
+    let (handle, events) = start(config(), Arc::new(store));
+    let port = handle.local_addr().port().to_string();
+    let mut cmd = std::process::Command::new(storescu);
+    cmd.args([
+        "-aet",
+        "DCMTKSCU",
+        "-aec",
+        "KERMA",
+        "-nh",
+        "-R",
+        "127.0.0.1",
+        &port,
+    ]);
+    cmd.arg(&high).arg(&mapped);
+    let (ok, out) = run(&mut cmd, Duration::from_secs(60));
+    assert!(ok, "storescu failed: {out}");
+    let alert = events.wait_for(&["PeakSkinDose"], Duration::from_secs(20));
+    // Both procedures' estimates are stored once their alerts are evaluated.
+    let mut net = Registry::open(db.to_str().expect("path")).expect("open");
+    let t0 = std::time::Instant::now();
+    while net.skin_doses(&[]).expect("skin").len() < 2 && t0.elapsed() < Duration::from_secs(20) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    handle.stop();
+    assert!(alert.is_some(), "no PSD alert: {:?}", events.lines());
+    let stored = net.skin_doses(&[]).expect("skin");
+    let methods: BTreeSet<&str> = stored.iter().map(|s| s.method.as_str()).collect();
+    assert_eq!(
+        methods,
+        BTreeSet::from(["map", "upper_bound"]),
+        "{stored:?}"
+    );
+    let psd_alerts: Vec<_> = (net.alerts_since(None).expect("alerts").into_iter())
+        .filter(|a| a.quantity == "peak_skin_dose")
+        .collect();
+    assert!(psd_alerts.len() >= 2, "{psd_alerts:?}");
+    let bound = stored
+        .iter()
+        .find(|s| s.method == "upper_bound")
+        .expect("bound");
+    for a in &psd_alerts {
+        assert_eq!(Some(a.value), bound.psd_mgy);
+        assert_eq!(
+            a.procedure_key.as_deref(),
+            Some(bound.procedure_key.as_str())
+        );
+    }
 }

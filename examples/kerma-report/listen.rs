@@ -43,6 +43,12 @@ pub struct ListenArgs {
     #[arg(long, value_name = "PATH_OR_URL")]
     pub db: Option<String>,
 
+    /// Skin-dose settings (kerma's geometry file or PySkinDose's JSON; kerma's defaults
+    /// without it): the peak skin dose of each procedure a batch changes is estimated, stored
+    /// in the registry and compared with the PSD trigger levels. Example: --skin-settings rooms-skin.json
+    #[arg(long, value_name = "FILE")]
+    pub skin_settings: Option<PathBuf>,
+
     /// Spool folder: objects are written there when the registry is down (or, without
     /// --db, always), and moved into the registry when it is back. Example: --spool spool/
     #[arg(long, value_name = "DIR")]
@@ -132,8 +138,15 @@ pub fn main(argv: Vec<std::ffi::OsString>) -> ExitCode {
         (Some(db), spool) => {
             // Two connections: one commits, the other evaluates alerts meanwhile.
             let survey = kerma::reference::SurveyConfig::default();
-            let store = match kerma::net::RegistryStore::open(db, survey) {
+            let settings = match crate::skin::settings(args.skin_settings.as_deref()) {
                 Ok(s) => s,
+                Err(e) => {
+                    eprintln!("kerma-report listen: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            let store = match kerma::net::RegistryStore::open(db, survey) {
+                Ok(s) => s.with_skin_settings(settings),
                 Err(e) => {
                     eprintln!("kerma-report listen: {e}");
                     return ExitCode::from(2);

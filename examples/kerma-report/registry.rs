@@ -37,6 +37,11 @@ struct IngestArgs {
     #[arg(long, default_value_t = 1000, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     batch: u64,
 
+    /// Skin-dose settings for the peak skin doses stored with the procedures (as for a
+    /// report; kerma's defaults without it). Example: --skin-settings rooms-skin.json
+    #[arg(long, value_name = "FILE")]
+    skin_settings: Option<PathBuf>,
+
     /// Files and folders to store (folders are walked). Example: /export/2025-03
     #[arg(required = true)]
     paths: Vec<PathBuf>,
@@ -47,6 +52,13 @@ pub fn ingest(argv: &[OsString]) -> ExitCode {
     let args = IngestArgs::parse_from(argv.iter().skip(1));
     let mut registry = match Registry::open(&args.db) {
         Ok(r) => r.with_batch_files(args.batch as usize),
+        Err(e) => {
+            eprintln!("kerma-report: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let settings = match crate::skin::settings(args.skin_settings.as_deref()) {
+        Ok(s) => s,
         Err(e) => {
             eprintln!("kerma-report: {e}");
             return ExitCode::from(2);
@@ -84,8 +96,23 @@ pub fn ingest(argv: &[OsString]) -> ExitCode {
     for (path, why) in &s.failed {
         eprintln!("{path}: {why}");
     }
+    // The peak skin doses of the procedures that have none: new or changed ones, and any
+    // that an interrupted ingest left without.
+    let skin = registry
+        .missing_skin_doses()
+        .and_then(|keys| registry.estimate_skin(&keys, &settings));
+    let skin = match skin {
+        Ok(s) => s.len(),
+        Err(e) => {
+            eprintln!("kerma-report: {e}");
+            eprintln!(
+                "kerma-report: the files are stored; run the same command again to estimate the peak skin doses"
+            );
+            return ExitCode::from(2);
+        }
+    };
     println!(
-        "{}: {} file{} ingested: {} new, {} unchanged, {} new version{} ({} skipped, {} unreadable, {} not readable from disk); {} procedure{} changed",
+        "{}: {} file{} ingested: {} new, {} unchanged, {} new version{} ({} skipped, {} unreadable, {} not readable from disk); {} procedure{} changed; {} peak skin dose{} estimated",
         registry.target(),
         s.files,
         plural(s.files),
@@ -98,6 +125,8 @@ pub fn ingest(argv: &[OsString]) -> ExitCode {
         s.failed.len(),
         s.procedures_changed,
         plural(s.procedures_changed),
+        skin,
+        plural(skin),
     );
     if s.failed.is_empty() {
         ExitCode::SUCCESS

@@ -1,11 +1,11 @@
 //! The skin-dose stage of the program: each procedure's events kept from the scan, its peak
 //! skin dose estimated with `--skin-settings`, and the heat maps of report.html.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::fmt::Write as _;
 
-use kerma::skin::{DoseMap, Method, PhantomModel, Settings, SkinDose, SkinEvent, SkinInput};
-use kerma::{Extraction, Outcome, Procedure};
+use kerma::skin::{DoseMap, Method, PhantomModel, Settings, SkinDose, SkinInputs};
+use kerma::{Extraction, Procedure};
 use plotters::prelude::*;
 
 use crate::args::Args;
@@ -15,41 +15,25 @@ use crate::output::Report;
 /// The settings, and per input file (label) the skin input of its dose report.
 pub struct Stage {
     settings: Settings,
-    parts: HashMap<String, SkinInput>,
+    inputs: SkinInputs,
     map_level_mgy: f64,
 }
 
 impl Stage {
     /// kerma's defaults, or the `--skin-settings` file (kerma's or PySkinDose's JSON).
     pub fn new(args: &Args) -> Result<Stage, String> {
-        let settings = match &args.skin_settings {
-            None => Settings::default(),
-            Some(f) => {
-                let text =
-                    std::fs::read_to_string(f).map_err(|e| format!("{}: {e}", f.display()))?;
-                Settings::from_json(&text).map_err(|e| format!("{}: {e}", f.display()))?
-            }
-        };
         Ok(Stage {
-            settings,
-            parts: HashMap::new(),
+            settings: settings(args.skin_settings.as_deref())?,
+            inputs: SkinInputs::default(),
             map_level_mgy: args.skin_map_above_mgy,
         })
     }
 
     /// Keeps the skin input of one scanned file that has a dose report with events.
     pub fn collect(&mut self, label: &str, result: &Result<Extraction, kerma::Error>) {
-        let Ok(x) = result else { return };
-        if x.outcome != Outcome::Dose {
-            return;
+        if let Ok(x) = result {
+            self.inputs.add(label, x);
         }
-        let Some(report) = x.report.as_ref().filter(|r| !r.events.is_empty()) else {
-            return;
-        };
-        self.parts.insert(
-            label.to_owned(),
-            SkinInput::from_reports([(report, &x.identity)]),
-        );
     }
 
     /// The skin dose of each procedure, by id. Maps are kept only for procedures whose
@@ -58,7 +42,7 @@ impl Stage {
         procedures
             .iter()
             .filter_map(|p| {
-                let input = self.input(p)?;
+                let input = self.inputs.procedure(p)?;
                 let mut skin = kerma::skin::estimate(&input, &self.settings);
                 let keep = skin.method == Method::Map
                     && skin.psd_mgy.is_some_and(|v| v >= self.map_level_mgy);
@@ -69,28 +53,16 @@ impl Stage {
             })
             .collect()
     }
+}
 
-    /// The union of a procedure's files' events (each event once, by its UID), with the
-    /// procedure's patient size and weight.
-    fn input(&self, p: &Procedure) -> Option<SkinInput> {
-        let mut seen: HashSet<String> = HashSet::new();
-        let mut out: Option<SkinInput> = None;
-        for part in p.files.iter().filter_map(|f| self.parts.get(f)) {
-            let o = out.get_or_insert_with(|| {
-                let mut i = part.clone();
-                i.events.clear();
-                i
-            });
-            let events = part.events.iter().filter(|e| match &e.uid {
-                Some(u) => seen.insert(u.clone()),
-                None => true,
-            });
-            o.events.extend(events.cloned().collect::<Vec<SkinEvent>>());
+/// kerma's defaults, or the settings `file` (kerma's geometry file or PySkinDose's JSON).
+pub fn settings(file: Option<&std::path::Path>) -> Result<Settings, String> {
+    match file {
+        None => Ok(Settings::default()),
+        Some(f) => {
+            let text = std::fs::read_to_string(f).map_err(|e| format!("{}: {e}", f.display()))?;
+            Settings::from_json(&text).map_err(|e| format!("{}: {e}", f.display()))
         }
-        let mut out = out?;
-        out.patient_size_m = out.patient_size_m.or(p.identity.patient_size_m);
-        out.patient_weight_kg = out.patient_weight_kg.or(p.identity.patient_weight_kg);
-        Some(out)
     }
 }
 

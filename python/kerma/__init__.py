@@ -275,8 +275,14 @@ def scan(
     paths: Union[PathLike, Iterable[PathLike]],
     threads: Optional[int] = None,
     progress: Optional[Callable[[int, int], Any]] = None,
+    skin_settings: Optional[PathLike] = None,
 ) -> Scan:
     """Reads files and folders (walked sorted by name) and groups them into procedures.
+
+    Each procedure with dose-report events gets its skin-dose estimate (the ``skin`` column,
+    as ``kerma-report``'s JSON ``skin``): with the settings file ``skin_settings`` (kerma's
+    room-geometry JSON or PySkinDose's settings JSON), else kerma's defaults; a settings file
+    kerma cannot use raises ``ValueError``.
 
     The files are read on ``threads`` worker threads (default: one per core) with the GIL
     released, so other Python threads run meanwhile. ``progress(done, total)`` is called
@@ -294,8 +300,12 @@ def scan(
     """
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
+    settings_json = None
+    if skin_settings is not None:
+        with open(os.fspath(skin_settings), encoding="utf-8") as f:
+            settings_json = f.read()
     files, procedures, events, accounting = scan_tables(
-        [os.fspath(p) for p in paths], threads, progress
+        [os.fspath(p) for p in paths], threads, progress, settings_json
     )
     return Scan(procedures, files, events, accounting)
 

@@ -17,6 +17,7 @@ def scan_tables(
     paths: Sequence[Union[str, os.PathLike[str]]],
     threads: Optional[int] = None,
     progress: Optional[Callable[[int, int], Any]] = None,
+    skin_settings_json: Optional[str] = None,
 ) -> tuple[pyarrow.Table, pyarrow.Table, pyarrow.Table, dict[str, int]]: ...
 def schemas() -> dict[str, pyarrow.Schema]: ...
 def rust_scan(

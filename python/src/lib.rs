@@ -99,6 +99,7 @@ struct Rows {
 /// Walks `paths`, reads every file, and groups them into procedures.
 fn read_rows(
     paths: &[PathBuf],
+    skin: &kerma::skin::Settings,
     progress: Option<&Py<PyAny>>,
     callback_error: &mut Option<PyErr>,
 ) -> Rows {
@@ -108,8 +109,12 @@ fn read_rows(
     let extractor = kerma::Extractor::new();
     let mut entries = Vec::with_capacity(total);
     let mut grouping = kerma::Procedures::new();
+    let mut skin_inputs = kerma::skin::SkinInputs::default();
     kerma::scan(&inputs, &extractor, |input, result| {
         entries.push(FileEntry::scanned(input, &result));
+        if let Ok(x) = &result {
+            skin_inputs.add(&input.path.display().to_string(), x);
+        }
         grouping.add_scanned(input, result);
         let done = entries.len();
         if let Some(cb) = progress
@@ -132,7 +137,17 @@ fn read_rows(
     }
     Rows {
         entries,
-        procedures: set.procedures.iter().map(ProcedureRow::new).collect(),
+        procedures: (set.procedures.iter())
+            .map(|p| {
+                let mut row = ProcedureRow::new(p);
+                row.skin = skin_inputs.procedure(p).map(|input| {
+                    let mut estimate = kerma::skin::estimate(&input, skin);
+                    estimate.map = None;
+                    estimate
+                });
+                row
+            })
+            .collect(),
         accounting: set.accounting,
     }
 }
@@ -140,10 +155,11 @@ fn read_rows(
 /// Reads the paths and builds the tables.
 fn run_scan(
     paths: &[PathBuf],
+    skin: &kerma::skin::Settings,
     progress: Option<&Py<PyAny>>,
     callback_error: &mut Option<PyErr>,
 ) -> Result<Scanned, ColumnarError> {
-    let rows = read_rows(paths, progress, callback_error);
+    let rows = read_rows(paths, skin, progress, callback_error);
     Ok(Scanned {
         files: columnar::files_batch(&rows.entries)?,
         procedures: columnar::procedures_batch(&rows.procedures)?,
@@ -159,25 +175,39 @@ fn table<'py>(py: Python<'py>, batch: RecordBatch) -> PyResult<Bound<'py, PyAny>
         .into_pyarrow(py)
 }
 
-/// scan_tables(paths, threads=None, progress=None) -> (files, procedures, events, accounting)
+/// The skin-dose settings of a settings file's text (kerma's JSON or PySkinDose's), else
+/// kerma's defaults; a `ValueError` with the file's problem.
+fn skin_settings(json: Option<&str>) -> PyResult<kerma::skin::Settings> {
+    match json {
+        None => Ok(kerma::skin::Settings::default()),
+        Some(text) => kerma::skin::Settings::from_json(text)
+            .map_err(|e| PyValueError::new_err(format!("skin settings: {e}"))),
+    }
+}
+
+/// scan_tables(paths, threads=None, progress=None, skin_settings_json=None)
+///     -> (files, procedures, events, accounting)
 ///
 /// Walks the paths (folders sorted by name), reads every file on `threads` worker threads
-/// (default: one per core) with the GIL released, groups the files into procedures, and
+/// (default: one per core) with the GIL released, groups the files into procedures, estimates
+/// each procedure's skin dose (with the settings JSON given, else kerma's defaults), and
 /// returns the files, procedures and events tables as `pyarrow.Table` (handed over through
 /// the Arrow C data interface, not copied) and the accounting as a dict. `progress`, if
 /// given, is called as `progress(done, total)` about 200 times during the scan and once at
 /// its end; an exception it raises stops the calls and is raised when the scan ends.
 #[pyfunction]
-#[pyo3(signature = (paths, threads=None, progress=None))]
+#[pyo3(signature = (paths, threads=None, progress=None, skin_settings_json=None))]
 fn scan_tables<'py>(
     py: Python<'py>,
     paths: Vec<PathBuf>,
     threads: Option<usize>,
     progress: Option<Py<PyAny>>,
+    skin_settings_json: Option<String>,
 ) -> PyResult<Bound<'py, PyAny>> {
     if threads == Some(0) {
         return Err(PyValueError::new_err("threads must be at least 1"));
     }
+    let skin = skin_settings(skin_settings_json.as_deref())?;
     let pool = match threads {
         Some(n) => Some(
             rayon::ThreadPoolBuilder::new()
@@ -191,8 +221,8 @@ fn scan_tables<'py>(
     let scanned = py.detach(|| {
         let progress = progress.as_ref();
         match &pool {
-            Some(pool) => pool.install(|| run_scan(&paths, progress, &mut callback_error)),
-            None => run_scan(&paths, progress, &mut callback_error),
+            Some(pool) => pool.install(|| run_scan(&paths, &skin, progress, &mut callback_error)),
+            None => run_scan(&paths, &skin, progress, &mut callback_error),
         }
     });
     if let Some(e) = callback_error {
@@ -226,7 +256,8 @@ fn scan_tables<'py>(
 ///
 /// The Rust folder scan alone, the reference `benches/python/scan.py` compares `scan_tables`
 /// with: walk, read, the files' entries and grouping into procedures (the same code as
-/// `scan_tables`), without building or handing over any table. Returns the number of procedures.
+/// `scan_tables`, skin doses included), without building or handing over any table. Returns
+/// the number of procedures.
 #[pyfunction]
 #[pyo3(signature = (paths, threads=None))]
 fn rust_scan(py: Python<'_>, paths: Vec<PathBuf>, threads: Option<usize>) -> PyResult<usize> {
@@ -236,7 +267,7 @@ fn rust_scan(py: Python<'_>, paths: Vec<PathBuf>, threads: Option<usize>) -> PyR
         .map_err(|e| PyRuntimeError::new_err(e.to_string()))?;
     Ok(py.detach(|| {
         pool.install(|| {
-            let rows = read_rows(&paths, None, &mut None);
+            let rows = read_rows(&paths, &kerma::skin::Settings::default(), None, &mut None);
             std::hint::black_box(&rows.entries);
             rows.procedures.len()
         })

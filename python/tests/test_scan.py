@@ -20,13 +20,11 @@ def expected_tables(doc: dict) -> dict[str, list[dict]]:
         for f in doc["files"]
         for e in (f["events"] or [])
     ]
-    # The skin estimate (a nested object with its map) is in the JSON only.
-    procedures = [{k: v for k, v in p.items() if k != "skin"} for p in doc["procedures"]]
-    return {"files": files, "procedures": procedures, "events": events}
+    return {"files": files, "procedures": doc["procedures"], "events": events}
 
 
-def check_scan_matches(doc: dict, path: str, threads=None) -> kerma.Scan:
-    s = kerma.scan(path, threads=threads)
+def check_scan_matches(doc: dict, path: str, threads=None, skin_settings=None) -> kerma.Scan:
+    s = kerma.scan(path, threads=threads, skin_settings=skin_settings)
     want = expected_tables(doc)
     for name in ("files", "procedures", "events"):
         table = getattr(s, name)
@@ -51,6 +49,35 @@ def test_corpus_matches_json(report_json, in_root):
     rel = os.path.relpath(corpus, ROOT)
     s = check_scan_matches(report_json(rel), rel)
     assert s.events.num_rows >= 600
+
+
+def test_skin_settings_as_kerma_report(report_program, in_root, tmp_path):
+    corpus = corpus_dir()
+    if corpus is None:
+        pytest.skip("KERMA_CORPUS is not set")
+    rel = os.path.relpath(corpus, ROOT)
+    # PySkinDose's own settings (its plane phantom): the estimates change, as the program's.
+    import json
+    from conftest import run_report
+
+    doc = json.loads((corpus / "skin" / "pyskindose.json").read_text())
+    plane = dict(doc["settings_by_phantom"]["plane"])
+    plane["normalization_settings"] = doc["normalization_settings"]["normalization_settings"]
+    settings = tmp_path / "pyskindose-plane.json"
+    settings.write_text(json.dumps(plane))
+
+    done = run_report(report_program, "--format", "json", "--skin-settings", str(settings), rel)
+    s = check_scan_matches(json.loads(done.stdout), rel, skin_settings=settings)
+    phantoms = {
+        p["skin"]["phantom"]["model"]
+        for p in s.procedures.to_pylist()
+        if p["skin"] and p["skin"]["phantom"]
+    }
+    assert phantoms == {"plane"}, phantoms
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"kerma_skin_settings": 1, "phantom": {"model": "sphere"}}')
+    with pytest.raises(ValueError, match="skin settings"):
+        kerma.scan(TESTDATA, skin_settings=bad)
 
 
 def test_tables_feed_polars_and_duckdb(in_root):

@@ -19,8 +19,12 @@ fn testdata() -> Testdata {
     let extractor = crate::Extractor::new();
     let mut files = Vec::new();
     let mut grouping = crate::Procedures::new();
+    let mut skin = crate::skin::SkinInputs::default();
     crate::scan(&inputs, &extractor, |input, result| {
         files.push(FileEntry::scanned(input, &result));
+        if let Ok(x) = &result {
+            skin.add(&input.path.display().to_string(), x);
+        }
         grouping.add_scanned(input, result);
     });
     let set = grouping.finish();
@@ -39,9 +43,51 @@ fn testdata() -> Testdata {
     }
     Testdata {
         files,
-        procedures: set.procedures.iter().map(ProcedureRow::new).collect(),
+        procedures: (set.procedures.iter())
+            .map(|p| {
+                let mut row = ProcedureRow::new(p);
+                let settings = crate::skin::Settings::default();
+                row.skin = skin
+                    .procedure(p)
+                    .map(|i| crate::skin::estimate(&i, &settings));
+                row
+            })
+            .collect(),
         survey: survey.finish(),
     }
+}
+
+/// A skin estimate with a map: one perpendicular field on a plane phantom in a room whose
+/// geometry the settings give.
+fn mapped_example() -> crate::skin::SkinDose {
+    let settings = crate::skin::Settings::from_json(
+        r#"{"kerma_skin_settings": 1, "phantom": {"model": "plane"},
+            "rooms": [{"manufacturer": "Acme", "models": ["X1"], "table_transmission": 1.0,
+                       "table_zero_cm": {"x": 0, "y": 10, "z": 60}}]}"#,
+    )
+    .expect("settings");
+    let e = crate::skin::SkinEvent {
+        ka_r: crate::AirKerma::try_from_mgy(1000.0).ok(),
+        kvp_kv: Some(80.0),
+        primary_deg: Some(0.0),
+        secondary_deg: Some(0.0),
+        source_to_isocenter_cm: Some(80.0),
+        source_to_detector_cm: Some(120.0),
+        field_area_cm2: Some(400.0),
+        table_longitudinal_mm: Some(0.0),
+        table_lateral_mm: Some(0.0),
+        table_height_mm: Some(0.0),
+        ..crate::skin::SkinEvent::default()
+    };
+    let input = crate::skin::SkinInput {
+        manufacturer: Some("Acme".into()),
+        model: Some("X1".into()),
+        events: vec![e],
+        ..crate::skin::SkinInput::default()
+    };
+    let skin = crate::skin::estimate(&input, &settings);
+    assert_eq!(skin.method, crate::skin::Method::Map);
+    skin
 }
 
 /// The rows of a batch as JSON objects, read back through serde_arrow.
@@ -118,16 +164,18 @@ fn every_table_holds_the_json_values() {
     assert!(expected.len() > 100);
     assert_eq!(rows_of(&events), expected);
 
-    let procedures = procedures_batch(&t.procedures).expect("procedures");
-    // The skin estimate (a nested object with its map) is not a column.
-    let expected: Vec<Value> = json_of(&t.procedures)
-        .into_iter()
-        .map(|mut v| {
-            v.as_object_mut().expect("object").remove("skin");
-            v
-        })
-        .collect();
-    assert_eq!(rows_of(&procedures), expected);
+    // Testdata's rooms have no known geometry: one procedure gets a map on a room that has.
+    let mut procedures = t.procedures.clone();
+    let mut mapped = procedures[0].clone();
+    mapped.skin = Some(mapped_example());
+    procedures.push(mapped);
+    let batch = procedures_batch(&procedures).expect("procedures");
+    // Procedures with and without a skin estimate, maps and bounds with their reasons.
+    let skins: Vec<_> = procedures.iter().map(|p| p.skin.as_ref()).collect();
+    assert!(skins.iter().any(Option::is_none));
+    assert!(skins.iter().flatten().any(|s| s.location.is_some()));
+    assert!(skins.iter().flatten().any(|s| s.reason.is_some()));
+    assert_eq!(rows_of(&batch), json_of(&procedures));
     let drl = drl_batch(&t.survey.drl).expect("drl");
     assert_eq!(rows_of(&drl), json_of(&t.survey.drl));
     let alerts = alerts_batch(&t.survey.alerts.procedures).expect("alerts");

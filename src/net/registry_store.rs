@@ -1,13 +1,15 @@
 //! The registry as the receiver's store: each batch of received objects is one registry
-//! transaction; the trigger levels that the procedures it changed reach (alone, or in their
-//! patients' cumulative sums over everything stored) are evaluated afterwards, once the
-//! senders have their responses, on a second connection when there is one.
+//! transaction; afterwards, once the senders have their responses and on a second connection
+//! when there is one, the skin doses of the procedures it changed are estimated and stored,
+//! and the trigger levels those procedures reach (their figures and peak skin dose alone, or
+//! their patients' cumulative sums over everything stored) are evaluated.
 
 use std::sync::Mutex;
 
 use super::store::{Alert, ObjectStore, ReceivedObject, StoreError, StoreOutcome};
 use crate::reference::{Survey, SurveyConfig};
 use crate::registry::{Registry, RegistryError};
+use crate::skin::Settings;
 
 /// A [`Registry`] behind the [`ObjectStore`] interface.
 ///
@@ -21,6 +23,8 @@ pub struct RegistryStore {
     reader: Option<Mutex<Registry>>,
     /// An empty survey with the configuration checked once, or why it is unusable.
     survey: Result<Survey, String>,
+    /// The room geometries and phantom of the skin-dose estimates.
+    skin: Settings,
 }
 
 impl RegistryStore {
@@ -33,7 +37,15 @@ impl RegistryStore {
             registry: Mutex::new(registry),
             reader: None,
             survey: Survey::new(survey).map_err(|e| e.to_string()),
+            skin: Settings::default(),
         }
+    }
+
+    /// Estimates skin doses with `settings` (a room geometry file) instead of kerma's
+    /// defaults.
+    pub fn with_skin_settings(mut self, settings: Settings) -> RegistryStore {
+        self.skin = settings;
+        self
     }
 
     /// Opens the registry at `target` (as [`Registry::open`]) twice: one connection commits
@@ -49,6 +61,7 @@ impl RegistryStore {
             registry: Mutex::new(registry),
             reader: Some(Mutex::new(reader)),
             survey: Survey::new(survey).map_err(|e| e.to_string()),
+            skin: Settings::default(),
         })
     }
 
@@ -62,6 +75,10 @@ impl RegistryStore {
             .unwrap_or(&self.registry)
             .lock()
             .map_err(|_| "the registry's lock is poisoned".to_owned())?;
+        // The peak skin doses first: the survey compares the stored ones with their levels.
+        registry
+            .estimate_skin(keys, &self.skin)
+            .map_err(|e| e.to_string())?;
         let report = registry.survey(keys, survey).map_err(|e| e.to_string())?;
         // Kept in the registry (`alerts`) before they are told.
         registry.record_alerts(&report).map_err(|e| e.to_string())?;

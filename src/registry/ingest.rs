@@ -21,7 +21,7 @@ use crate::scan::{Input, Skip};
 const WHOLE_FILE: u64 = 64 << 20;
 
 /// Rows per `IN (…)` list.
-const IN_CHUNK: usize = 500;
+pub(super) const IN_CHUNK: usize = 500;
 
 /// One input whose content may be new.
 struct Fresh {
@@ -456,7 +456,7 @@ pub(crate) fn procedure_key(patient: Option<&str>, study: Option<&str>) -> Strin
 }
 
 /// `?1, ?2, …, ?n`: a prefix of one list made once.
-fn placeholders(n: usize) -> &'static str {
+pub(super) fn placeholders(n: usize) -> &'static str {
     static LIST: std::sync::OnceLock<(String, Vec<usize>)> = std::sync::OnceLock::new();
     let (text, ends) = LIST.get_or_init(|| {
         let mut text = String::new();

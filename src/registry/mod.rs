@@ -47,6 +47,7 @@ mod query;
 mod record;
 mod rows;
 mod schema;
+mod skin;
 mod sqlite;
 #[cfg(test)]
 mod tests;
@@ -59,6 +60,7 @@ use crate::scan::Input;
 
 pub use alerts::StoredAlert;
 pub use query::{RegistryReport, ReportFilter};
+pub use skin::StoredSkinDose;
 
 /// Why the registry could not do what was asked. Nothing of a failed batch remains.
 #[derive(Debug, thiserror::Error)]
@@ -341,13 +343,77 @@ impl Registry {
             true => Vec::new(),
             false => by_key(self.report(&ReportFilter::default().patients(patients))?),
         };
+        // Their stored peak skin doses (see `estimate_skin`), for the PSD trigger levels.
+        let skin: std::collections::HashMap<String, StoredSkinDose> =
+            skin::stored(self.db.as_mut(), keys)?
+                .into_iter()
+                .map(|s| (s.procedure_key.clone(), s))
+                .collect();
         for p in &now {
-            survey.add(SurveyRecord::from_procedure(p));
+            let mut record = SurveyRecord::from_procedure(p);
+            if let Some(s) = skin.get(&p.id) {
+                record.peak_skin_dose_mgy = s.psd_mgy;
+                record.peak_skin_dose_is_bound = skin::is_bound(s);
+            }
+            survey.add(record);
         }
         for p in history.iter().filter(|h| !keys.contains(&h.id)) {
             survey.add_history(SurveyRecord::from_procedure(p));
         }
         Ok(survey.finish())
+    }
+
+    /// Estimates the skin dose of the procedures with `keys` (as an ingest's
+    /// [`IngestSummary::changed_procedures`] lists them) from their stored files with
+    /// `settings`, as [`skin::estimate`](crate::skin::estimate) does for a folder's
+    /// procedures, and stores each (replacing the one stored before), a transaction per 500
+    /// procedures;
+    /// returns them by key, without their maps. Procedures without dose-report events get
+    /// none; a procedure that changes meanwhile keeps none (estimate it again after the
+    /// change). [`survey`](Registry::survey) compares the stored PSDs with the PSD trigger
+    /// levels.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = tempfile::tempdir()?;
+    /// # let db = dir.path().join("kerma.db");
+    /// let mut registry = kerma::registry::Registry::open(db.to_str().ok_or("path")?)?;
+    /// let summary = registry.ingest(&kerma::walk_inputs(&["testdata/rdsr_biplane.dcm"]), |_| {})?;
+    /// let settings = kerma::skin::Settings::default();
+    /// let skin = registry.estimate_skin(&summary.changed_procedures, &settings)?;
+    /// assert_eq!(skin.len(), 1);
+    /// let stored = registry.skin_doses(&summary.changed_procedures)?;
+    /// assert_eq!(stored[0].psd_mgy, skin[0].1.psd_mgy);
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// The database failed, or holds data that cannot be read back; then nothing is stored.
+    pub fn estimate_skin(
+        &mut self,
+        keys: &[String],
+        settings: &crate::skin::Settings,
+    ) -> Result<Vec<(String, crate::skin::SkinDose)>, RegistryError> {
+        skin::estimate(self.db.as_mut(), &self.extractor, keys, settings)
+    }
+
+    /// The keys of the stored procedures with dose-report events and no stored skin dose
+    /// (never estimated, or changed since), for [`estimate_skin`](Registry::estimate_skin).
+    ///
+    /// # Errors
+    /// The database failed.
+    pub fn missing_skin_doses(&mut self) -> Result<Vec<String>, RegistryError> {
+        skin::missing(self.db.as_mut())
+    }
+
+    /// The stored skin doses of the procedures with `keys` (every stored one when empty),
+    /// ordered by key.
+    ///
+    /// # Errors
+    /// The database failed.
+    pub fn skin_doses(&mut self, keys: &[String]) -> Result<Vec<StoredSkinDose>, RegistryError> {
+        skin::stored(self.db.as_mut(), keys)
     }
 
     /// Records the alerts of `report` (a [`survey`](Registry::survey)'s result: its

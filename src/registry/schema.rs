@@ -8,7 +8,7 @@ use super::RegistryError;
 use super::db::{Dialect, Tx, Val, rows};
 
 /// The schema version this kerma writes and reads.
-pub(crate) const VERSION: i64 = 1;
+pub(crate) const VERSION: i64 = 2;
 
 /// Columns of `files` that come from the file's extraction (the rest are the registry's own).
 pub(crate) const FILE_COLUMNS: &[&str] = &[
@@ -287,7 +287,17 @@ pub(crate) fn migrate(tx: &mut dyn Tx, target: &str) -> Result<(), RegistryError
                 found: v,
                 supported: VERSION,
             }),
-            // Versions before VERSION would be migrated here, one step at a time.
+            // Version 1 lacks the skin doses.
+            Some(1) => {
+                for sql in version_2() {
+                    tx.exec(&sql, &[])?;
+                }
+                tx.exec(
+                    "UPDATE kerma_schema SET version = ?1, written_by = ?2",
+                    &[Val::Int(VERSION), Val::from(written_by())],
+                )?;
+                Ok(())
+            }
             _ => Err(RegistryError::NotARegistry {
                 target: target.to_owned(),
                 why: format!("kerma_schema holds no known version ({found:?})"),
@@ -307,17 +317,23 @@ pub(crate) fn migrate(tx: &mut dyn Tx, target: &str) -> Result<(), RegistryError
         "CREATE TABLE kerma_schema (version BIGINT NOT NULL, written_by TEXT NOT NULL)",
         &[],
     )?;
-    for sql in version_1(dialect) {
+    for sql in version_1(dialect).into_iter().chain(version_2()) {
         tx.exec(&sql, &[])?;
     }
     tx.exec(
         "INSERT INTO kerma_schema (version, written_by) VALUES (?1, ?2)",
-        &[
-            Val::Int(VERSION),
-            Val::from(concat!("kerma ", env!("CARGO_PKG_VERSION"))),
-        ],
+        &[Val::Int(VERSION), Val::from(written_by())],
     )?;
     Ok(())
+}
+
+/// What version 2 adds to version 1: the skin doses of the procedures.
+fn version_2() -> Vec<String> {
+    vec![super::skin::create_table()]
+}
+
+fn written_by() -> &'static str {
+    concat!("kerma ", env!("CARGO_PKG_VERSION"))
 }
 
 #[cfg(test)]

@@ -53,6 +53,7 @@
 //! # Ok::<(), kerma::skin::SettingsError>(())
 //! ```
 
+mod collect;
 mod dose;
 mod factors;
 mod geometry;
@@ -62,6 +63,7 @@ mod settings;
 
 use std::collections::HashSet;
 
+pub use collect::SkinInputs;
 pub use geometry::Orientation;
 pub use input::SkinEvent;
 pub use phantom::{PhantomModel, PhantomSize};

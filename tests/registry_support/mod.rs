@@ -100,6 +100,18 @@ impl Target {
         }
     }
 
+    /// Runs the statements of `sql` outside kerma (to make a database kerma must cope with).
+    pub fn exec(&self, sql: &str) {
+        match self {
+            Target::Sqlite { path, .. } => rusqlite::Connection::open(path)
+                .and_then(|c| c.execute_batch(sql))
+                .expect("sqlite statements"),
+            Target::Postgres { url, .. } => postgres::Client::connect(url, postgres::NoTls)
+                .and_then(|mut c| c.batch_execute(sql))
+                .expect("postgres statements"),
+        }
+    }
+
     /// Rows of `sql`, each as its columns' names and texts.
     pub fn rows(&self, sql: &str) -> Vec<Vec<(String, Option<String>)>> {
         match self {
