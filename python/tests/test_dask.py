@@ -138,17 +138,25 @@ def test_reconcile_whatever_the_partitioning(client, tmp_path, parts):
     assert_equals_single(out, single)
 
 
-def restudied(name: str, dest, study: str, last: str):
-    """testdata's `name` written to `dest` with the last character of its Study Instance UID
-    `study` replaced by `last` (same length, so the file stays well formed): the same objects
-    and events filed under another study."""
-    other = study[:-1] + last
+def rewritten(name: str, dest, values: dict[bytes, bytes]) -> str:
+    """testdata's `name` written to `dest` with each whole value (a UID not followed by a
+    digit or dot) of `values` replaced by its new one of the same length, NUL padding
+    included, so that the file stays well formed."""
     data = (ROOT / TESTDATA / name).read_bytes()
-    pattern = re.escape(study.encode()) + rb"(?![0-9.])"
-    assert re.search(pattern, data), name
+    for old, new in values.items():
+        assert len(old) == len(new)
+        pattern = re.escape(old) + rb"(?![0-9.])"
+        assert re.search(pattern, data), (name, old)
+        data = re.sub(pattern, new, data)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    dest.write_bytes(re.sub(pattern, other.encode(), data))
+    dest.write_bytes(data)
     return str(dest)
+
+
+def restudied(name: str, dest, study: str, last: str) -> str:
+    """testdata's `name` written to `dest` with the last character of its Study Instance UID
+    `study` replaced by `last`: the same objects and events filed under another study."""
+    return rewritten(name, dest, {study.encode(): (study[:-1] + last).encode()})
 
 
 PPS_STUDY = "1.2.826.0.1.3680043.10.1234.12.1"
@@ -186,6 +194,34 @@ def test_links_one_at_a_time(client, tmp_path, case):
     assert scan_to_parquet(client, {"a": a, "b": b}, out) == single.accounting
     got = assert_equals_single(out, single)
     assert {p["id"].split("/")[0] for p in got} == {"~0"}
+
+
+def test_possible_copies_across_the_archive(client, tmp_path):
+    """A report and a copy of its exposures under other UIDs (a possible re-anonymised copy)
+    in one partition; in another, an image of the first report's study, without event UID,
+    whose DAP the reconciled procedure adds: the two no longer look alike, and neither keeps
+    the warning its partition's scan gave it. The copy is also warned of when in another
+    partition than the report."""
+    td = ROOT / TESTDATA
+    report, copy = str(td / "rdsr_single_plane.dcm"), str(td / "rdsr_implicit_undefined.dcm")
+    image = rewritten(
+        "xa_no_event_uid.dcm",
+        tmp_path / "b" / "x.dcm",
+        {NO_EVENT_STUDY.encode(): SINGLE_STUDY.encode() + b"\0", b"PAT-0021": b"PAT-0001"},
+    )
+    assert kerma.extract(image).study_instance_uid == SINGLE_STUDY
+    alone = kerma.scan([report, copy]).procedures.column("warnings").to_pylist()
+    assert ["re-anonymised" in w for ws in alone for w in ws] == [True, True]
+    for partitions, warned in [
+        ({"a": [report, copy], "b": [image]}, 0),
+        ({"a": [report], "b": [copy]}, 2),
+    ]:
+        single = kerma.scan(all_files(partitions))
+        copies = [w for ws in single.procedures.column("warnings").to_pylist() for w in ws]
+        assert len([w for w in copies if "re-anonymised" in w]) == warned
+        out = tmp_path / f"tables{warned}"
+        assert scan_to_parquet(client, partitions, out) == single.accounting
+        assert_equals_single(out, single)
 
 
 def test_spanning_components_follow_every_link():
