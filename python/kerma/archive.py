@@ -7,16 +7,17 @@ procedure, counted once. Three rounds of tasks get there:
 
 1. **Map.** Each partition is scanned on a worker; its tables stay there (Dask futures). The
    task returns to the driver only the grouping links of each of its procedures (and of each
-   file that grouping placed in none, such as the copy of a superseded report): the files'
-   paths, SOP Instance UIDs (exact copies, PS3.3 C.12.1.1.1), Study Instance UIDs (Patient ID
-   when a file has none), the Irradiation Event UIDs of their reports (events table ``uid``,
-   TID 10003) and of their image headers (files table ``image.irradiation_event_uid``). These
-   are every link kerma's grouping follows between two files: duplicates by SOP Instance UID,
-   reports clustered by shared event UIDs (supersession and partial overlaps), grouping by
-   (Patient ID, Study Instance UID), the shared-study-UID warning (two patients, one study
-   UID: linking by study UID alone covers it), vendor summaries superseded by an RDSR of the
-   study, and image events left out when a report covers them. It also returns, per
-   procedure, what the possible-copy warning compares (room key, first event start, DAP).
+   file that grouping placed in none, such as the copy of a superseded report), each hashed
+   to 8 bytes (:func:`link`), with the files' paths: their SOP Instance UIDs (exact copies,
+   PS3.3 C.12.1.1.1), Study Instance UIDs (Patient ID when a file has none), the Irradiation
+   Event UIDs of their reports (events table ``uid``, TID 10003) and of their image headers
+   (files table ``image.irradiation_event_uid``). These are every link kerma's grouping
+   follows between two files: duplicates by SOP Instance UID, reports clustered by shared
+   event UIDs (supersession and partial overlaps), grouping by (Patient ID, Study Instance
+   UID), the shared-study-UID warning (two patients, one study UID: linking by study UID
+   alone covers it), vendor summaries superseded by an RDSR of the study, and image events
+   left out when a report covers them. It also returns, per procedure, what the
+   possible-copy warning compares (room key, first event start, DAP).
 2. **Reconcile.** The driver joins the procedures of all partitions that share a link
    (union-find) into components. A component within one partition is final as scanned. Each
    component that spans partitions is re-scanned whole, from the union of its files, by one
