@@ -164,10 +164,23 @@ SINGLE_STUDY = "1.2.826.0.1.3680043.10.1234.1.1"
 NO_EVENT_STUDY = "1.2.826.0.1.3680043.10.1234.21.1"
 
 
-@pytest.mark.parametrize("case", ["study", "event", "sop", "image_event"])
+def without_study(name: str, dest) -> str:
+    """testdata's `name` written to `dest` with its Study Instance UID (0020,000D) filed under
+    the unassigned tag (0020,000C): a file without Study Instance UID."""
+    data = (ROOT / TESTDATA / name).read_bytes()
+    tag = b"\x20\x00\x0d\x00UI"  # explicit VR little endian
+    assert data.count(tag) == 1, name
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    dest.write_bytes(data.replace(tag, b"\x20\x00\x0c\x00UI"))
+    assert kerma.extract(str(dest)).study_instance_uid is None
+    return str(dest)
+
+
+@pytest.mark.parametrize("case", ["study", "no_study", "event", "sop", "image_event"])
 def test_links_one_at_a_time(client, tmp_path, case):
     """Two partitions whose files share one link only, the case's: a study (two disjoint
-    per-PPS reports add up), the events of reports (a cumulative report filed under another
+    per-PPS reports add up), a patient without study (the same two reports without Study
+    Instance UID are one procedure of the patient), the events of reports (a cumulative report filed under another
     study supersedes the per-PPS parts), a SOP Instance UID (an image without event UID
     re-sent under another study is a duplicate), an image's event (an image under another
     study whose event a report covers adds nothing)."""
@@ -175,6 +188,9 @@ def test_links_one_at_a_time(client, tmp_path, case):
     if case == "study":
         a = [str(td / "rdsr_pps_part1.dcm")]
         b = [str(td / "rdsr_pps_part2.dcm")]
+    elif case == "no_study":
+        a = [without_study("rdsr_pps_part1.dcm", tmp_path / "a" / "p1.dcm")]
+        b = [without_study("rdsr_pps_part2.dcm", tmp_path / "b" / "p2.dcm")]
     elif case == "event":
         a = [str(td / "rdsr_pps_part1.dcm"), str(td / "rdsr_pps_part2.dcm")]
         b = [restudied("rdsr_cumulative.dcm", tmp_path / "b" / "c.dcm", PPS_STUDY, "7")]
