@@ -120,7 +120,7 @@ def test_dask_local_cluster_equals_single_process(split_folder, client, tmp_path
     ).fetchall()[0][0]
     assert total == pytest.approx(sum(p["dap_total_gy_cm2"] or 0 for p in procedures))
     prefixes = {p["id"].split("/")[0] for p in got}
-    assert prefixes - set(partitions) == {"~0"}, "the split studies are one re-scan"
+    assert prefixes - set(partitions) == {"~0"}, "spanning components: one re-scan batch"
 
 
 @pytest.mark.parametrize("parts", [1, 2, 7, 1000])
