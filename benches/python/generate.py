@@ -16,12 +16,15 @@ GENERATED_FILES = 10_000
 TEMPLATE = ROOT / "testdata" / "survey_coro_01.dcm"
 
 
-def generate_folder(dest: Path, files: int = GENERATED_FILES) -> list[Path]:
+def generate_folder(
+    dest: Path, files: int = GENERATED_FILES, copies_elsewhere: bool = False
+) -> list[Path]:
     """Writes `files` RDSRs made from the template into 100 subfolders of `dest`, each its own
     study, patient and events: every UID of the study and the patient ID are rewritten in
     place (same length), and the events start 20 minutes later per file (the study date
     follows), so that no two procedures look like re-anonymised copies of each other. An
-    exact copy of every 50th file is written beside it (a duplicate for grouping to find).
+    exact copy of every 50th file is written beside it (a duplicate for grouping to find), or,
+    with `copies_elsewhere`, into the subfolder 37 places on (a duplicate in another folder).
     Returns the paths written, sorted."""
     template = TEMPLATE.read_bytes()
     study_part = b"3680043.10.1234.200."
@@ -50,7 +53,9 @@ def generate_folder(dest: Path, files: int = GENERATED_FILES) -> list[Path]:
         path.write_bytes(data)
         paths.append(path)
         if i % 50 == 0:
-            copy = sub / f"{i:05d}_copy.dcm"
+            copy_sub = dest / f"{(i + 37) % 100:02d}" if copies_elsewhere else sub
+            copy_sub.mkdir(parents=True, exist_ok=True)
+            copy = copy_sub / f"{i:05d}_copy.dcm"
             copy.write_bytes(data)
             paths.append(copy)
     return sorted(paths)

@@ -89,3 +89,51 @@ def generated_folder(tmp_path_factory) -> Path:
     generate_folder(dest)
     yield dest
     shutil.rmtree(dest, ignore_errors=True)
+
+
+# Files of testdata/ placed in subfolders of the generated folder so that one study, one
+# event or one object lies in several folders: subfolder → files.
+SPLIT_ACROSS_FOLDERS = {
+    # One study in three reports: two per-PPS parts and the cumulative report that holds
+    # both (it supersedes them), each in its own folder, and a re-sent copy of a part.
+    "03": ["rdsr_pps_part1.dcm"],
+    "57": ["rdsr_pps_part2.dcm"],
+    "88": ["rdsr_cumulative.dcm"],
+    "41": [("rdsr_pps_part1.dcm", "pps_part1_resent.dcm")],
+    # A report, an image of one of its events, and a byte-identical re-send, in three folders.
+    "10": ["rdsr_single_plane.dcm"],
+    "20": ["xa_matching_rdsr.dcm"],
+    "30": ["rdsr_duplicate_copy.dcm"],
+    # The same exposures under other UIDs: a possible re-anonymised copy of the report above.
+    "60": ["rdsr_implicit_undefined.dcm"],
+    # Two images of one event (one DAP, counted once).
+    "70": ["xa_event1_img1.dcm"],
+    "71": ["xa_event1_img2.dcm"],
+    # Files in no procedure.
+    "05": ["not_dicom.bin", "empty.dcm", "ct_rdsr.dcm"],
+}
+
+
+def add_split_studies(dest: Path) -> list[Path]:
+    """Copies the files of SPLIT_ACROSS_FOLDERS from testdata/ into `dest`'s subfolders;
+    returns the paths written."""
+    written = []
+    for sub, names in SPLIT_ACROSS_FOLDERS.items():
+        for name in names:
+            source, target = name if isinstance(name, tuple) else (name, name)
+            path = dest / sub / target
+            path.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(ROOT / TESTDATA / source, path)
+            written.append(path)
+    return written
+
+
+@pytest.fixture(scope="session")
+def split_folder(tmp_path_factory) -> Path:
+    """The generated folder with its exact copies in other subfolders than their originals,
+    and studies of testdata/ split across subfolders (SPLIT_ACROSS_FOLDERS)."""
+    dest = tmp_path_factory.mktemp("split")
+    generate_folder(dest, copies_elsewhere=True)
+    add_split_studies(dest)
+    yield dest
+    shutil.rmtree(dest, ignore_errors=True)
