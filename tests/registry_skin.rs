@@ -215,3 +215,36 @@ fn a_version_1_registry_gains_the_skin_table() -> TestResult {
     }
     Ok(())
 }
+
+#[test]
+fn objects_ingested_with_skin_settings_have_their_psd_in_the_same_commit() -> TestResult {
+    let dirs = dirs();
+    let settings = Settings::default();
+    let expected = folder_estimates(&dirs, &settings);
+    for t in Target::all("skin_objects") {
+        let mut r = Registry::open(&t.url())?.with_skin(settings.clone());
+        // One object at a time, as a receiver commits them: the later files of a procedure
+        // change it, and each change gets its new estimate in its own transaction.
+        for input in kerma::walk_inputs(&dirs) {
+            let bytes = std::fs::read(&input.path)?;
+            r.ingest_objects(vec![(input.path.display().to_string(), bytes)])?;
+        }
+        assert!(r.missing_skin_doses()?.is_empty(), "{}", t.name());
+        let study = studies(&mut r)?;
+        let stored = r.skin_doses(&[])?;
+        assert_eq!(stored.len(), expected.len(), "{}", t.name());
+        for s in &stored {
+            let want = &expected[&study[&s.procedure_key]];
+            assert_eq!(s.psd_mgy, want.psd_mgy, "{}: {}", t.name(), s.procedure_key);
+            assert_eq!(s.method, want.method.as_str());
+        }
+        // Without skin settings, objects get no estimate.
+        let t2 = Target::sqlite();
+        let mut plain = Registry::open(&t2.url())?;
+        let file = PathBuf::from(format!("{TESTDATA}/rdsr_biplane.dcm"));
+        plain.ingest_objects(vec![("a.dcm".into(), std::fs::read(&file)?)])?;
+        assert!(plain.skin_doses(&[])?.is_empty());
+        assert_eq!(plain.missing_skin_doses()?.len(), 1);
+    }
+    Ok(())
+}

@@ -1,8 +1,8 @@
 //! The registry as the receiver's store: each batch of received objects is one registry
-//! transaction; afterwards, once the senders have their responses and on a second connection
-//! when there is one, the skin doses of the procedures it changed are estimated and stored,
-//! and the trigger levels those procedures reach (their figures and peak skin dose alone, or
-//! their patients' cumulative sums over everything stored) are evaluated.
+//! transaction, which also stores the peak skin doses of the procedures it changed; the
+//! trigger levels those procedures reach (their figures and peak skin dose alone, or their
+//! patients' cumulative sums over everything stored) are evaluated afterwards, once the
+//! senders have their responses, on a second connection when there is one.
 
 use std::sync::Mutex;
 
@@ -23,29 +23,39 @@ pub struct RegistryStore {
     reader: Option<Mutex<Registry>>,
     /// An empty survey with the configuration checked once, or why it is unusable.
     survey: Result<Survey, String>,
-    /// The room geometries and phantom of the skin-dose estimates.
-    skin: Settings,
 }
 
 impl RegistryStore {
-    /// Stores into `registry`, and evaluates arrivals with `survey` (its trigger tables,
+    /// Stores into `registry` (with the peak skin doses of its skin settings, kerma's
+    /// defaults unless [`Registry::with_skin`] gave some), and evaluates arrivals with `survey` (its trigger tables,
     /// jurisdiction and cumulative window) on the same connection: a commit waits while
     /// alerts are evaluated. [`open`](RegistryStore::open) gives alerts a connection of
     /// their own.
     pub fn new(registry: Registry, survey: SurveyConfig) -> RegistryStore {
         RegistryStore {
-            registry: Mutex::new(registry),
+            registry: Mutex::new(registry.with_skin_or_default()),
             reader: None,
             survey: Survey::new(survey).map_err(|e| e.to_string()),
-            skin: Settings::default(),
         }
     }
 
     /// Estimates skin doses with `settings` (a room geometry file) instead of kerma's
     /// defaults.
-    pub fn with_skin_settings(mut self, settings: Settings) -> RegistryStore {
-        self.skin = settings;
-        self
+    pub fn with_skin_settings(self, settings: Settings) -> RegistryStore {
+        let RegistryStore {
+            registry,
+            reader,
+            survey,
+        } = self;
+        let registry = match registry.into_inner() {
+            Ok(r) => r.with_skin(settings),
+            Err(poisoned) => poisoned.into_inner().with_skin(settings),
+        };
+        RegistryStore {
+            registry: Mutex::new(registry),
+            reader,
+            survey,
+        }
     }
 
     /// Opens the registry at `target` (as [`Registry::open`]) twice: one connection commits
@@ -55,13 +65,12 @@ impl RegistryStore {
     /// # Errors
     /// Either connection cannot be opened.
     pub fn open(target: &str, survey: SurveyConfig) -> Result<RegistryStore, RegistryError> {
-        let registry = Registry::open(target)?;
+        let registry = Registry::open(target)?.with_skin(Settings::default());
         let reader = Registry::open(target)?;
         Ok(RegistryStore {
             registry: Mutex::new(registry),
             reader: Some(Mutex::new(reader)),
             survey: Survey::new(survey).map_err(|e| e.to_string()),
-            skin: Settings::default(),
         })
     }
 
@@ -75,10 +84,6 @@ impl RegistryStore {
             .unwrap_or(&self.registry)
             .lock()
             .map_err(|_| "the registry's lock is poisoned".to_owned())?;
-        // The peak skin doses first: the survey compares the stored ones with their levels.
-        registry
-            .estimate_skin(keys, &self.skin)
-            .map_err(|e| e.to_string())?;
         let report = registry.survey(keys, survey).map_err(|e| e.to_string())?;
         // Kept in the registry (`alerts`) before they are told.
         registry.record_alerts(&report).map_err(|e| e.to_string())?;

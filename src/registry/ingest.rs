@@ -16,6 +16,9 @@ use crate::extract::{Extraction, Extractor, Outcome};
 use crate::procedure::{Fate, Procedures};
 use crate::report::FileEntry;
 use crate::scan::{Input, Skip};
+use crate::skin::{Settings, SkinInputs};
+
+use super::skin::{SkinWork, estimate_work, store as store_skin};
 
 /// Files above this size are hashed as a stream and extracted from disk, never held whole.
 const WHOLE_FILE: u64 = 64 << 20;
@@ -265,7 +268,7 @@ pub(super) fn ingest(
             let p = prepared?;
             summary.unchanged += p.unchanged;
             summary.failed.extend(p.failed);
-            store(db, extractor, p.fresh, &mut summary)?;
+            store(db, extractor, p.fresh, &mut summary, None)?;
             progress(Progress {
                 done: p.end,
                 total: inputs.len(),
@@ -279,6 +282,7 @@ pub(super) fn ingest_objects(
     db: &mut dyn Db,
     extractor: &Extractor,
     objects: Vec<(String, Vec<u8>)>,
+    skin: Option<&Settings>,
 ) -> Result<IngestSummary, RegistryError> {
     let mut summary = IngestSummary {
         files: objects.len(),
@@ -289,16 +293,18 @@ pub(super) fn ingest_objects(
         let (size, hash) = (bytes.len() as u64, hex(blake3::hash(&bytes)));
         Fresh::new(label, size, hash, Some(bytes), result, None)
     });
-    store(db, extractor, fresh, &mut summary)?;
+    store(db, extractor, fresh, &mut summary, skin)?;
     Ok(summary)
 }
 
 /// Stores one batch in one transaction and adds what it did to `summary`.
+/// With `skin`, the skin doses of the procedures it changes are estimated and stored too.
 fn store(
     db: &mut dyn Db,
     extractor: &Extractor,
     fresh: Vec<Fresh>,
     summary: &mut IngestSummary,
+    skin: Option<&Settings>,
 ) -> Result<(), RegistryError> {
     let mut fresh = Some(fresh);
     let mut done = None;
@@ -308,7 +314,7 @@ fn store(
             what: "batch".into(),
             message: "a batch was written twice".into(),
         })?;
-        done = Some(store_batch(tx, extractor, fresh)?);
+        done = Some(store_batch(tx, extractor, fresh, skin)?);
         Ok(())
     })?;
     if let Some(d) = done {
@@ -546,6 +552,7 @@ fn store_batch(
     tx: &mut dyn Tx,
     extractor: &Extractor,
     fresh: Vec<Fresh>,
+    skin: Option<&Settings>,
 ) -> Result<BatchDone, RegistryError> {
     let now = time::now();
     let mut done = BatchDone::default();
@@ -657,9 +664,16 @@ fn store_batch(
     let mut fresh_rows = Vec::with_capacity(adds.len());
     // Group the component: the stored members and the new files with dose.
     let mut grouping = Procedures::new();
+    let mut skin_inputs = SkinInputs::default();
+    let mut keep = |label: &str, result: &Result<Extraction, Error>| {
+        if let (Some(_), Ok(x)) = (skin, result) {
+            skin_inputs.add(label, x);
+        }
+    };
     let members: Vec<Member> = members
         .into_iter()
         .map(|(m, result)| {
+            keep(&m.path, &result);
             grouping.add(m.path.clone(), result);
             m
         })
@@ -682,6 +696,7 @@ fn store_batch(
             let unreadable = f.result.is_err();
             fresh_rows.push(f.rows);
             if grouped {
+                keep(&f.label, &f.result);
                 grouping.add(f.label.clone(), f.result);
             }
             Added {
@@ -749,6 +764,7 @@ fn store_batch(
     let mut plane_rows = Vec::new();
     let mut room_rows: HashMap<String, Vec<Val>> = HashMap::new();
     let new_keys: HashSet<&str> = new_procs.iter().map(|(k, _)| k.as_str()).collect();
+    let mut skin_work = Vec::new();
     for (key, p) in &new_procs {
         let d = detail(p)?;
         if old_detail.get(key) == Some(&d) {
@@ -761,6 +777,9 @@ fn store_batch(
             )?;
         }
         done.changed.push(key.clone());
+        if let Some(input) = skin_inputs.procedure(p).filter(|_| skin.is_some()) {
+            skin_work.push(SkinWork::new(key.clone(), now.clone(), input));
+        }
         proc_rows.push(procedure_row(p, d, &now));
         plane_rows.extend(procedure_plane_rows(p));
         room_rows.insert(p.room.key.clone(), room_row(p, &now));
@@ -776,6 +795,10 @@ fn store_batch(
     }
     tx.insert("procedures", PROCEDURE_COLUMNS, proc_rows)?;
     tx.insert("procedure_planes", PROCEDURE_PLANE_COLUMNS, plane_rows)?;
+    if let Some(settings) = skin {
+        let estimated = estimate_work(skin_work, settings);
+        store_skin(tx, &estimated, &now)?;
+    }
     for (_, row) in room_rows {
         let set_cols: Vec<String> = ROOM_COLUMNS[1..]
             .iter()

@@ -53,6 +53,7 @@ mod sqlite;
 mod tests;
 mod time;
 
+use std::collections::HashMap;
 use std::path::Path;
 
 use crate::extract::Extractor;
@@ -147,6 +148,17 @@ impl RegistryError {
     }
 }
 
+/// The procedures of a report, each with its registry key as its id.
+fn by_key(r: RegistryReport) -> Vec<crate::Procedure> {
+    let mut ps = r.set.procedures;
+    for p in &mut ps {
+        if let Some(k) = r.keys.get(&p.id) {
+            p.id = k.clone();
+        }
+    }
+    ps
+}
+
 /// What one ingest did, file by file counted once.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
@@ -207,6 +219,8 @@ pub struct Registry {
     db: Box<dyn db::Db>,
     extractor: Extractor,
     batch_files: usize,
+    /// The settings of the skin doses that `ingest_objects` estimates in its transaction.
+    skin: Option<crate::skin::Settings>,
 }
 
 impl std::fmt::Debug for Registry {
@@ -242,6 +256,7 @@ impl Registry {
             db,
             extractor: Extractor::new(),
             batch_files: BATCH_FILES,
+            skin: None,
         })
     }
 
@@ -251,6 +266,27 @@ impl Registry {
     pub fn with_batch_files(mut self, files: usize) -> Registry {
         self.batch_files = files.max(1);
         self
+    }
+
+    /// Estimates the skin dose of every procedure a batch creates or changes with
+    /// `settings`, and stores it in the batch's transaction (see
+    /// [`estimate_skin`](Registry::estimate_skin)), for [`ingest_objects`]: each procedure
+    /// the receiver stores has its peak skin dose as soon as it is committed.
+    /// [`ingest`](Registry::ingest) of folders does not (it leaves them to
+    /// [`missing_skin_doses`](Registry::missing_skin_doses), estimated in parallel after it).
+    ///
+    /// [`ingest_objects`]: Registry::ingest_objects
+    pub fn with_skin(mut self, settings: crate::skin::Settings) -> Registry {
+        self.skin = Some(settings);
+        self
+    }
+
+    /// With kerma's default skin settings, unless [`with_skin`](Registry::with_skin) gave some.
+    pub(crate) fn with_skin_or_default(self) -> Registry {
+        match self.skin {
+            Some(_) => self,
+            None => self.with_skin(crate::skin::Settings::default()),
+        }
     }
 
     /// Reads files with `extractor` (its limits) instead of the default one.
@@ -296,7 +332,12 @@ impl Registry {
         &mut self,
         objects: Vec<(String, Vec<u8>)>,
     ) -> Result<IngestSummary, RegistryError> {
-        ingest::ingest_objects(self.db.as_mut(), &self.extractor, objects)
+        ingest::ingest_objects(
+            self.db.as_mut(),
+            &self.extractor,
+            objects,
+            self.skin.as_ref(),
+        )
     }
 
     /// The procedures stored for the studies of `filter`, with their files, as
@@ -312,7 +353,9 @@ impl Registry {
     /// [`IngestSummary::changed_procedures`] lists them), and their patients' other stored
     /// procedures as history (see [`Survey::add_history`]), and runs it: the trigger-level
     /// alerts that those procedures raise, alone or in their patients' cumulative sums over
-    /// everything stored. Procedure ids in the result are the registry's keys.
+    /// everything stored; their stored peak skin doses (see
+    /// [`estimate_skin`](Registry::estimate_skin)) are compared with the PSD levels.
+    /// Procedure ids in the result are the registry's keys.
     ///
     /// # Errors
     /// The database failed, or holds data that cannot be read back.
@@ -321,39 +364,55 @@ impl Registry {
     pub fn survey(
         &mut self,
         keys: &[String],
-        mut survey: crate::reference::Survey,
+        survey: crate::reference::Survey,
     ) -> Result<crate::reference::SurveyReport, RegistryError> {
-        use crate::reference::SurveyRecord;
+        // Their stored peak skin doses (see `estimate_skin`), for the PSD trigger levels.
+        let psd: HashMap<String, (Option<f64>, bool)> = skin::stored(self.db.as_mut(), keys)?
+            .into_iter()
+            .map(|s| {
+                let v = (s.psd_mgy, skin::is_bound(&s));
+                (s.procedure_key, v)
+            })
+            .collect();
+        self.survey_with(keys, survey, &psd)
+    }
+
+    /// [`survey`](Registry::survey) with the peak skin doses `psd` (by key: the value, and
+    /// whether it is the bound).
+    fn survey_with(
+        &mut self,
+        keys: &[String],
+        survey: crate::reference::Survey,
+        psd: &HashMap<String, (Option<f64>, bool)>,
+    ) -> Result<crate::reference::SurveyReport, RegistryError> {
         if keys.is_empty() {
             return Ok(survey.finish());
         }
-        let by_key = |r: RegistryReport| -> Vec<crate::Procedure> {
-            let mut ps = r.set.procedures;
-            for p in &mut ps {
-                if let Some(k) = r.keys.get(&p.id) {
-                    p.id = k.clone();
-                }
-            }
-            ps
-        };
-        let now = by_key(self.report(&ReportFilter::default().procedures(keys.to_vec()))?);
+        let now = self.report(&ReportFilter::default().procedures(keys.to_vec()))?;
+        self.survey_of(keys, by_key(now), survey, psd)
+    }
+
+    /// `survey` over `now` (the procedures with `keys`, ids replaced by their keys), with
+    /// their patients' other stored procedures as history and the peak skin doses `psd`.
+    fn survey_of(
+        &mut self,
+        keys: &[String],
+        now: Vec<crate::Procedure>,
+        mut survey: crate::reference::Survey,
+        psd: &HashMap<String, (Option<f64>, bool)>,
+    ) -> Result<crate::reference::SurveyReport, RegistryError> {
+        use crate::reference::SurveyRecord;
         let patients: std::collections::BTreeSet<String> =
             now.iter().filter_map(|p| p.patient_id.clone()).collect();
         let history = match patients.is_empty() {
             true => Vec::new(),
             false => by_key(self.report(&ReportFilter::default().patients(patients))?),
         };
-        // Their stored peak skin doses (see `estimate_skin`), for the PSD trigger levels.
-        let skin: std::collections::HashMap<String, StoredSkinDose> =
-            skin::stored(self.db.as_mut(), keys)?
-                .into_iter()
-                .map(|s| (s.procedure_key.clone(), s))
-                .collect();
         for p in &now {
             let mut record = SurveyRecord::from_procedure(p);
-            if let Some(s) = skin.get(&p.id) {
-                record.peak_skin_dose_mgy = s.psd_mgy;
-                record.peak_skin_dose_is_bound = skin::is_bound(s);
+            if let Some(&(value, is_bound)) = psd.get(&p.id) {
+                record.peak_skin_dose_mgy = value;
+                record.peak_skin_dose_is_bound = is_bound;
             }
             survey.add(record);
         }

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::db::{Db, Tx, Val};
+use super::ingest::{IN_CHUNK, placeholders};
 use super::rows::unpack;
 use super::{RegistryError, par_map};
 use crate::extract::Extractor;
@@ -291,36 +292,46 @@ pub(super) fn report(
 /// A file's result, read again from its stored bytes; `None` when none were stored.
 pub(super) type Reread = Option<Result<crate::Extraction, crate::Error>>;
 
-/// Each of `set`'s files read again from its stored bytes, handed to `f` with its account;
-/// `None` for a file stored without bytes (skipped).
+/// Each of `set`'s files read again from its stored bytes, handed to `f` with its account,
+/// in `set`'s order; `None` for a file stored without bytes (skipped). The bytes are read
+/// [`IN_CHUNK`] files at a time, one read transaction each, and extracted on the scan's
+/// threads.
 pub(super) fn each_file(
     db: &mut dyn Db,
     extractor: &Extractor,
     set: &ProcedureSet,
     f: &mut dyn FnMut(&FileAccount, Reread),
 ) -> Result<(), RegistryError> {
-    db.read(&mut |tx| {
-        for account in &set.files {
-            let mut content = None;
-            tx.query(
-                "SELECT size_bytes, content FROM files WHERE path = ?1 AND is_current = 1",
-                &[Val::from(account.label.as_str())],
-                &mut |mut r| {
-                    let stored = r.pop().and_then(Val::into_blob);
-                    let size = r.pop().and_then(|v| v.int()).unwrap_or_default();
-                    if let Some(s) = stored {
-                        content = Some(unpack(&s, size.max(0) as u64, &account.label)?);
-                    }
-                    Ok(())
-                },
-            )?;
-            f(
-                account,
-                content.map(|bytes| extractor.extract_bytes(&bytes)),
+    for chunk in set.files.chunks(IN_CHUNK) {
+        let mut stored: HashMap<String, (i64, Vec<u8>)> = HashMap::new();
+        db.read(&mut |tx| {
+            stored.clear();
+            let sql = format!(
+                "SELECT path, size_bytes, content FROM files WHERE is_current = 1 AND path IN ({})",
+                placeholders(chunk.len())
             );
+            let params: Vec<Val> = chunk.iter().map(|a| Val::from(a.label.as_str())).collect();
+            tx.query(&sql, &params, &mut |mut r| {
+                let content = r.pop().and_then(Val::into_blob);
+                let size = r.pop().and_then(|v| v.int()).unwrap_or_default();
+                if let (Some(path), Some(content)) = (r.pop().and_then(Val::into_text), content) {
+                    stored.insert(path, (size, content));
+                }
+                Ok(())
+            })
+        })?;
+        let read = par_map(chunk.iter().collect::<Vec<_>>(), |account| {
+            let (size, packed) = stored.get(&account.label)?;
+            Some(
+                unpack(packed, (*size).max(0) as u64, &account.label)
+                    .map(|bytes| extractor.extract_bytes(&bytes)),
+            )
+        });
+        for (account, result) in chunk.iter().zip(read) {
+            f(account, result.transpose()?);
         }
-        Ok(())
-    })
+    }
+    Ok(())
 }
 
 /// The JSON `files` entries of `set`'s files, read again from their stored bytes, with

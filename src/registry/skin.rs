@@ -9,10 +9,10 @@ use std::collections::HashMap;
 
 use super::db::{Db, Tx, Val};
 use super::ingest::{IN_CHUNK, placeholders};
-use super::query::{self, ReportFilter};
+use super::query::{self, RegistryReport, ReportFilter};
 use super::{RegistryError, par_map, time};
 use crate::extract::Extractor;
-use crate::skin::{Method, Settings, SkinDose, SkinInputs};
+use crate::skin::{Method, Settings, SkinDose, SkinInput, SkinInputs};
 
 /// A stored skin-dose estimate (a row of `skin_doses`).
 #[derive(Debug, Clone, PartialEq)]
@@ -116,6 +116,48 @@ fn row(key: &str, version: &str, now: &str, s: &SkinDose) -> Vec<Val> {
     ]
 }
 
+/// A procedure's skin input, as the version of the procedure that `version` (its
+/// `updated_at`) names has it.
+#[derive(Debug, Clone)]
+pub(super) struct SkinWork {
+    key: String,
+    version: String,
+    input: SkinInput,
+}
+
+impl SkinWork {
+    pub(super) fn new(key: String, version: String, input: SkinInput) -> SkinWork {
+        SkinWork {
+            key,
+            version,
+            input,
+        }
+    }
+}
+
+/// The estimates of `work`, ordered by key.
+pub(super) fn estimate_work(work: Vec<SkinWork>, settings: &Settings) -> Vec<Estimated> {
+    let mut done: Vec<Estimated> = par_map(work, |w| {
+        let mut skin = crate::skin::estimate(&w.input, settings);
+        skin.map = None;
+        Estimated {
+            key: w.key,
+            version: w.version,
+            skin,
+        }
+    });
+    done.sort_by(|a, b| a.key.cmp(&b.key));
+    done
+}
+
+/// A procedure's skin dose, computed from the version of the procedure that `version` (its
+/// `updated_at`) names.
+pub(super) struct Estimated {
+    pub(super) key: String,
+    version: String,
+    pub(super) skin: SkinDose,
+}
+
 /// Estimates and stores the skin dose of the procedures with `keys`, a transaction per
 /// [`IN_CHUNK`] procedures; see [`Registry::estimate_skin`](super::Registry::estimate_skin).
 pub(super) fn estimate(
@@ -126,7 +168,18 @@ pub(super) fn estimate(
 ) -> Result<Vec<(String, SkinDose)>, RegistryError> {
     let mut out = Vec::new();
     for chunk in keys.chunks(IN_CHUNK) {
-        out.extend(estimate_chunk(db, extractor, chunk, settings)?);
+        let done = compute(db, extractor, chunk, settings)?;
+        let now = time::now();
+        let mut stored = Vec::new();
+        db.write(&mut |tx| {
+            stored = store(tx, &done, &now)?;
+            Ok(())
+        })?;
+        out.extend(
+            done.into_iter()
+                .filter(|e| stored.binary_search(&e.key).is_ok())
+                .map(|e| (e.key, e.skin)),
+        );
     }
     Ok(out)
 }
@@ -154,63 +207,95 @@ pub(super) fn missing(db: &mut dyn Db) -> Result<Vec<String>, RegistryError> {
     Ok(out)
 }
 
-fn estimate_chunk(
+/// The skin dose of each procedure with `keys` that has dose-report events, from its stored
+/// files, ordered by key; nothing is written.
+pub(super) fn compute(
     db: &mut dyn Db,
     extractor: &Extractor,
     keys: &[String],
     settings: &Settings,
-) -> Result<Vec<(String, SkinDose)>, RegistryError> {
-    // The versions first: a procedure that changes after this point keeps no estimate made
-    // from what is read next (its row's `updated_at` will differ at the write).
-    let mut read_versions = HashMap::new();
-    db.read(&mut |tx| {
-        read_versions = versions(tx, keys)?;
-        Ok(())
-    })?;
+) -> Result<Vec<Estimated>, RegistryError> {
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    let versions = read_versions(db, keys)?;
     let report = query::report(
         db,
         extractor,
         &ReportFilter::default().procedures(keys.to_vec()),
     )?;
+    compute_for(db, extractor, &report, &versions, settings)
+}
+
+/// The versions (`updated_at`) of the procedures with `keys`, read first: a procedure that
+/// changes after this point keeps no estimate made from what is read next (its row's
+/// `updated_at` will differ when the estimate is stored).
+pub(super) fn read_versions(
+    db: &mut dyn Db,
+    keys: &[String],
+) -> Result<HashMap<String, String>, RegistryError> {
+    let mut out = HashMap::new();
+    db.read(&mut |tx| {
+        out = versions(tx, keys)?;
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// The skin dose of each procedure of `report` (read after `versions`) that has dose-report
+/// events, ordered by key.
+pub(super) fn compute_for(
+    db: &mut dyn Db,
+    extractor: &Extractor,
+    report: &RegistryReport,
+    versions: &HashMap<String, String>,
+    settings: &Settings,
+) -> Result<Vec<Estimated>, RegistryError> {
     let mut inputs = SkinInputs::default();
     query::each_file(db, extractor, &report.set, &mut |account, result| {
         if let Some(Ok(x)) = result {
             inputs.add(&account.label, &x);
         }
     })?;
-    let work: Vec<(String, crate::skin::SkinInput)> = (report.set.procedures.iter())
-        .filter_map(|p| Some((report.keys.get(&p.id)?.clone(), inputs.procedure(p)?)))
+    let work: Vec<SkinWork> = (report.set.procedures.iter())
+        .filter_map(|p| {
+            let key = report.keys.get(&p.id)?;
+            let version = versions.get(key)?;
+            Some(SkinWork::new(
+                key.clone(),
+                version.clone(),
+                inputs.procedure(p)?,
+            ))
+        })
         .collect();
-    let mut done: Vec<(String, SkinDose)> = par_map(work, |(key, input)| {
-        let mut s = crate::skin::estimate(&input, settings);
-        s.map = None;
-        (key, s)
-    });
-    done.sort_by(|a, b| a.0.cmp(&b.0));
-    let now = time::now();
+    Ok(estimate_work(work, settings))
+}
+
+/// Stores `done` (replacing earlier estimates) in the transaction `tx`, each only if its
+/// procedure is still the version it was computed from; returns the keys stored, sorted.
+pub(super) fn store(
+    tx: &mut dyn Tx,
+    done: &[Estimated],
+    now: &str,
+) -> Result<Vec<String>, RegistryError> {
+    let keys: Vec<String> = done.iter().map(|e| e.key.clone()).collect();
+    let current = versions(tx, &keys)?;
+    let mut rows = Vec::new();
     let mut stored = Vec::new();
-    db.write(&mut |tx| {
-        stored.clear();
-        let current = versions(tx, keys)?;
-        let mut rows = Vec::new();
-        for (key, s) in &done {
-            let (Some(then), Some(v)) = (read_versions.get(key), current.get(key)) else {
-                continue;
-            };
-            if then != v {
-                continue;
-            }
-            tx.exec(
-                "DELETE FROM skin_doses WHERE procedure_key = ?1",
-                &[Val::from(key.as_str())],
-            )?;
-            rows.push(row(key, v, &now, s));
-            stored.push(key.clone());
+    for e in done {
+        if current.get(&e.key) != Some(&e.version) {
+            continue;
         }
-        tx.insert("skin_doses", COLUMNS, rows)
-    })?;
-    done.retain(|(k, _)| stored.binary_search(k).is_ok());
-    Ok(done)
+        tx.exec(
+            "DELETE FROM skin_doses WHERE procedure_key = ?1",
+            &[Val::from(e.key.as_str())],
+        )?;
+        rows.push(row(&e.key, &e.version, now, &e.skin));
+        stored.push(e.key.clone());
+    }
+    tx.insert("skin_doses", COLUMNS, rows)?;
+    stored.sort();
+    Ok(stored)
 }
 
 /// The stored estimates of the procedures with `keys` (all when empty), by key.
