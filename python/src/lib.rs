@@ -15,6 +15,7 @@ use pyo3::create_exception;
 use pyo3::exceptions::{PyException, PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyByteArray, PyBytes, PyDict};
+use rayon::prelude::*;
 
 create_exception!(
     kerma,
@@ -137,7 +138,8 @@ fn read_rows(
     }
     Rows {
         entries,
-        procedures: (set.procedures.iter())
+        // The skin estimates on the scan's threads too.
+        procedures: (set.procedures.par_iter())
             .map(|p| {
                 let mut row = ProcedureRow::new(p);
                 row.skin = skin_inputs.procedure(p).map(|input| {

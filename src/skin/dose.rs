@@ -407,9 +407,10 @@ pub(crate) fn run(input: &SkinInput, settings: &Settings, cull: bool) -> SkinDos
         s.cell_cm = settings.cell_cm;
         s
     });
-    let Some(phantom) = Phantom::new(size) else {
+    let Some(phantom) = Phantom::shared(size) else {
         return no_map(result, format!("the phantom {size:?} cannot be built"));
     };
+    let phantom = phantom.as_ref();
     let shots = match shots(input, room, settings, &size, &used) {
         Ok(s) => s,
         Err(why) => return no_map(result, why),

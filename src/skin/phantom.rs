@@ -220,6 +220,37 @@ impl Phantom {
         }
     }
 
+    /// The phantom of `size`, built once and shared while it is among the few sizes used
+    /// last (most procedures of a site use the default sizes, and building the cells costs
+    /// more than a small procedure's dose); `None` as [`Phantom::new`].
+    pub(crate) fn shared(size: PhantomSize) -> Option<std::sync::Arc<Phantom>> {
+        use std::sync::{Arc, Mutex};
+        /// Sizes kept: a few phantoms of a few megabytes at most.
+        const KEPT: usize = 4;
+        static LAST: Mutex<Vec<Arc<Phantom>>> = Mutex::new(Vec::new());
+        let same = |p: &Phantom| {
+            let (a, b) = (&p.size, &size);
+            a.model == b.model
+                && [a.length_cm, a.width_cm, a.thickness_cm, a.cell_cm]
+                    .iter()
+                    .zip([b.length_cm, b.width_cm, b.thickness_cm, b.cell_cm])
+                    .all(|(x, y)| x.to_bits() == y.to_bits())
+        };
+        if let Ok(last) = LAST.lock()
+            && let Some(p) = last.iter().find(|p| same(p))
+        {
+            return Some(p.clone());
+        }
+        let built = Arc::new(Phantom::new(size)?);
+        if let Ok(mut last) = LAST.lock() {
+            if last.len() >= KEPT {
+                last.remove(0);
+            }
+            last.push(built.clone());
+        }
+        Some(built)
+    }
+
     /// Map coordinates (cm) of a cell's centre: across (plane: from the patient's right edge
     /// to the left; cylinder: arc length from the back's midline, positive towards the
     /// patient's left, ±half the circumference at the front) and from the top of the head.
