@@ -777,7 +777,9 @@ fn store_batch(
             )?;
         }
         done.changed.push(key.clone());
-        if let Some(input) = skin_inputs.procedure(p).filter(|_| skin.is_some()) {
+        if skin.is_some()
+            && let Some(input) = skin_inputs.procedure(p)
+        {
             skin_work.push(SkinWork::new(key.clone(), now.clone(), input));
         }
         proc_rows.push(procedure_row(p, d, &now));
