@@ -41,6 +41,26 @@ fn dose_files() -> Vec<PathBuf> {
     v
 }
 
+/// DCMTK's storescu sends `files` as they are to the receiver on 127.0.0.1:`port`, within
+/// `seconds`.
+fn send(storescu: &std::path::Path, port: u16, files: &[PathBuf], seconds: u64) {
+    let port = port.to_string();
+    let mut cmd = std::process::Command::new(storescu);
+    cmd.args([
+        "-aet",
+        "DCMTKSCU",
+        "-aec",
+        "KERMA",
+        "-nh",
+        "-R",
+        "127.0.0.1",
+        &port,
+    ]);
+    cmd.args(files);
+    let (ok, out) = run(&mut cmd, Duration::from_secs(seconds));
+    assert!(ok, "storescu failed: {out}");
+}
+
 /// What a procedure is, whatever its files were called.
 fn figures(r: &mut Registry) -> BTreeSet<String> {
     r.report(&ReportFilter::default())
@@ -75,21 +95,7 @@ fn network_ingest_equals_folder_ingest_and_alerts_on_arrival() {
     let registry = Registry::open(net_db.to_str().expect("path")).expect("open");
     let store = RegistryStore::new(registry, SurveyConfig::default());
     let (handle, events) = start(config(), Arc::new(store));
-    let port = handle.local_addr().port().to_string();
-    let mut cmd = std::process::Command::new(storescu);
-    cmd.args([
-        "-aet",
-        "DCMTKSCU",
-        "-aec",
-        "KERMA",
-        "-nh",
-        "-R",
-        "127.0.0.1",
-        &port,
-    ]);
-    cmd.args(&files);
-    let (ok, out) = run(&mut cmd, Duration::from_secs(120));
-    assert!(ok, "storescu failed: {out}");
+    send(&storescu, handle.local_addr().port(), &files, 120);
     // The cumulative alert of PAT-CUMUL is raised when its second procedure arrives.
     let alert = events.wait_for(&["PAT-CUMUL", "cumulative"], Duration::from_secs(10));
     handle.stop();
@@ -303,21 +309,7 @@ fn a_peak_skin_dose_is_stored_and_alerted_on_arrival() {
     let registry = Registry::open(db.to_str().expect("path")).expect("open");
     let store = RegistryStore::new(registry, SurveyConfig::default());
     let (handle, events) = start(config(), Arc::new(store));
-    let port = handle.local_addr().port().to_string();
-    let mut cmd = std::process::Command::new(storescu);
-    cmd.args([
-        "-aet",
-        "DCMTKSCU",
-        "-aec",
-        "KERMA",
-        "-nh",
-        "-R",
-        "127.0.0.1",
-        &port,
-    ]);
-    cmd.arg(&high).arg(&mapped);
-    let (ok, out) = run(&mut cmd, Duration::from_secs(60));
-    assert!(ok, "storescu failed: {out}");
+    send(&storescu, handle.local_addr().port(), &[high, mapped], 60);
     let alert = events.wait_for(&["PeakSkinDose"], Duration::from_secs(20));
     // Both procedures' estimates are stored once their alerts are evaluated.
     let mut net = Registry::open(db.to_str().expect("path")).expect("open");

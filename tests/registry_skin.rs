@@ -57,6 +57,35 @@ fn studies(r: &mut Registry) -> Result<HashMap<String, String>, Box<dyn std::err
         .collect())
 }
 
+/// Asserts that the registry's stored estimates are `expected` (by study), bit for bit and
+/// with the same JSON; returns the registry's key → study.
+fn assert_stored_equal(
+    t: &Target,
+    r: &mut Registry,
+    expected: &HashMap<String, SkinDose>,
+) -> Result<HashMap<String, String>, Box<dyn std::error::Error>> {
+    let study = studies(r)?;
+    let stored = r.skin_doses(&[])?;
+    assert_eq!(stored.len(), expected.len(), "{}", t.name());
+    for s in &stored {
+        let want = &expected[&study[&s.procedure_key]];
+        let what = format!("{}: {}", t.name(), s.procedure_key);
+        let bits = |v: Option<f64>| v.map(f64::to_bits);
+        assert_eq!(bits(s.psd_mgy), bits(want.psd_mgy), "{what}");
+        assert_eq!(s.method, want.method.as_str(), "{what}");
+        assert_eq!(
+            bits(s.upper_bound_mgy),
+            bits(want.upper_bound_mgy),
+            "{what}"
+        );
+        assert_eq!(s.reason, want.reason, "{what}");
+        assert_eq!(s.settings, want.settings, "{what}");
+        let detail: serde_json::Value = serde_json::from_str(&s.detail)?;
+        assert_eq!(detail, serde_json::to_value(want)?, "{what}");
+    }
+    Ok(study)
+}
+
 fn dirs() -> Vec<PathBuf> {
     let mut dirs = vec![PathBuf::from(TESTDATA)];
     dirs.extend(common::corpus_dir());
@@ -82,28 +111,7 @@ fn stored_estimates_equal_the_folder_report() -> TestResult {
         let estimated = r.estimate_skin(&missing, &settings)?;
         assert_eq!(estimated.len(), expected.len(), "{}", t.name());
         assert!(r.missing_skin_doses()?.is_empty(), "{}", t.name());
-        let study = studies(&mut r)?;
-        let stored = r.skin_doses(&[])?;
-        assert_eq!(stored.len(), expected.len(), "{}", t.name());
-        for s in &stored {
-            let want = &expected[&study[&s.procedure_key]];
-            let what = format!("{}: {}", t.name(), s.procedure_key);
-            assert_eq!(
-                s.psd_mgy.map(f64::to_bits),
-                want.psd_mgy.map(f64::to_bits),
-                "{what}"
-            );
-            assert_eq!(s.method, want.method.as_str(), "{what}");
-            assert_eq!(
-                s.upper_bound_mgy.map(f64::to_bits),
-                want.upper_bound_mgy.map(f64::to_bits),
-                "{what}"
-            );
-            assert_eq!(s.reason, want.reason, "{what}");
-            assert_eq!(s.settings, want.settings, "{what}");
-            let detail: serde_json::Value = serde_json::from_str(&s.detail)?;
-            assert_eq!(detail, serde_json::to_value(want)?, "{what}");
-        }
+        let study = assert_stored_equal(&t, &mut r, &expected)?;
         // Again: the same rows, replaced.
         r.estimate_skin(&study.keys().cloned().collect::<Vec<_>>(), &settings)?;
         assert_eq!(r.skin_doses(&[])?.len(), expected.len(), "{}", t.name());
@@ -230,14 +238,7 @@ fn objects_ingested_with_skin_settings_have_their_psd_in_the_same_commit() -> Te
             r.ingest_objects(vec![(input.path.display().to_string(), bytes)])?;
         }
         assert!(r.missing_skin_doses()?.is_empty(), "{}", t.name());
-        let study = studies(&mut r)?;
-        let stored = r.skin_doses(&[])?;
-        assert_eq!(stored.len(), expected.len(), "{}", t.name());
-        for s in &stored {
-            let want = &expected[&study[&s.procedure_key]];
-            assert_eq!(s.psd_mgy, want.psd_mgy, "{}: {}", t.name(), s.procedure_key);
-            assert_eq!(s.method, want.method.as_str());
-        }
+        assert_stored_equal(&t, &mut r, &expected)?;
         // Without skin settings, objects get no estimate.
         let t2 = Target::sqlite();
         let mut plain = Registry::open(&t2.url())?;
