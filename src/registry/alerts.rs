@@ -1,7 +1,7 @@
 //! Alerts kept in the registry: each trigger level a survey found reached, with the time it
 //! was raised, so that "what was raised since Monday" is a query, not a new survey.
 
-use super::db::{Db, Tx, Val};
+use super::db::{Db, Val};
 use super::record::record;
 use super::{RegistryError, time};
 use crate::reference::SurveyReport;
@@ -85,29 +85,13 @@ pub(super) fn record_alerts(
     db: &mut dyn Db,
     report: &SurveyReport,
 ) -> Result<usize, RegistryError> {
-    let now = time::now();
-    let mut n = 0;
-    if rows(report, &now).is_empty() {
+    let rows = rows(report, &time::now());
+    let n = rows.len();
+    if n == 0 {
         return Ok(0);
     }
-    db.write(&mut |tx| {
-        n = insert(tx, report, &now)?;
-        Ok(())
-    })?;
-    Ok(n)
-}
-
-/// Inserts the alerts of `report`, raised at `now`, in the transaction `tx`; returns how many.
-pub(super) fn insert(
-    tx: &mut dyn Tx,
-    report: &SurveyReport,
-    now: &str,
-) -> Result<usize, RegistryError> {
-    let rows = rows(report, now);
-    let n = rows.len();
-    if n > 0 {
-        tx.insert("alerts", ALERT_COLUMNS, rows)?;
-    }
+    let mut rows = Some(rows);
+    db.write(&mut |tx| tx.insert("alerts", ALERT_COLUMNS, rows.take().unwrap_or_default()))?;
     Ok(n)
 }
 

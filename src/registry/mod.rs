@@ -364,55 +364,29 @@ impl Registry {
     pub fn survey(
         &mut self,
         keys: &[String],
-        survey: crate::reference::Survey,
+        mut survey: crate::reference::Survey,
     ) -> Result<crate::reference::SurveyReport, RegistryError> {
-        // Their stored peak skin doses (see `estimate_skin`), for the PSD trigger levels.
-        let psd: HashMap<String, (Option<f64>, bool)> = skin::stored(self.db.as_mut(), keys)?
-            .into_iter()
-            .map(|s| {
-                let v = (s.psd_mgy, skin::is_bound(&s));
-                (s.procedure_key, v)
-            })
-            .collect();
-        self.survey_with(keys, survey, &psd)
-    }
-
-    /// [`survey`](Registry::survey) with the peak skin doses `psd` (by key: the value, and
-    /// whether it is the bound).
-    fn survey_with(
-        &mut self,
-        keys: &[String],
-        survey: crate::reference::Survey,
-        psd: &HashMap<String, (Option<f64>, bool)>,
-    ) -> Result<crate::reference::SurveyReport, RegistryError> {
+        use crate::reference::SurveyRecord;
         if keys.is_empty() {
             return Ok(survey.finish());
         }
-        let now = self.report(&ReportFilter::default().procedures(keys.to_vec()))?;
-        self.survey_of(keys, by_key(now), survey, psd)
-    }
-
-    /// `survey` over `now` (the procedures with `keys`, ids replaced by their keys), with
-    /// their patients' other stored procedures as history and the peak skin doses `psd`.
-    fn survey_of(
-        &mut self,
-        keys: &[String],
-        now: Vec<crate::Procedure>,
-        mut survey: crate::reference::Survey,
-        psd: &HashMap<String, (Option<f64>, bool)>,
-    ) -> Result<crate::reference::SurveyReport, RegistryError> {
-        use crate::reference::SurveyRecord;
+        let now = by_key(self.report(&ReportFilter::default().procedures(keys.to_vec()))?);
         let patients: std::collections::BTreeSet<String> =
             now.iter().filter_map(|p| p.patient_id.clone()).collect();
         let history = match patients.is_empty() {
             true => Vec::new(),
             false => by_key(self.report(&ReportFilter::default().patients(patients))?),
         };
+        // Their stored peak skin doses, for the PSD trigger levels.
+        let psd: HashMap<String, StoredSkinDose> = skin::stored(self.db.as_mut(), keys)?
+            .into_iter()
+            .map(|s| (s.procedure_key.clone(), s))
+            .collect();
         for p in &now {
             let mut record = SurveyRecord::from_procedure(p);
-            if let Some(&(value, is_bound)) = psd.get(&p.id) {
-                record.peak_skin_dose_mgy = value;
-                record.peak_skin_dose_is_bound = is_bound;
+            if let Some(s) = psd.get(&p.id) {
+                record.peak_skin_dose_mgy = s.psd_mgy;
+                record.peak_skin_dose_is_bound = skin::is_bound(s);
             }
             survey.add(record);
         }

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use super::db::{Db, Tx, Val};
 use super::ingest::{IN_CHUNK, placeholders};
-use super::query::{self, RegistryReport, ReportFilter};
+use super::query::{self, ReportFilter};
 use super::{RegistryError, par_map, time};
 use crate::extract::Extractor;
 use crate::skin::{Method, Settings, SkinDose, SkinInput, SkinInputs};
@@ -153,9 +153,9 @@ pub(super) fn estimate_work(work: Vec<SkinWork>, settings: &Settings) -> Vec<Est
 /// A procedure's skin dose, computed from the version of the procedure that `version` (its
 /// `updated_at`) names.
 pub(super) struct Estimated {
-    pub(super) key: String,
+    key: String,
     version: String,
-    pub(super) skin: SkinDose,
+    skin: SkinDose,
 }
 
 /// Estimates and stores the skin dose of the procedures with `keys`, a transaction per
@@ -209,7 +209,7 @@ pub(super) fn missing(db: &mut dyn Db) -> Result<Vec<String>, RegistryError> {
 
 /// The skin dose of each procedure with `keys` that has dose-report events, from its stored
 /// files, ordered by key; nothing is written.
-pub(super) fn compute(
+fn compute(
     db: &mut dyn Db,
     extractor: &Extractor,
     keys: &[String],
@@ -218,39 +218,18 @@ pub(super) fn compute(
     if keys.is_empty() {
         return Ok(Vec::new());
     }
-    let versions = read_versions(db, keys)?;
+    // The versions first: a procedure that changes after this point keeps no estimate made
+    // from what is read next (its row's `updated_at` will differ when it is stored).
+    let mut versions_read = HashMap::new();
+    db.read(&mut |tx| {
+        versions_read = versions(tx, keys)?;
+        Ok(())
+    })?;
     let report = query::report(
         db,
         extractor,
         &ReportFilter::default().procedures(keys.to_vec()),
     )?;
-    compute_for(db, extractor, &report, &versions, settings)
-}
-
-/// The versions (`updated_at`) of the procedures with `keys`, read first: a procedure that
-/// changes after this point keeps no estimate made from what is read next (its row's
-/// `updated_at` will differ when the estimate is stored).
-pub(super) fn read_versions(
-    db: &mut dyn Db,
-    keys: &[String],
-) -> Result<HashMap<String, String>, RegistryError> {
-    let mut out = HashMap::new();
-    db.read(&mut |tx| {
-        out = versions(tx, keys)?;
-        Ok(())
-    })?;
-    Ok(out)
-}
-
-/// The skin dose of each procedure of `report` (read after `versions`) that has dose-report
-/// events, ordered by key.
-pub(super) fn compute_for(
-    db: &mut dyn Db,
-    extractor: &Extractor,
-    report: &RegistryReport,
-    versions: &HashMap<String, String>,
-    settings: &Settings,
-) -> Result<Vec<Estimated>, RegistryError> {
     let mut inputs = SkinInputs::default();
     query::each_file(db, extractor, &report.set, &mut |account, result| {
         if let Some(Ok(x)) = result {
@@ -260,7 +239,7 @@ pub(super) fn compute_for(
     let work: Vec<SkinWork> = (report.set.procedures.iter())
         .filter_map(|p| {
             let key = report.keys.get(&p.id)?;
-            let version = versions.get(key)?;
+            let version = versions_read.get(key)?;
             Some(SkinWork::new(
                 key.clone(),
                 version.clone(),
